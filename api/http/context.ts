@@ -1,0 +1,26 @@
+import type { ParameterizedContext } from 'koa';
+import type { Logger } from 'pino';
+import type { Role } from '../../shared/roles.js';
+
+/** Who is calling, as established from a verified access token. */
+export interface Principal {
+  userId: string;
+  role: Role;
+  email?: string;
+  /** `jti` of the access token. */
+  tokenId: string;
+}
+
+/** Per-request state every middleware may rely on. */
+export interface AppState {
+  requestId: string;
+  log: Logger;
+  clientIp: string;
+  principal?: Principal;
+  /** Validated inputs, set by the validation middleware. */
+  body?: unknown;
+  query?: unknown;
+  params?: Record<string, unknown>;
+}
+
+export type AppContext = ParameterizedContext<AppState>;

@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { KeyRing } from '../shared/tokens/index.js';
+import { API_VERSION, createHttpApp } from './http/app.js';
+import { rejectAll } from './http/authenticate.js';
+import { listen } from './http/listen.js';
+import { RateLimiters } from './http/rate-limit.js';
+import { buildOpenApi } from './openapi/build.js';
+import type { ReadinessProbe } from './routes/health.js';
+import { buildRoutes } from './routes/index.js';
+import type { ApiServices } from './services/index.js';
+
+export interface ApiDeps {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis?: Redis;
+  keyRing: KeyRing;
+}
+
+export interface ApiNode {
+  port: number;
+  /** Finishes in-flight requests, then stops (bounded by the shutdown timeout). Idempotent. */
+  close(): Promise<void>;
+}
+
+function probesFor(deps: ApiDeps): ReadinessProbe[] {
+  const probes: ReadinessProbe[] = [{ name: 'mongodb', required: true, check: async () => { await deps.db.command({ ping: 1 }); } }];
+  const { redis } = deps;
+  if (redis) probes.push({ name: 'redis', required: false, check: async () => { await redis.ping(); } });
+  return probes;
+}
+
+/** Builds services and routes, then serves the REST API on `config.api.port`. */
+export async function startApi(deps: ApiDeps): Promise<ApiNode> {
+  const { config } = deps;
+  const log = deps.log.child({ component: 'api' });
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps) };
+  const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
+  const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix });
+  const app = createHttpApp({ log, routes, authenticate: rejectAll, limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
+  const listener = await listen(app, config.host, config.api.port);
+  log.info({ port: listener.port, host: config.host }, 'api listening');
+  return { port: listener.port, close: () => listener.close(config.shutdownTimeoutMs) };
+}

@@ -1,0 +1,15 @@
+import type { RouteSpec } from '../http/route.js';
+import type { ApiServices } from '../services/index.js';
+import { docsRoutes } from './docs.js';
+import { healthRoutes } from './health.js';
+import { jwksRoutes } from './jwks.js';
+
+/** Every route of the API, in one inspectable table (the OpenAPI document is built from it). */
+export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]) => Record<string, unknown>): RouteSpec[] {
+  const routes: RouteSpec[] = [
+    ...healthRoutes(services.probes),
+    ...jwksRoutes(() => services.keyRing),
+  ];
+  routes.push(...docsRoutes(() => openapi(routes)));
+  return routes;
+}

@@ -1,0 +1,16 @@
+import type { Db } from 'mongodb';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.js';
+import type { KeyRing } from '../../shared/tokens/index.js';
+import type { ReadinessProbe } from '../routes/health.js';
+
+/** Everything route handlers may use; built once by api/main.ts. */
+export interface ApiServices {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis?: Redis;
+  keyRing: KeyRing;
+  probes: ReadinessProbe[];
+}

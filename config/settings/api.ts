@@ -1,0 +1,9 @@
+import { defineSettings } from '../setting.js';
+
+export const apiSettings = defineSettings([
+  { env: 'API_PORT', key: 'api.port', schema: { type: 'integer', minimum: 0, maximum: 65535 }, default: 3000, doc: 'REST API port (0 picks a free one).' },
+  { env: 'API_BODY_LIMIT_BYTES', key: 'api.bodyLimitBytes', schema: { type: 'integer', minimum: 1024, maximum: 104857600 }, default: 1048576, doc: 'Largest JSON request body; larger gets 413 `payload_too_large`.' },
+  { env: 'API_TRUST_PROXY', key: 'api.trustProxy', schema: { type: 'boolean' }, default: false, doc: 'Trust `X-Forwarded-For` for the client IP (only behind a proxy you run).' },
+  { env: 'API_PUBLIC_URL', key: 'api.publicUrl', schema: { type: 'string', pattern: '^https?://' }, doc: 'Public base URL of the API (links in mail, OpenAPI `servers`); default http://HOST:API_PORT.' },
+  { env: 'RATE_LIMITS', key: 'api.rateLimits', json: true, schema: { type: 'object', additionalProperties: { type: 'object', required: ['points', 'durationSec'], additionalProperties: false, properties: { points: { type: 'integer', minimum: 1 }, durationSec: { type: 'integer', minimum: 1 } } } }, default: {}, doc: 'JSON overrides of the rate-limit table by rule name, e.g. `{"login":{"points":5,"durationSec":900}}`. Rule names are in docs/api.md.' },
+]);

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { loadConfig, ConfigError } from '../config/index.js';
+import { buildGoTool, GO_TOOLS, type GoTool } from '../shared/runtime/go-tools.js';
+import { createLogger } from '../shared/runtime/logger.js';
+import { generateKeyFile } from '../shared/tokens/index.js';
+import { startProduct, type Mode } from './start.js';
+
+const USAGE = `Usage: vidivo [command]
+
+Commands:
+  all           API and signaling in one process (default)
+  api           REST API only
+  signal        signaling node only
+  rotate-keys   add a new signing key to JWT_KEYS_DIR (the newest signs; older keys keep verifying)
+  tools         build the Go-based helper servers (FerretDB, stripe-mock) into .cache/bin
+
+Configuration comes from environment variables and an optional .env file (see README).`;
+
+async function run(mode: Mode): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel }).child({ node: config.nodeId });
+  const product = await startProduct(mode, config, log);
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 2000);
+    deadline.unref();
+    product.stop().then(() => {
+      log.info('stopped');
+      process.exit(0);
+    }, (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'all';
+  switch (command) {
+    case 'all':
+    case 'api':
+    case 'signal':
+      return run(command);
+    case 'rotate-keys': {
+      const config = loadConfig();
+      console.log(`new signing key ${generateKeyFile(config.auth.keysDir)} in ${config.auth.keysDir}; restart (or wait for) every API process to sign with it`);
+      return;
+    }
+    case 'tools':
+      for (const tool of Object.keys(GO_TOOLS) as GoTool[]) console.log(`${tool}: ${await buildGoTool(tool)}`);
+      return;
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error('fatal:', err instanceof Error ? err.stack ?? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { startApi, type ApiNode } from '../api/main.js';
+import type { Config } from '../config/index.js';
+import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
+import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolve.js';
+import { loadKeyRing, type KeySource } from '../shared/tokens/index.js';
+import { startSignal, type SignalNode } from '../signal/main.js';
+
+export type Mode = 'api' | 'signal' | 'all';
+
+export interface Product {
+  api?: ApiNode;
+  signal?: SignalNode;
+  mongo?: ResolvedMongo;
+  /** Graceful stop in dependency order; resolves when everything is closed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts the product in `mode` on `config`: database resolution, keys, API and/or signal. */
+export async function startProduct(mode: Mode, config: Config, log: Logger): Promise<Product> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const product: Product = { stop: async () => undefined };
+  let stopping: Promise<void> | undefined;
+  product.stop = () => (stopping ??= (async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        log.error({ err }, 'error during shutdown');
+      }
+    }
+  })());
+  try {
+    const keyRing = mode !== 'signal' || existsSync(config.auth.keysDir) || !config.auth.jwksUrl
+      ? loadKeyRing(config.auth.keysDir, { generateIfEmpty: config.env !== 'production' })
+      : undefined;
+    let redis: Redis | undefined;
+    if (config.redis.url && mode !== 'signal') {
+      redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+      redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; will retry'));
+      const r = redis;
+      cleanups.push(() => r.disconnect());
+    }
+    if (mode !== 'signal') {
+      const mongo = await resolveMongo({ url: config.mongo.url, dataDir: config.dataDir, log });
+      product.mongo = mongo;
+      cleanups.push(() => mongo.stop());
+      log.info({ source: mongo.source, reason: mongo.reason }, 'database chosen');
+      const handle: MongoHandle = await connectMongo(mongo.url, config.mongo.database);
+      cleanups.push(() => handle.close());
+      product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}) });
+      const api = product.api;
+      cleanups.push(() => api.close());
+    }
+    if (mode !== 'api') {
+      const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
+      product.signal = await startSignal({ config, log, keys });
+      const signal = product.signal;
+      cleanups.push(() => signal.close());
+    }
+    return product;
+  } catch (err) {
+    await product.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT, TOOLS_BIN_DIR, which } from './paths.js';
+
+const run = promisify(execFile);
+
+/** Go-built servers the project uses, as packages of the pinned module in scripts/tools. */
+export const GO_TOOLS = {
+  ferretdb: './ferretdb',
+  'stripe-mock': 'github.com/stripe/stripe-mock',
+} as const;
+
+export type GoTool = keyof typeof GO_TOOLS;
+
+export function cachedToolPath(tool: GoTool): string | undefined {
+  const path = join(TOOLS_BIN_DIR, tool);
+  return existsSync(path) ? path : undefined;
+}
+
+/**
+ * Builds `tool` from the versions pinned in scripts/tools/go.mod (through the Go module proxy)
+ * into .cache/bin, once. Resolves to the binary's path; rejects when Go is missing.
+ */
+export async function buildGoTool(tool: GoTool): Promise<string> {
+  const existing = cachedToolPath(tool);
+  if (existing) return existing;
+  const go = which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new Error(`cannot build ${tool}: no \`go\` on PATH`);
+  mkdirSync(TOOLS_BIN_DIR, { recursive: true });
+  const out = join(TOOLS_BIN_DIR, tool);
+  await run(go, ['build', '-buildvcs=false', '-o', out + '.tmp', GO_TOOLS[tool]], {
+    cwd: join(PROJECT_ROOT, 'scripts', 'tools'),
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 15 * 60 * 1000,
+  });
+  await run('mv', [out + '.tmp', out]);
+  return out;
+}
+
+export function hasGo(): boolean {
+  return Boolean(which('go') ?? existsSync('/usr/local/go/bin/go'));
+}

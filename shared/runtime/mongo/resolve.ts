@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { startChildServer, type ChildServer } from '../child-server.js';
+import { buildGoTool, cachedToolPath, hasGo } from '../go-tools.js';
+import { freePort } from '../net.js';
+import { which } from '../paths.js';
+
+export type MongoSource = 'MONGO_URL' | 'mongod' | 'ferretdb' | 'ferretdb-built' | 'mongodb-memory-server';
+
+export interface ResolvedMongo {
+  url: string;
+  source: MongoSource;
+  /** Why this source was chosen, for the start-up log. */
+  reason: string;
+  /** Stops the embedded server (no-op for MONGO_URL); removes temporary data. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ResolveMongoOptions {
+  url?: string | undefined;
+  /** Persistent data folder; ignored when `ephemeral`. */
+  dataDir: string;
+  /** Keep data in a temporary folder removed on stop (tests). */
+  ephemeral?: boolean;
+  log?: Logger;
+  /** PATH to search for mongod / ferretdb (default: process PATH). */
+  path?: string;
+}
+
+/**
+ * Resolves a MongoDB-compatible server in the documented order: `MONGO_URL`; `mongod` on PATH;
+ * `ferretdb` on PATH; FerretDB 1.24 built with Go into .cache/bin; mongodb-memory-server.
+ * Embedded servers are child processes bound to 127.0.0.1 that stop with `stop()`.
+ */
+export async function resolveMongo(options: ResolveMongoOptions): Promise<ResolvedMongo> {
+  if (options.url) {
+    return { url: options.url, source: 'MONGO_URL', reason: 'MONGO_URL is set', stop: async () => undefined };
+  }
+  const dataRoot = options.ephemeral ? mkdtempSync(join(tmpdir(), 'vidivo-db-')) : resolve(options.dataDir, 'db');
+  const cleanup = () => { if (options.ephemeral) rmSync(dataRoot, { recursive: true, force: true }); };
+  try {
+    const mongod = which('mongod', options.path);
+    if (mongod) return await startMongod(mongod, dataRoot, cleanup);
+    const systemFerret = which('ferretdb', options.path);
+    if (systemFerret) return await startFerret(systemFerret, 'ferretdb', 'no mongod on PATH; ferretdb found on PATH', dataRoot, cleanup);
+    const cached = cachedToolPath('ferretdb');
+    if (cached) return await startFerret(cached, 'ferretdb-built', 'no mongod or ferretdb on PATH; using FerretDB built in .cache/bin', dataRoot, cleanup);
+    if (hasGo()) {
+      options.log?.info('building FerretDB 1.24 with Go into .cache/bin (once, about a minute)');
+      const built = await buildGoTool('ferretdb');
+      return await startFerret(built, 'ferretdb-built', 'no mongod or ferretdb on PATH; built FerretDB with Go', dataRoot, cleanup);
+    }
+    return await startMemoryServer(dataRoot, cleanup);
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+function wrap(server: ChildServer, source: MongoSource, reason: string, cleanup: () => void): ResolvedMongo {
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `mongodb://127.0.0.1:${server.port}/`,
+    source,
+    reason,
+    stop: () => (stopped ??= server.stop().then(cleanup)),
+  };
+}
+
+async function startMongod(bin: string, dataRoot: string, cleanup: () => void): Promise<ResolvedMongo> {
+  const dbPath = join(dataRoot, 'mongod');
+  mkdirSync(dbPath, { recursive: true });
+  const port = await freePort();
+  const server = await startChildServer(bin, ['--dbpath', dbPath, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], port);
+  return wrap(server, 'mongod', 'mongod found on PATH', cleanup);
+}
+
+async function startFerret(bin: string, source: MongoSource, reason: string, dataRoot: string, cleanup: () => void): Promise<ResolvedMongo> {
+  const dir = join(dataRoot, 'ferretdb');
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const server = await startChildServer(bin, [
+    `--listen-addr=127.0.0.1:${port}`, '--handler=sqlite', `--sqlite-url=file:${dir}/`,
+    `--state-dir=${dir}`, '--telemetry=disable', '--log-level=error',
+  ], port);
+  return wrap(server, source, reason, cleanup);
+}
+
+async function startMemoryServer(dataRoot: string, cleanup: () => void): Promise<ResolvedMongo> {
+  const { MongoMemoryServer } = await import('mongodb-memory-server');
+  const server = await MongoMemoryServer.create({ instance: { dbPath: dataRoot, ip: '127.0.0.1' } });
+  let stopped: Promise<void> | undefined;
+  return {
+    url: server.getUri(),
+    source: 'mongodb-memory-server',
+    reason: 'no mongod, ferretdb or go available; downloaded mongod via mongodb-memory-server',
+    stop: () => (stopped ??= server.stop({ doCleanup: false }).then(() => cleanup())),
+  };
+}

@@ -1,0 +1,160 @@
+import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import { AppError } from '../../shared/errors/index.js';
+import { newId } from '../../shared/ids.js';
+import { tokenFromUpgrade } from './upgrade-token.js';
+import type { Uws } from './uws.js';
+import type { SocketData, WsRouteHandler, WsRouteLimits, Socket } from './ws-route.js';
+
+export interface HttpRoute {
+  method: 'get' | 'post';
+  path: string;
+  /** Returns status, content type and body; may be async. */
+  handle(): Promise<{ status: number; contentType: string; body: string }> | { status: number; contentType: string; body: string };
+}
+
+export interface SignalServerOptions {
+  uws: Uws;
+  log: Logger;
+  host: string;
+  port: number;
+  routes: Record<string, WsRouteHandler<any>>;
+  limits: WsRouteLimits;
+  http: HttpRoute[];
+}
+
+const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 401: '401 Unauthorized', 404: '404 Not Found', 503: '503 Service Unavailable', 500: '500 Internal Server Error' };
+
+function jsonError(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message, details: null } });
+}
+
+/**
+ * The uWebSockets.js server: WebSocket routes with token auth at upgrade time, small HTTP
+ * routes (health, metrics), 404 for the rest. `close()` stops listening and closes every socket
+ * with the given code; both are idempotent.
+ */
+export class SignalServer {
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | undefined;
+  private readonly sockets = new Set<Socket>();
+  private accepting = true;
+  port = 0;
+
+  constructor(private readonly options: SignalServerOptions) {
+    this.app = options.uws.App();
+    for (const [path, handler] of Object.entries(options.routes)) this.addWsRoute(path, handler);
+    for (const route of options.http) this.addHttpRoute(route);
+    this.app.any('/*', (res) => {
+      res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json').end(jsonError('not_found', 'No such route.'));
+    });
+  }
+
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Every open socket (for drain and broadcast). */
+  openSockets(): Iterable<Socket> {
+    return this.sockets;
+  }
+
+  async listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(this.options.host, this.options.port, (socket) => {
+        if (!socket) return reject(new Error(`signal: cannot listen on ${this.options.host}:${this.options.port}`));
+        this.listenSocket = socket;
+        this.port = this.options.uws.us_socket_local_port(socket);
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Stops accepting new connections (upgrades get 503 meanwhile); existing sockets stay. */
+  stopAccepting(): void {
+    this.accepting = false;
+    if (this.listenSocket) {
+      this.options.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+  }
+
+  /** Stops accepting and closes every socket with `code`. */
+  close(code: number, reason: string): void {
+    this.stopAccepting();
+    for (const ws of [...this.sockets]) {
+      try {
+        ws.end(code, reason);
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  private addHttpRoute(route: HttpRoute): void {
+    this.app[route.method](route.path, (res) => {
+      let aborted = false;
+      res.onAborted(() => { aborted = true; });
+      Promise.resolve()
+        .then(() => route.handle())
+        .then((out) => {
+          if (!aborted) res.cork(() => res.writeStatus(STATUS_TEXT[out.status] ?? `${out.status} Status`).writeHeader('Content-Type', out.contentType).end(out.body));
+        })
+        .catch((err: unknown) => {
+          this.options.log.error({ err, path: route.path }, 'http route failed');
+          if (!aborted) res.cork(() => res.writeStatus(STATUS_TEXT[500]!).end(jsonError('internal_error', 'Unexpected server error.')));
+        });
+    });
+  }
+
+  private addWsRoute(path: string, handler: WsRouteHandler<unknown>): void {
+    const { log } = this.options;
+    this.app.ws<SocketData>(path, {
+      maxPayloadLength: this.options.limits.maxPayloadLength,
+      idleTimeout: this.options.limits.idleTimeoutSec,
+      maxBackpressure: this.options.limits.maxBackpressure,
+      closeOnBackpressureLimit: 0,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const query = req.getQuery() ?? '';
+        const key = req.getHeader('sec-websocket-key');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const { token, protocol } = tokenFromUpgrade(query, req.getHeader('sec-websocket-protocol'));
+        let aborted = false;
+        res.onAborted(() => { aborted = true; });
+        if (!this.accepting) {
+          res.cork(() => res.writeStatus(STATUS_TEXT[503]!).writeHeader('Content-Type', 'application/json').end(jsonError('service_unavailable', 'Node is draining; connect to another node.')));
+          return;
+        }
+        const rejectUnauthorized = (message: string) => {
+          if (aborted) return;
+          res.cork(() => res.writeStatus(STATUS_TEXT[401]!).writeHeader('Content-Type', 'application/json').end(jsonError('unauthorized', message)));
+        };
+        if (!token) return rejectUnauthorized('Missing token.');
+        handler.authenticate(token).then(
+          (identity) => {
+            if (aborted) return;
+            const data: SocketData = { conn: newId(), route: path, ip, identity, closed: false };
+            res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+          },
+          (err: unknown) => {
+            log.debug({ err, route: path }, 'upgrade rejected');
+            rejectUnauthorized(err instanceof AppError ? err.message : 'Invalid token.');
+          },
+        );
+      },
+      open: (ws) => {
+        this.sockets.add(ws as Socket);
+        handler.open(ws);
+      },
+      message: (ws, message, isBinary) => handler.message(ws, message, isBinary),
+      drain: (ws) => handler.drain?.(ws),
+      close: (ws, code, message) => {
+        this.sockets.delete(ws as Socket);
+        ws.getUserData().closed = true;
+        handler.close(ws, code, Buffer.from(message).toString());
+      },
+    });
+  }
+}

@@ -1,0 +1,32 @@
+import type { WebSocket } from 'uWebSockets.js';
+
+/** What the server keeps on every socket: identity from the token plus the route's own state. */
+export interface SocketData<Identity = unknown> {
+  /** Connection id (for logs). */
+  conn: string;
+  route: string;
+  ip: string;
+  identity: Identity;
+  /** Set once the socket has closed, so late async work can tell. */
+  closed: boolean;
+}
+
+export type Socket<Identity = unknown> = WebSocket<SocketData<Identity>>;
+
+/**
+ * One WebSocket route's behaviour. `authenticate` runs during the HTTP upgrade: a rejection
+ * answers HTTP 401 and no socket is opened.
+ */
+export interface WsRouteHandler<Identity = unknown> {
+  authenticate(token: string): Promise<Identity>;
+  open(ws: Socket<Identity>): void;
+  message(ws: Socket<Identity>, data: ArrayBuffer, isBinary: boolean): void;
+  drain?(ws: Socket<Identity>): void;
+  close(ws: Socket<Identity>, code: number, reason: string): void;
+}
+
+export interface WsRouteLimits {
+  maxPayloadLength: number;
+  idleTimeoutSec: number;
+  maxBackpressure: number;
+}
