@@ -2,13 +2,14 @@ import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { KeyRing } from '../shared/tokens/index.js';
+import { createTokenVerifier, type KeyRing } from '../shared/tokens/index.js';
 import { API_VERSION, createHttpApp } from './http/app.js';
-import { rejectAll } from './http/authenticate.js';
+import { bearerAuthenticator } from './http/bearer.js';
 import { listen } from './http/listen.js';
 import { RateLimiters } from './http/rate-limit.js';
 import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
+import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import type { ApiServices } from './services/index.js';
 
@@ -37,10 +38,13 @@ function probesFor(deps: ApiDeps): ReadinessProbe[] {
 export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const { config } = deps;
   const log = deps.log.child({ component: 'api' });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps) };
+  const verifier = createTokenVerifier({ jwks: () => deps.keyRing.jwks() }, config.auth.issuer);
+  const users = new UsersRepository(deps.db);
+  await users.ensureIndexes();
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix });
-  const app = createHttpApp({ log, routes, authenticate: rejectAll, limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
+  const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   return { port: listener.port, close: () => listener.close(config.shutdownTimeoutMs) };

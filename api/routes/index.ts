@@ -3,12 +3,14 @@ import type { ApiServices } from '../services/index.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
+import { userRoutes } from './users.js';
 
 /** Every route of the API, in one inspectable table (the OpenAPI document is built from it). */
 export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]) => Record<string, unknown>): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...healthRoutes(services.probes),
     ...jwksRoutes(() => services.keyRing),
+    ...userRoutes(services.users),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));
   return routes;

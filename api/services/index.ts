@@ -2,7 +2,8 @@ import type { Db } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
-import type { KeyRing } from '../../shared/tokens/index.js';
+import type { KeyRing, TokenVerifier } from '../../shared/tokens/index.js';
+import type { UsersRepository } from '../repositories/users.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
 /** Everything route handlers may use; built once by api/main.ts. */
@@ -13,4 +14,6 @@ export interface ApiServices {
   redis?: Redis;
   keyRing: KeyRing;
   probes: ReadinessProbe[];
+  verifier: TokenVerifier;
+  users: UsersRepository;
 }

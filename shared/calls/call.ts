@@ -1,0 +1,29 @@
+import type { Role } from '../roles.js';
+import type { CallStatus, EndReason } from './state-machine.js';
+
+/** A call as stored (collection `calls`) and as the API returns it. Times are Date objects. */
+export interface Call {
+  id: string;
+  link_id: string;
+  short_code: string;
+  host_id: string;
+  /** User id, or guest session id (`gs_…`). */
+  guest_id: string;
+  guest_role: Role;
+  status: CallStatus;
+  end_reason: EndReason | null;
+  /** Per-minute price in minor units at the time the call was created. */
+  rate: { amount: number; currency: string };
+  max_duration_sec: number | null;
+  created_at: Date;
+  ringing_at: Date | null;
+  answered_at: Date | null;
+  ended_at: Date | null;
+  updated_at: Date;
+  /** Incremented on every transition; lets listeners order events. */
+  version: number;
+}
+
+/** The participant slots of a 1:1 call; signaling tokens carry one as `peer`. */
+export const PEERS = ['host', 'guest'] as const;
+export type Peer = (typeof PEERS)[number];
