@@ -14,7 +14,11 @@ interface Timing {
 const FAST: Timing = { heartbeatMs: 50, nodeTtlMs: 300 };
 
 /** What every `NodeRegistry` promises about itself. */
-function registryContract(name: string, makeRegistry: (nodeId: string, prefix: string, timing: Timing) => Promise<NodeRegistry>): void {
+function registryContract(
+  name: string,
+  makeRegistry: (nodeId: string, prefix: string, timing: Timing) => Promise<NodeRegistry>,
+  cleanup?: (prefix: string) => Promise<void>,
+): void {
   describe(`NodeRegistry contract: ${name}`, () => {
     let prefix = '';
     const registries: NodeRegistry[] = [];
@@ -31,7 +35,7 @@ function registryContract(name: string, makeRegistry: (nodeId: string, prefix: s
 
     afterEach(async () => {
       await Promise.all(registries.splice(0).map((r) => r.close()));
-      await dropRedisPrefix(admin, prefix);
+      await cleanup?.(prefix);
     });
 
     it('a node is alive only between start and close', async () => {
@@ -75,7 +79,11 @@ afterAll(async () => {
 });
 
 registryContract('MemoryNodeRegistry', async (nodeId) => new MemoryNodeRegistry({ nodeId }));
-registryContract('RedisNodeRegistry', async (nodeId, prefix, timing) => new RedisNodeRegistry({ nodeId, prefix, redis: admin, ...timing }));
+registryContract(
+  'RedisNodeRegistry',
+  async (nodeId, prefix, timing) => new RedisNodeRegistry({ nodeId, prefix, redis: admin, ...timing }),
+  (prefix) => dropRedisPrefix(admin, prefix),
+);
 
 describe('RedisNodeRegistry', () => {
   let prefix = '';

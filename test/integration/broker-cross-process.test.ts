@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerStatus } from '../../signal/broker/broker.js';
 import { RedisBroker } from '../../signal/broker/redis-broker.js';
@@ -154,7 +154,8 @@ describe('RedisBroker across a Redis restart', () => {
     broker.onStatus((s) => statuses.push(s));
     await broker.ready();
 
-    const registryClient = redisClient().duplicate({ port, host: '127.0.0.1' });
+    const registryClient = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    registryClient.on('error', () => undefined);
     closers.push(async () => registryClient.disconnect());
     const registry = new RedisNodeRegistry({ nodeId: 'n1', prefix, redis: registryClient, heartbeatMs: 50, nodeTtlMs: 1000, log });
     closers.push(() => registry.close());
@@ -179,9 +180,9 @@ describe('RedisBroker across a Redis restart', () => {
     server = await spawnRedis(port);
     await until(() => broker.status === 'up', 'status up again', 15_000);
     expect(statuses).toEqual(['up', 'down', 'up']);
-    const probe = new RedisClientFor(port);
-    closers.push(() => probe.close());
-    expect(await probe.channels(`${prefix}:*`)).toEqual([channel]);
+    const probe = new Redis(port, '127.0.0.1');
+    closers.push(() => probe.quit());
+    expect(await probe.pubsub('CHANNELS', `${prefix}:*`)).toEqual([channel]);
 
     const other = new RedisBroker({ nodeId: 'n2', prefix, url: server.url });
     closers.push(() => other.close());
@@ -194,17 +195,3 @@ describe('RedisBroker across a Redis restart', () => {
     expect(lines.some((l) => l.includes('"msg":"broker up again"'))).toBe(true);
   });
 });
-
-/** A throwaway admin connection to the private Redis of the restart test. */
-class RedisClientFor {
-  readonly #client: Redis;
-  constructor(port: number) {
-    this.#client = redisClient().duplicate({ port, host: '127.0.0.1' });
-  }
-  channels(pattern: string): Promise<string[]> {
-    return this.#client.pubsub('CHANNELS', pattern) as Promise<string[]>;
-  }
-  async close(): Promise<void> {
-    await this.#client.quit();
-  }
-}
