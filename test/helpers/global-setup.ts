@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { resolveMongo, type ResolvedMongo } from '../../shared/runtime/mongo/resolve.js';
 import { spawnRedis, type SpawnedRedis } from '../../shared/runtime/redis-server.js';
+import { ensureBuilt } from './build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,6 +20,7 @@ let redis: SpawnedRedis | undefined;
  * private redis-server. Tests isolate themselves by database name and key prefix.
  */
 export async function setup(project: TestProject): Promise<void> {
+  ensureBuilt();
   mongo = await resolveMongo({ url: process.env.TEST_MONGO_URL, dataDir: '.data/test', ephemeral: true });
   const redisUrl = process.env.TEST_REDIS_URL ?? (redis = await spawnRedis()).url;
   project.provide('mongoUrl', mongo.url);

@@ -1,7 +1,198 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpApp } from '../../../api/http/app.js';
+import { ok } from '../../../api/http/envelope.js';
+import { listen, type HttpListener } from '../../../api/http/listen.js';
+import { RateLimiters } from '../../../api/http/rate-limit.js';
+import { defineRoutes } from '../../../api/http/route.js';
+import { AppError } from '../../../shared/errors/index.js';
+import { createLogger } from '../../../shared/runtime/logger.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
+import { dropRedisPrefix, redisUrl, uniqueName } from '../../helpers/services.js';
 
-describe('HTTP conventions', () => {
+const routes = defineRoutes([
+  {
+    method: 'POST', path: '/echo', operationId: 'echo', summary: 'echo', tags: ['t'], auth: 'none', rateLimit: false,
+    body: { type: 'object', additionalProperties: false, required: ['email', 'password'], properties: { email: { type: 'string', format: 'email' }, password: { type: 'string', minLength: 8 }, n: { type: 'integer' } } },
+    responses: { 200: { description: 'echo' } },
+    handler: (ctx) => ok(ctx, ctx.state.body),
+  },
+  {
+    method: 'GET', path: '/items/:id', operationId: 'item', summary: 'item', tags: ['t'], auth: 'none', rateLimit: false,
+    params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
+    query: { type: 'object', additionalProperties: false, properties: { page: { type: 'integer', minimum: 1, default: 1 } } },
+    responses: { 200: { description: 'item' } },
+    handler: (ctx) => ok(ctx, { params: ctx.state.params, query: ctx.state.query }),
+  },
+  {
+    method: 'GET', path: '/boom', operationId: 'boom', summary: 'boom', tags: ['t'], auth: 'none', rateLimit: false,
+    responses: { 200: { description: 'never' } },
+    handler: () => { throw new Error('secret driver detail: connection string mongodb://u:p@h'); },
+  },
+  {
+    method: 'GET', path: '/forbidden', operationId: 'forbidden', summary: 'app error', tags: ['t'], auth: 'none', rateLimit: false,
+    responses: { 200: { description: 'never' } },
+    handler: () => { throw new AppError('forbidden', { message: 'Not yours.' }); },
+  },
+  {
+    method: 'GET', path: '/limited', operationId: 'limited', summary: 'limited', tags: ['t'], auth: 'none', rateLimit: 'tiny',
+    responses: { 200: { description: 'ok' } },
+    handler: (ctx) => ok(ctx, { fine: true }),
+  },
+  {
+    method: 'GET', path: '/private', operationId: 'private', summary: 'needs auth', tags: ['t'], auth: 'user',
+    responses: { 200: { description: 'ok' } },
+    handler: (ctx) => ok(ctx, { fine: true }),
+  },
+]);
+
+function startApp(limiters: RateLimiters): Promise<HttpListener> {
+  const log = createLogger({ level: 'silent' });
+  const app = createHttpApp({
+    log, routes, limiters, bodyLimitBytes: 2048, trustProxy: false,
+    authenticate: async () => { throw new AppError('unauthorized'); },
+  });
+  return listen(app, '127.0.0.1', 0);
+}
+
+async function json(res: Response): Promise<any> {
+  return res.json();
+}
+
+describe('HTTP conventions (Koa chain)', () => {
+  let server: HttpListener;
+  let base: string;
+  let redis: Redis;
+  const prefix = uniqueName('rl');
+
+  beforeAll(async () => {
+    redis = new Redis(redisUrl());
+    server = await startApp(new RateLimiters({ rules: { tiny: { points: 2, durationSec: 60 }, authenticated: { points: 100, durationSec: 60 } }, redis, keyPrefix: prefix }));
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(async () => {
+    await server.close(1000);
+    await dropRedisPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('validates the body and lists every bad field in details', async () => {
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nope', password: 'short', extra: 1 }) });
+    expect(res.status).toBe(400);
+    expect(await json(res)).toEqual({
+      error: {
+        code: 'validation_error', message: 'Request validation failed.',
+        details: { email: 'must be a valid email address', password: 'must be at least 8 characters', extra: 'is not allowed' },
+      },
+    });
+  });
+
+  it('reports missing required fields and passes a valid body through', async () => {
+    const missing = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect((await json(missing)).error.details).toEqual({ email: 'is required', password: 'is required' });
+    const good = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password: 'longenough', n: 3 }) });
+    expect(good.status).toBe(200);
+    expect(await json(good)).toEqual({ success: true, data: { email: 'a@b.co', password: 'longenough', n: 3 } });
+  });
+
+  it('does not coerce body types', async () => {
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password: 'longenough', n: '3' }) });
+    expect((await json(res)).error.details).toEqual({ n: 'must be integer' });
+  });
+
+  it('coerces and validates params and query', async () => {
+    const good = await json(await fetch(`${base}/items/7?page=2`));
+    expect(good.data).toEqual({ params: { id: 7 }, query: { page: 2 } });
+    const bad = await fetch(`${base}/items/0?page=x&other=1`);
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.details).toEqual({ id: 'must be at least 1', page: 'must be integer', other: 'is not allowed' });
+  });
+
+  it('answers malformed JSON with 400 validation_error', async () => {
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": ' });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toMatchObject({ code: 'validation_error', details: { body: 'must be valid JSON' } });
+  });
+
+  it('answers an oversized body with 413 payload_too_large', async () => {
+    const body = JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(5000) });
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(413);
+    expect((await json(res)).error.code).toBe('payload_too_large');
+  });
+
+  it('answers an oversized chunked body (no Content-Length) with 413', async () => {
+    const chunk = new TextEncoder().encode('{"email":"a@b.co","password":"' + 'y'.repeat(4000) + '"}');
+    const stream = new ReadableStream({ start(c) { c.enqueue(chunk); c.close(); } });
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
+  it('answers a non-JSON content type with 415', async () => {
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(res.status).toBe(415);
+    expect((await json(res)).error.code).toBe('unsupported_media_type');
+  });
+
+  it('answers unknown routes with 404 and wrong methods with 405 + Allow', async () => {
+    const missing = await fetch(`${base}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect((await json(missing)).error.code).toBe('not_found');
+    const wrong = await fetch(`${base}/echo`, { method: 'DELETE' });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toContain('POST');
+    expect((await json(wrong)).error.code).toBe('method_not_allowed');
+  });
+
+  it('turns an unexpected throw into 500 internal_error without leaking it', async () => {
+    const res = await fetch(`${base}/boom`, { headers: { 'X-Request-ID': 'trace-123' } });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: { code: 'internal_error', message: 'Unexpected server error.', details: null } });
+    expect(text).not.toContain('mongodb://');
+    expect(res.headers.get('x-request-id')).toBe('trace-123');
+  });
+
+  it('maps AppError codes to their statuses and messages', async () => {
+    const res = await fetch(`${base}/forbidden`);
+    expect(res.status).toBe(403);
+    expect(await json(res)).toEqual({ error: { code: 'forbidden', message: 'Not yours.', details: null } });
+  });
+
+  it('requires a bearer token on protected routes', async () => {
+    const res = await fetch(`${base}/private`);
+    expect(res.status).toBe(401);
+    expect((await json(res)).error.code).toBe('unauthorized');
+  });
+
+  it('echoes a sane X-Request-ID and replaces an unsafe one', async () => {
+    const sane = await fetch(`${base}/items/1`, { headers: { 'X-Request-ID': 'abc-DEF_1.2:3' } });
+    expect(sane.headers.get('x-request-id')).toBe('abc-DEF_1.2:3');
+    const unsafe = await fetch(`${base}/items/1`, { headers: { 'X-Request-ID': 'bad id with spaces <script>' } });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+
+  it('rate-limits with X-RateLimit-* headers and Retry-After on 429 (Redis store)', async () => {
+    const first = await fetch(`${base}/limited`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
+    const reset = Number(first.headers.get('x-ratelimit-reset'));
+    expect(reset).toBeGreaterThan(Date.now() / 1000);
+    expect(reset).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 60);
+    expect((await fetch(`${base}/limited`)).headers.get('x-ratelimit-remaining')).toBe('0');
+    const limited = await fetch(`${base}/limited`);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect((await json(limited)).error.code).toBe('rate_limited');
+    const keys = await redis.keys(`${prefix}:rl:tiny*`);
+    expect(keys.length).toBe(1);
+  });
+});
+
+describe('HTTP conventions (the real API)', () => {
   let t: TestApi;
   beforeAll(async () => { t = await startTestApi(); });
   afterAll(async () => { await t.stop(); });
@@ -12,5 +203,28 @@ describe('HTTP conventions', () => {
     expect(await res.json()).toEqual({ success: true, data: { status: 'ok' } });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(res.headers.get('x-api-version')).toBe('1.0.0');
+  });
+
+  it('reports readiness with the MongoDB check', async () => {
+    const res = await fetch(`${t.url}/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true, data: { status: 'ready', checks: { mongodb: 'up' } } });
+  });
+
+  it('serves the JWKS with the signing key', async () => {
+    const body = (await (await fetch(`${t.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; alg: string; d?: string }> };
+    expect(body.keys).toHaveLength(1);
+    expect(body.keys[0]).toMatchObject({ kid: t.keyRing.current.kid, alg: 'RS256', kty: 'RSA' });
+    expect(body.keys[0]!.d).toBeUndefined();
+  });
+
+  it('serves the docs page and its assets', async () => {
+    const page = await fetch(`${t.url}/docs`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('/openapi.json');
+    const asset = await fetch(`${t.url}/docs/assets/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+    expect((await asset.text()).length).toBeGreaterThan(100000);
+    expect((await fetch(`${t.url}/docs/assets/..%2Fpackage.json`)).status).toBe(400);
   });
 });
