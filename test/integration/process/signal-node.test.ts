@@ -1,0 +1,45 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyFile } from '../../../shared/tokens/index.js';
+import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
+import { mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
+
+describe('a signal node with Redis', () => {
+  const prefix = uniqueName('node');
+  const nodeId = uniqueName('sig');
+  const redis = redisClient();
+  let node: ProductProcess;
+
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vidivo-signal-'));
+    generateKeyFile(join(dataDir, 'keys'));
+    node = await startProductProcess('signal', {
+      DATA_DIR: dataDir, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, NODE_ID: nodeId,
+      MONGO_URL: mongoUrl(), MONGO_DB: uniqueName('sigdb'), SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '1000',
+    });
+  });
+  afterAll(async () => {
+    if (node.child.exitCode === null) { node.kill('SIGKILL'); await node.exited; }
+    redis.disconnect();
+  });
+
+  it('answers /health with its node id and /ready with the Redis broker up', async () => {
+    const health = await (await fetch(`http://127.0.0.1:${node.signalPort}/health`)).json();
+    expect(health).toMatchObject({ success: true, data: { status: 'ok', node: nodeId } });
+    const ready = (await (await fetch(`http://127.0.0.1:${node.signalPort}/ready`)).json()) as { data: { status: string } };
+    expect(ready.data.status).toBe('ready');
+  });
+
+  it('keeps a liveness key with a TTL while running and removes it on SIGTERM', async () => {
+    const key = `${prefix}:node:${nodeId}:alive`;
+    expect(await redis.exists(key)).toBe(1);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1000);
+    node.kill('SIGTERM');
+    expect((await node.exited).code).toBe(0);
+    expect(await redis.exists(key)).toBe(0);
+  });
+});
