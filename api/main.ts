@@ -11,7 +11,9 @@ import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
 import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
+import { createAuthServices } from './services/auth/index.js';
 import type { ApiServices } from './services/index.js';
+import { createMailer } from './services/mail/index.js';
 
 export interface ApiDeps {
   config: Config;
@@ -41,11 +43,13 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const verifier = createTokenVerifier({ jwks: () => deps.keyRing.jwks() }, config.auth.issuer);
   const users = new UsersRepository(deps.db);
   await users.ensureIndexes();
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users };
+  const mailer = createMailer({ ...config.auth.mail, env: config.env, log: log.child({ component: 'mail' }) });
+  const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix });
   const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
-  return { port: listener.port, close: () => listener.close(config.shutdownTimeoutMs) };
+  return { port: listener.port, close: async () => { await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }

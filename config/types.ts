@@ -4,6 +4,13 @@ export interface RateLimitRule {
   durationSec: number;
 }
 
+/** An OpenID provider whose ID tokens are accepted; no client ids means the provider is off. */
+export interface OAuthProviderConfig {
+  clientIds: string[];
+  jwksUrl: string;
+  issuers: string[];
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -24,6 +31,13 @@ export interface Config {
     issuer: string;
     keysDir: string;
     jwksUrl?: string;
+    argon2: { memoryKiB: number; timeCost: number; parallelism: number };
+    /** Base URL of mailed links; absent → `api.publicUrl`. */
+    appUrl?: string;
+    mail: { smtpUrl?: string; from: string };
+    google: OAuthProviderConfig;
+    apple: OAuthProviderConfig;
+    totpIssuer: string;
   };
   signal: {
     port: number;

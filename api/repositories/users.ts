@@ -46,6 +46,10 @@ export interface User {
 
 type UserDocument = Omit<User, 'id'> & { _id: string };
 
+/** Sign-in providers a user can link (spec 004: Google, Apple). */
+export const OAUTH_PROVIDERS = ['google', 'apple'] as const;
+export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
+
 function toUser({ _id, ...rest }: UserDocument): User {
   return { id: _id, ...rest };
 }
@@ -85,6 +89,89 @@ export class UsersRepository {
   async findByUsername(username: string): Promise<User | null> {
     const doc = await this.collection.findOne({ username: username.toLowerCase() });
     return doc ? toUser(doc) : null;
+  }
+
+  /** The user linked to the `provider` subject `sub`, or null. */
+  async findByOAuth(provider: OAuthProvider, sub: string): Promise<User | null> {
+    const doc = await this.collection.findOne({ [`oauth.${provider}`]: sub });
+    return doc ? toUser(doc) : null;
+  }
+
+  /**
+   * Marks the email verified while it is still `email`, and upgrades role `user` →
+   * `verified_user` (higher roles are kept). Returns the user, or null when the address changed.
+   */
+  async markEmailVerified(id: string, email: string): Promise<User | null> {
+    const now = new Date();
+    const verified = await this.collection.findOneAndUpdate({ _id: id, email }, { $set: { email_verified: true, updated_at: now } }, { returnDocument: 'after' });
+    if (!verified) return null;
+    await this.collection.updateOne({ _id: id, role: 'user' }, { $set: { role: 'verified_user', updated_at: now } });
+    return this.findById(id);
+  }
+
+  /** Links `provider` subject `sub` if the user has none for that provider; null otherwise. Subject taken → `conflict`. */
+  async linkOAuth(id: string, provider: OAuthProvider, sub: string): Promise<User | null> {
+    const doc = await conflictOnDuplicate(
+      () => this.collection.findOneAndUpdate(
+        { _id: id, [`oauth.${provider}`]: { $exists: false } },
+        { $set: { [`oauth.${provider}`]: sub, updated_at: new Date() } },
+        { returnDocument: 'after' },
+      ),
+      `This ${provider} account is already linked to another user.`,
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  /** Unlinks `provider` only while another way to sign in (password or other provider) remains; null otherwise. */
+  async unlinkOAuth(id: string, provider: OAuthProvider): Promise<User | null> {
+    const others = OAUTH_PROVIDERS.filter((p) => p !== provider).map((p) => ({ [`oauth.${p}`]: { $exists: true } }));
+    const doc = await this.collection.findOneAndUpdate(
+      { _id: id, [`oauth.${provider}`]: { $exists: true }, $or: [{ password_hash: { $exists: true } }, ...others] },
+      { $unset: { [`oauth.${provider}`]: '' }, $set: { updated_at: new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  /** Records TOTP time step `step` as used; false when that step or a later one was already used (replay). */
+  async claimTotpStep(id: string, step: number): Promise<boolean> {
+    const res = await this.collection.updateOne(
+      { _id: id, $or: [{ 'totp.last_step': { $lt: step } }, { 'totp.last_step': { $exists: false } }] },
+      { $set: { 'totp.last_step': step } },
+    );
+    return res.modifiedCount === 1;
+  }
+
+  /** Removes one stored backup-code hash; true exactly once per code. */
+  async useBackupCode(id: string, codeHash: string): Promise<boolean> {
+    const res = await this.collection.updateOne({ _id: id, 'totp.backup_codes': codeHash }, { $pull: { 'totp.backup_codes': codeHash } });
+    return res.modifiedCount === 1;
+  }
+
+  /** Sets `totp` only when 2FA is not enabled (setup must not overwrite an active secret); null otherwise. */
+  async setPendingTotp(id: string, secret: string): Promise<User | null> {
+    const doc = await this.collection.findOneAndUpdate(
+      { _id: id, 'totp.enabled': { $ne: true } },
+      { $set: { totp: { secret, enabled: false }, updated_at: new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  /** Enables the pending secret `secret` with step `step` used and the backup-code hashes; null when not pending. */
+  async enableTotp(id: string, secret: string, step: number, backupCodeHashes: string[]): Promise<User | null> {
+    const doc = await this.collection.findOneAndUpdate(
+      { _id: id, 'totp.secret': secret, 'totp.enabled': false },
+      { $set: { totp: { secret, enabled: true, last_step: step, backup_codes: backupCodeHashes }, updated_at: new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  /** Replaces the backup-code hashes while 2FA is enabled; false otherwise. */
+  async replaceBackupCodes(id: string, codeHashes: string[]): Promise<boolean> {
+    const res = await this.collection.updateOne({ _id: id, 'totp.enabled': true }, { $set: { 'totp.backup_codes': codeHashes, updated_at: new Date() } });
+    return res.modifiedCount === 1;
   }
 
   /** Sets fields (and `updated_at`); returns the updated user or null. Duplicate → `conflict`. */

@@ -1,5 +1,6 @@
 import type { RouteSpec } from '../http/route.js';
 import type { ApiServices } from '../services/index.js';
+import { authRoutes } from './auth.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
@@ -10,6 +11,7 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
   const routes: RouteSpec[] = [
     ...healthRoutes(services.probes),
     ...jwksRoutes(() => services.keyRing),
+    ...authRoutes(services.auth),
     ...userRoutes(services.users),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));

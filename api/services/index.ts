@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import type { KeyRing, TokenVerifier } from '../../shared/tokens/index.js';
 import type { UsersRepository } from '../repositories/users.js';
+import type { AuthServices } from './auth/index.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
 /** Everything route handlers may use; built once by api/main.ts. */
@@ -16,4 +17,5 @@ export interface ApiServices {
   probes: ReadinessProbe[];
   verifier: TokenVerifier;
   users: UsersRepository;
+  auth: AuthServices;
 }
