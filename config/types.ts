@@ -39,11 +39,36 @@ export interface Config {
     apple: OAuthProviderConfig;
     totpIssuer: string;
   };
+  calls: {
+    avatar: { maxBytes: number; maxPixels: number };
+    rate: { minMinor: number; maxMinor: number; currencies: string[] };
+    ringTimeoutSec: number;
+    sweepIntervalMs: number;
+    maxDurationSec: number;
+    ice: { stunUrls: string[]; turnUrls: string[]; turnSecret?: string; turnTtlSec: number };
+  };
   signal: {
     port: number;
     publicUrl: string;
     heartbeatMs: number;
     nodeTtlMs: number;
     allowFallback: boolean;
+    maxFrameBytes: number;
+    ratePerSec: number;
+    rateBurst: number;
+    maxSocketsPerUser: number;
+    joinTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxBufferedBytes: number;
+    maxViolations: number;
+    reconnectGraceMs: number;
+    replayBuffer: number;
+    tickMs: number;
+    sweepMs: number;
+    timerMs: number;
+    reauthLeadMs: number;
+    reauthGraceMs: number;
+    presenceTtlMs: number;
+    iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
   };
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { startApi, type ApiNode } from '../api/main.js';
 import type { Config } from '../config/index.js';
+import { MongoCallStore } from '../shared/calls/index.js';
 import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
 import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolve.js';
 import { loadKeyRing, type KeySource } from '../shared/tokens/index.js';
@@ -44,20 +45,20 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
       const r = redis;
       cleanups.push(() => r.disconnect());
     }
+    const mongo = await resolveMongo({ url: config.mongo.url, dataDir: config.dataDir, log });
+    product.mongo = mongo;
+    cleanups.push(() => mongo.stop());
+    log.info({ source: mongo.source, reason: mongo.reason }, 'database chosen');
+    const handle: MongoHandle = await connectMongo(mongo.url, config.mongo.database);
+    cleanups.push(() => handle.close());
     if (mode !== 'signal') {
-      const mongo = await resolveMongo({ url: config.mongo.url, dataDir: config.dataDir, log });
-      product.mongo = mongo;
-      cleanups.push(() => mongo.stop());
-      log.info({ source: mongo.source, reason: mongo.reason }, 'database chosen');
-      const handle: MongoHandle = await connectMongo(mongo.url, config.mongo.database);
-      cleanups.push(() => handle.close());
       product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}) });
       const api = product.api;
       cleanups.push(() => api.close());
     }
     if (mode !== 'api') {
       const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
-      product.signal = await startSignal({ config, log, keys });
+      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db) });
       const signal = product.signal;
       cleanups.push(() => signal.close());
     }

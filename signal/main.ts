@@ -1,18 +1,34 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { CallStore } from '../shared/calls/index.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
 import { createTokenVerifier } from '../shared/tokens/index.js';
 import { MemoryBroker, MemoryNodeRegistry, RedisBroker, RedisNodeRegistry, type Broker, type NodeRegistry } from './broker/index.js';
+import type { RoomDirectory } from './calls/directory.js';
+import { CallEvents } from './calls/events.js';
+import { MemoryDirectory } from './calls/memory-directory.js';
+import { Presence } from './calls/presence.js';
+import { RedisDirectory } from './calls/redis-directory.js';
+import { RoomService } from './calls/room-service.js';
+import { SignalMetrics } from './metrics.js';
 import { SignalServer } from './server/app.js';
 import { pingOnlyRoute } from './server/ping-route.js';
 import { loadUws } from './server/uws.js';
+import { SignalRoute } from './session/signal-route.js';
 
 export interface SignalNode {
   port: number;
   broker: Broker;
-  /** Stop accepting, close sockets with SERVER_SHUTDOWN (reconnect elsewhere), release Redis. Idempotent. */
+  /** Internal call events (state changes, billing ticks) for in-process consumers. */
+  events: CallEvents;
+  metrics: SignalMetrics;
+  /**
+   * Drain: stop accepting, send `reconnect` and close every socket with SERVER_SHUTDOWN (the
+   * peers enter their grace period and resume on another node), flush replay buffers, release
+   * Redis. No call ends because of it. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -20,35 +36,102 @@ export interface SignalDeps {
   config: Config;
   log: Logger;
   keys: KeySource;
+  /** The calls collection (shared with the API); transitions are atomic there. */
+  calls: CallStore;
+  /** Metrics with process defaults (off when several nodes share one process, as in tests). */
+  defaultMetrics?: boolean;
 }
 
-/** Starts a signal node: picks the broker and node registry (Redis or in-process) once, here. */
-export async function startSignal({ config, log: rootLog, keys }: SignalDeps): Promise<SignalNode> {
-  const log = rootLog.child({ component: 'signal' });
-  const uws = loadUws({ allowFallback: config.signal.allowFallback, log });
+/** Starts a signal node: picks the broker, node registry and room directory (Redis or in-process) once, here. */
+export async function startSignal({ config, log: rootLog, keys, calls, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
+  const log = rootLog.child({ component: 'signal', node: config.nodeId });
+  const s = config.signal;
+  const uws = loadUws({ allowFallback: s.allowFallback, log });
   const verifier = createTokenVerifier(keys, config.auth.issuer);
   const { prefix } = config.redis;
   let redis: Redis | undefined;
   let broker: Broker;
   let registry: NodeRegistry;
+  let directory: RoomDirectory;
   if (config.redis.url) {
-    redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
-    redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    redis = new Redis(config.redis.url, {
+      maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, commandTimeout: 5000,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2000), connectionName: `${prefix}:${config.nodeId}:state`,
+    });
+    redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
     await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; will retry'));
     broker = new RedisBroker({ nodeId: config.nodeId, prefix, url: config.redis.url, log });
-    registry = new RedisNodeRegistry({ nodeId: config.nodeId, prefix, redis, heartbeatMs: config.signal.heartbeatMs, nodeTtlMs: config.signal.nodeTtlMs, log });
+    registry = new RedisNodeRegistry({ nodeId: config.nodeId, prefix, redis, heartbeatMs: s.heartbeatMs, nodeTtlMs: s.nodeTtlMs, log });
+    directory = new RedisDirectory({
+      redis, prefix, nodeId: config.nodeId, replayLimit: s.replayBuffer,
+      bufferTtlMs: Math.max(s.reconnectGraceMs * 4, 600_000), tickTtlMs: Math.max(s.tickMs * 10, 3_600_000),
+    });
   } else {
     broker = new MemoryBroker({ nodeId: config.nodeId, prefix, log });
     registry = new MemoryNodeRegistry({ nodeId: config.nodeId });
+    directory = new MemoryDirectory(s.replayBuffer);
   }
-  await registry.start();
+  await registry.start().catch((err: unknown) => log.warn({ err }, 'node registry not started; heartbeats begin when Redis is back'));
 
+  const events = new CallEvents(log);
+  const presence = new Presence({ ...(redis ? { redis } : {}), prefix, nodeId: config.nodeId, ttlMs: s.presenceTtlMs, log });
+  let route: SignalRoute | undefined;
+  let rooms: RoomService | undefined;
+  const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
+  rooms = new RoomService({
+    nodeId: config.nodeId, prefix, store: calls, directory, broker, events, metrics, log,
+    settings: { reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, iceServers: s.iceServers },
+  });
+  const roomService = rooms;
+  route = new SignalRoute({
+    verifier, rooms: roomService, presence, metrics, log,
+    limits: {
+      maxFrameBytes: s.maxFrameBytes, ratePerSec: s.ratePerSec, rateBurst: s.rateBurst, maxSocketsPerUser: s.maxSocketsPerUser,
+      joinTimeoutMs: s.joinTimeoutMs, idleTimeoutMs: s.idleTimeoutMs, maxBufferedBytes: s.maxBufferedBytes, maxViolations: s.maxViolations,
+      reauthLeadMs: s.reauthLeadMs, reauthGraceMs: s.reauthGraceMs, timerMs: s.timerMs,
+    },
+  });
+  const signalRoute = route;
+
+  let subscribed = false;
+  const subscribe = async (): Promise<void> => {
+    if (subscribed) return;
+    await broker.subscribe(broker.nodeChannel(config.nodeId), (m) => roomService.onNodeMessage(m));
+    await broker.subscribe(roomService.callsChannel, (m) => roomService.onCallsMessage(m), { skipOwn: true });
+    subscribed = true;
+  };
+  const subscribing = subscribe().catch((err: unknown) => log.warn({ err }, 'node channel not subscribed yet; retrying when Redis is back'));
+  let wasDown = false;
+  const offStatus = broker.onStatus((status) => {
+    if (status === 'down') {
+      wasDown = true;
+      return;
+    }
+    if (!subscribed) subscribe().catch((err: unknown) => log.warn({ err }, 'node channel subscribe failed'));
+    if (wasDown) {
+      wasDown = false;
+      roomService.resync().catch(() => undefined);
+    }
+  });
+  if (!config.redis.url) await subscribing;
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    roomService.sweep(() => registry.aliveNodes()).catch((err: unknown) => log.warn({ err }, 'sweep failed')).finally(() => { sweeping = false; });
+  }, s.sweepMs);
+  sweeper.unref();
+  const presenceTimer = setInterval(() => presence.refresh(), s.heartbeatMs);
+  presenceTimer.unref();
+
+  const uwsIdleSec = Math.min(960, Math.max(16, Math.ceil((s.idleTimeoutMs * 2) / 4000) * 4 + 8));
   const server = new SignalServer({
-    uws, log, host: config.host, port: config.signal.port,
-    limits: { maxPayloadLength: 64 * 1024, idleTimeoutSec: 60, maxBackpressure: 1024 * 1024 },
+    uws, log, host: config.host, port: s.port,
+    limits: { maxPayloadLength: s.maxFrameBytes * 2, idleTimeoutSec: uwsIdleSec, maxBackpressure: s.maxBufferedBytes },
     routes: {
-      '/signal/ws': pingOnlyRoute((t) => verifier.verifySignaling(t), log),
-      '/ws': pingOnlyRoute((t) => verifier.verifySignaling(t), log),
+      '/signal/ws': signalRoute,
+      '/ws': signalRoute,
       '/v1/chat/ws': pingOnlyRoute((t) => verifier.verifyAccess(t), log),
     },
     http: [
@@ -57,9 +140,10 @@ export async function startSignal({ config, log: rootLog, keys }: SignalDeps): P
         method: 'get', path: '/ready',
         handle: () => {
           const degraded = broker.status !== 'up';
-          return { status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data: { status: degraded ? 'degraded' : 'ready', checks: { redis: config.redis.url ? broker.status : 'not configured' } } }) };
+          return { status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data: { status: degraded ? 'degraded' : 'ready', node: config.nodeId, checks: { redis: config.redis.url ? broker.status : 'not configured' } } }) };
         },
       },
+      { method: 'get', path: '/metrics', handle: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) },
     ],
   });
   const port = await server.listen();
@@ -69,8 +153,17 @@ export async function startSignal({ config, log: rootLog, keys }: SignalDeps): P
   return {
     port,
     broker,
+    events,
+    metrics,
     close: () => (closing ??= (async () => {
+      server.stopAccepting();
+      signalRoute.drain();
       server.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
+      await roomService.settle();
+      clearInterval(sweeper);
+      clearInterval(presenceTimer);
+      signalRoute.stop();
+      offStatus();
       await registry.close();
       await broker.close();
       if (redis) redis.disconnect();

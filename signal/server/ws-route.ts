@@ -9,6 +9,8 @@ export interface SocketData<Identity = unknown> {
   identity: Identity;
   /** Set once the socket has closed, so late async work can tell. */
   closed: boolean;
+  /** The route's per-connection state (e.g. the signaling Session). */
+  session?: unknown;
 }
 
 export type Socket<Identity = unknown> = WebSocket<SocketData<Identity>>;

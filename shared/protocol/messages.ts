@@ -1,0 +1,108 @@
+import type { ErrorCode } from '../errors/index.js';
+
+/** Largest SDP accepted in `offer`, `answer` and `ice-restart` (characters). */
+export const MAX_SDP_CHARS = 48 * 1024;
+/** Largest ICE candidate line (characters). */
+export const MAX_CANDIDATE_CHARS = 1024;
+
+/** A trickled ICE candidate as `RTCIceCandidateInit`; `null` in its place means end-of-candidates. */
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/** An ICE server handed to clients in the `join` reply (`RTCIceServer`). */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+interface Req<T extends string, D> {
+  type: T;
+  /** Request id (1–64 chars of `[A-Za-z0-9_.:-]`): the server replies once with `ack`/`error` carrying it. */
+  id?: string;
+  data: D;
+}
+
+/** Peer-to-peer frames: relayed to the other peer(s) of the call, never interpreted. */
+export const RELAY_TYPES = ['offer', 'answer', 'ice-candidate', 'ice-restart', 'renegotiate', 'mute-state'] as const;
+export type RelayType = (typeof RELAY_TYPES)[number];
+
+export type JoinMessage = Req<'join', { last_seq?: number }>;
+export type OfferMessage = Req<'offer', { sdp: string; to?: string }>;
+export type AnswerMessage = Req<'answer', { sdp: string; to?: string }>;
+export type IceCandidateMessage = Req<'ice-candidate', { candidate: IceCandidateInit | null; to?: string }>;
+export type IceRestartMessage = Req<'ice-restart', { sdp?: string; to?: string }>;
+export type RenegotiateMessage = Req<'renegotiate', { reason?: string; to?: string }>;
+export type MuteStateMessage = Req<'mute-state', { audio: boolean; video: boolean; to?: string }>;
+export type HangupMessage = Req<'hangup', Record<string, never>>;
+export type PingMessage = Req<'ping', { ts?: number }>;
+export type ReauthMessage = Req<'reauth', { token: string }>;
+
+/** Every frame a client may send, keyed by `type`. */
+export type ClientMessage =
+  | JoinMessage | OfferMessage | AnswerMessage | IceCandidateMessage | IceRestartMessage
+  | RenegotiateMessage | MuteStateMessage | HangupMessage | PingMessage | ReauthMessage;
+export type ClientType = ClientMessage['type'];
+
+export const CLIENT_TYPES = ['join', 'offer', 'answer', 'ice-candidate', 'ice-restart', 'renegotiate', 'mute-state', 'hangup', 'ping', 'reauth'] as const satisfies readonly ClientType[];
+
+/** A participant's connection state as other peers see it. */
+export type PeerState = 'connected' | 'reconnecting';
+
+/** The call as pushed to peers in `call-state` and the `join` reply. */
+export interface CallStateData {
+  call_id: string;
+  status: string;
+  end_reason: string | null;
+  /** Increases with every transition; a client ignores a `call-state` older than one it has. */
+  version: number;
+}
+
+/** `data` of the `ack` answering `join`. */
+export interface JoinResult {
+  protocol: number;
+  node: string;
+  call: CallStateData;
+  /** This socket's slot (`host` or `guest`), from the token. */
+  peer: string;
+  /** The other participants known to the call. */
+  peers: Array<{ peer: string; state: PeerState }>;
+  ice_servers: IceServer[];
+  /** True when this peer was already in the call (reconnect); missed frames follow the ack. */
+  resumed: boolean;
+  /** Number of missed frames replayed right after this ack. */
+  replayed: number;
+  /** The last sequence number delivered to this peer before the replay. */
+  seq: number;
+  /** When the server will ask for `reauth` (ms since the epoch). */
+  token_expires_at: number;
+}
+
+export type PeerLeftReason = 'disconnected' | 'node_failure' | 'grace_expired' | 'replaced';
+
+/** Server frames that carry a per-peer `seq` and are kept for replay. */
+export interface SequencedFrames {
+  'peer-joined': { peer: string; resumed: boolean };
+  'peer-left': { peer: string; reason: PeerLeftReason; reconnecting: boolean; grace_ms?: number };
+  'call-state': CallStateData;
+  offer: { from: string; sdp: string };
+  answer: { from: string; sdp: string };
+  'ice-candidate': { from: string; candidate: IceCandidateInit | null };
+  'ice-restart': { from: string; sdp?: string };
+  renegotiate: { from: string; reason?: string };
+  'mute-state': { from: string; audio: boolean; video: boolean };
+}
+
+/** Every frame the server sends. Sequenced frames carry `seq`, replies carry the request `id`. */
+export type ServerMessage =
+  | { type: 'ack'; id: string; data?: unknown }
+  | { type: 'error'; id?: string; data: { code: ErrorCode; message: string; details?: Record<string, string> } }
+  | { type: 'pong'; id?: string; data: { ts?: number; server_ts: number } }
+  | { type: 'reauth-required'; data: { expires_at: number; deadline: number } }
+  | { type: 'reconnect'; data: { reason: 'drain'; retry_after_ms: number } }
+  | { [K in keyof SequencedFrames]: { type: K; seq: number; data: SequencedFrames[K] } }[keyof SequencedFrames];
+export type ServerType = ServerMessage['type'];

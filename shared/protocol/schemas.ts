@@ -1,0 +1,83 @@
+import type { ValidateFunction } from '../schemas/ajv.js';
+import { createAjv, toFieldErrors } from '../schemas/ajv.js';
+import { CLIENT_TYPES, MAX_CANDIDATE_CHARS, MAX_SDP_CHARS, type ClientMessage, type ClientType } from './messages.js';
+
+const ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
+const PEER = { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } as const;
+const SDP = { type: 'string', minLength: 1, maxLength: MAX_SDP_CHARS } as const;
+
+const CANDIDATE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['candidate'],
+  properties: {
+    candidate: { type: 'string', maxLength: MAX_CANDIDATE_CHARS },
+    sdpMid: { type: ['string', 'null'], maxLength: 64 },
+    sdpMLineIndex: { type: ['integer', 'null'], minimum: 0, maximum: 255 },
+    usernameFragment: { type: ['string', 'null'], maxLength: 256 },
+  },
+} as const;
+
+function frame(type: ClientType, data: Record<string, unknown>, dataRequired: boolean, example: unknown): Record<string, unknown> {
+  return {
+    $id: `https://vidivo.app/schemas/signal/${type}.json`,
+    type: 'object',
+    additionalProperties: false,
+    required: dataRequired ? ['type', 'data'] : ['type'],
+    properties: { type: { const: type }, id: ID, data: { type: 'object', additionalProperties: false, ...data } },
+    'x-example': example,
+  };
+}
+
+/** One JSON Schema (draft 2020-12) per client frame type: the single source for validation and docs. */
+export const CLIENT_SCHEMAS: Record<ClientType, Record<string, unknown>> = {
+  join: frame('join', { properties: { last_seq: { type: 'integer', minimum: 0 } } }, false, { type: 'join', id: '1', data: { last_seq: 0 } }),
+  offer: frame('offer', { required: ['sdp'], properties: { sdp: SDP, to: PEER } }, true, { type: 'offer', id: '2', data: { sdp: 'v=0…' } }),
+  answer: frame('answer', { required: ['sdp'], properties: { sdp: SDP, to: PEER } }, true, { type: 'answer', id: '3', data: { sdp: 'v=0…' } }),
+  'ice-candidate': frame('ice-candidate', { required: ['candidate'], properties: { candidate: { oneOf: [CANDIDATE, { type: 'null' }] }, to: PEER } }, true,
+    { type: 'ice-candidate', data: { candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host', sdpMid: '0', sdpMLineIndex: 0 } } }),
+  'ice-restart': frame('ice-restart', { properties: { sdp: SDP, to: PEER } }, true, { type: 'ice-restart', data: { sdp: 'v=0…' } }),
+  renegotiate: frame('renegotiate', { properties: { reason: { type: 'string', maxLength: 64 }, to: PEER } }, true, { type: 'renegotiate', data: { reason: 'add-video' } }),
+  'mute-state': frame('mute-state', { required: ['audio', 'video'], properties: { audio: { type: 'boolean' }, video: { type: 'boolean' }, to: PEER } }, true,
+    { type: 'mute-state', data: { audio: true, video: false } }),
+  hangup: frame('hangup', { properties: {} }, false, { type: 'hangup', id: '9' }),
+  ping: frame('ping', { properties: { ts: { type: 'number' } } }, false, { type: 'ping', id: '10', data: { ts: 1700000000000 } }),
+  reauth: frame('reauth', { required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 8192 } } }, true, { type: 'reauth', id: '11', data: { token: 'eyJ…' } }),
+};
+
+const ajv = createAjv();
+const validators = Object.fromEntries(
+  CLIENT_TYPES.map((type) => [type, ajv.compile(CLIENT_SCHEMAS[type])]),
+) as Record<ClientType, ValidateFunction>;
+const KNOWN = new Set<string>(CLIENT_TYPES);
+
+/** Result of parsing one client text frame. */
+export type ParsedFrame =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; id?: string; message: string; details?: Record<string, string> };
+
+/**
+ * Parses and validates one client frame against its type's schema. Never throws; a failure
+ * carries the request `id` when one could be read, so the error reply can echo it.
+ */
+export function parseClientFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'Frame is not valid JSON.' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: 'Frame must be a JSON object.' };
+  const record = value as Record<string, unknown>;
+  const id = typeof record['id'] === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(record['id']) ? record['id'] : undefined;
+  const type = record['type'];
+  if (typeof type !== 'string' || !KNOWN.has(type)) {
+    return { ok: false, ...(id ? { id } : {}), message: 'Unknown message type.', details: { type: 'must be one of: ' + CLIENT_TYPES.join(', ') } };
+  }
+  const validate = validators[type as ClientType];
+  if (!validate(record)) {
+    return { ok: false, ...(id ? { id } : {}), message: 'Frame failed validation.', details: toFieldErrors(validate.errors) };
+  }
+  if (record['data'] === undefined) record['data'] = {};
+  return { ok: true, message: record as unknown as ClientMessage };
+}

@@ -1,0 +1,71 @@
+/**
+ * Who is in which call, on which node, plus each peer's replay buffer: the state signal nodes
+ * share. `signal/main.ts` picks `RedisDirectory` (nodes joined by Redis) or `MemoryDirectory`.
+ */
+
+/** One participant's registration in a call. */
+export interface MemberRecord {
+  node: string;
+  conn: string;
+  user: string;
+  state: 'connected' | 'reconnecting';
+  /** ms since the epoch of the last state change. */
+  since: number;
+}
+
+/** What `join` found: the peer's previous record, the other members, and frames to replay. */
+export interface JoinOutcome {
+  previous: MemberRecord | null;
+  members: Map<string, MemberRecord>;
+  /** Highest sequence number stored for this peer. */
+  seq: number;
+  /** Stored frames with `seq > lastSeq`, oldest first (complete JSON frames). */
+  replay: string[];
+}
+
+/** `appendOffline` outcome: stored under `seq`, or the peer is connected on `node`, or not a member. */
+export type AppendOutcome = { seq: number } | { node: string } | { missing: true };
+
+/** A frame body with its sequence number spliced in as the first member: `{"seq":N,...}`. */
+export function withSeq(seq: number, body: string): string {
+  return `{"seq":${seq},${body.slice(1)}`;
+}
+
+/** The sequence number of a stored frame (as written by `withSeq`). */
+export function seqOf(frame: string): number {
+  const end = frame.indexOf(',');
+  return Number(frame.slice(7, end));
+}
+
+export interface RoomDirectory {
+  /**
+   * Registers `peer` as connected with `member` (replacing any earlier record), cancels its
+   * grace period, and returns the room plus the stored frames after `lastSeq`. Atomic.
+   */
+  join(callId: string, peer: string, member: MemberRecord, lastSeq: number | undefined): Promise<JoinOutcome>;
+  /**
+   * If `peer` is still registered with `conn`: marks it reconnecting until `graceDeadline`, and
+   * stores `frames` (sequenced frames not yet persisted, oldest first) in its replay buffer.
+   * Returns false when another socket has replaced `conn` (nothing changes then). Atomic.
+   */
+  leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean>;
+  /** Appends already-sequenced frames of a connected peer to its replay buffer (batched write-behind). */
+  record(callId: string, peer: string, frames: string[]): Promise<void>;
+  /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */
+  appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome>;
+  members(callId: string): Promise<Map<string, MemberRecord>>;
+  /** Grace periods past `now`, each returned to exactly one caller cluster-wide. */
+  claimExpiredGrace(now: number, limit: number): Promise<Array<{ callId: string; peer: string }>>;
+  /** Forgets a call: members, grace entries, node index (not the replay buffers, which expire). */
+  clearRoom(callId: string, peers: readonly string[]): Promise<void>;
+  /** Drops `callId` from this node's room index (no local member left). */
+  forgetLocalRoom(callId: string): Promise<void>;
+  /** Claims billing tick `minute` of `callId`; true for exactly one caller cluster-wide. */
+  claimTick(callId: string, minute: number): Promise<boolean>;
+  /**
+   * Nodes that registered members and are not in `alive`; for each, takes up to `limit` of its
+   * rooms (each room to one caller) and marks its connected members reconnecting until
+   * `graceDeadline`. Returns the peers marked, per call.
+   */
+  sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number): Promise<Array<{ callId: string; peers: string[]; node: string }>>;
+}

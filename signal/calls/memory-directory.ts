@@ -1,0 +1,110 @@
+import { seqOf, withSeq, type AppendOutcome, type JoinOutcome, type MemberRecord, type RoomDirectory } from './directory.js';
+
+interface PeerBuffer {
+  seq: number;
+  frames: string[];
+}
+
+/** The single-node directory: the same semantics as `RedisDirectory`, in process memory. */
+export class MemoryDirectory implements RoomDirectory {
+  readonly #rooms = new Map<string, Map<string, MemberRecord>>();
+  readonly #buffers = new Map<string, PeerBuffer>();
+  readonly #grace = new Map<string, number>();
+  readonly #ticks = new Set<string>();
+
+  constructor(private readonly replayLimit: number) {}
+
+  async join(callId: string, peer: string, member: MemberRecord, lastSeq: number | undefined): Promise<JoinOutcome> {
+    const room = this.#room(callId);
+    const previous = room.get(peer) ?? null;
+    room.set(peer, { ...member });
+    this.#grace.delete(`${callId}\n${peer}`);
+    const buffer = this.#buffer(callId, peer);
+    const replay = lastSeq === undefined ? [] : buffer.frames.filter((f) => seqOf(f) > lastSeq);
+    return { previous, members: new Map([...room].map(([p, m]) => [p, { ...m }])), seq: buffer.seq, replay };
+  }
+
+  async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {
+    const current = this.#rooms.get(callId)?.get(peer);
+    if (!current || current.conn !== conn) return false;
+    this.#store(callId, peer, frames);
+    current.state = 'reconnecting';
+    current.since = now;
+    this.#grace.set(`${callId}\n${peer}`, graceDeadline);
+    return true;
+  }
+
+  async record(callId: string, peer: string, frames: string[]): Promise<void> {
+    this.#store(callId, peer, frames);
+  }
+
+  async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {
+    const member = this.#rooms.get(callId)?.get(peer);
+    if (!member) return { missing: true };
+    if (member.state === 'connected') return { node: member.node };
+    const buffer = this.#buffer(callId, peer);
+    const seq = buffer.seq + 1;
+    this.#store(callId, peer, [withSeq(seq, body)]);
+    return { seq };
+  }
+
+  async members(callId: string): Promise<Map<string, MemberRecord>> {
+    return new Map([...(this.#rooms.get(callId) ?? [])].map(([p, m]) => [p, { ...m }]));
+  }
+
+  async claimExpiredGrace(now: number, limit: number): Promise<Array<{ callId: string; peer: string }>> {
+    const due: Array<{ callId: string; peer: string }> = [];
+    for (const [key, deadline] of this.#grace) {
+      if (deadline > now || due.length >= limit) continue;
+      this.#grace.delete(key);
+      const [callId, peer] = key.split('\n') as [string, string];
+      due.push({ callId, peer });
+    }
+    return due;
+  }
+
+  async clearRoom(callId: string, peers: readonly string[]): Promise<void> {
+    this.#rooms.delete(callId);
+    for (const peer of peers) {
+      this.#grace.delete(`${callId}\n${peer}`);
+      this.#buffers.delete(`${callId}\n${peer}`);
+    }
+    for (const key of this.#ticks) if (key.startsWith(`${callId}:`)) this.#ticks.delete(key);
+  }
+
+  async forgetLocalRoom(): Promise<void> {}
+
+  async claimTick(callId: string, minute: number): Promise<boolean> {
+    const key = `${callId}:${minute}`;
+    if (this.#ticks.has(key)) return false;
+    this.#ticks.add(key);
+    return true;
+  }
+
+  async sweepDeadNodes(): Promise<Array<{ callId: string; peers: string[]; node: string }>> {
+    return [];
+  }
+
+  #room(callId: string): Map<string, MemberRecord> {
+    let room = this.#rooms.get(callId);
+    if (!room) this.#rooms.set(callId, (room = new Map()));
+    return room;
+  }
+
+  #buffer(callId: string, peer: string): PeerBuffer {
+    const key = `${callId}\n${peer}`;
+    let buffer = this.#buffers.get(key);
+    if (!buffer) this.#buffers.set(key, (buffer = { seq: 0, frames: [] }));
+    return buffer;
+  }
+
+  #store(callId: string, peer: string, frames: string[]): void {
+    if (frames.length === 0) return;
+    const buffer = this.#buffer(callId, peer);
+    for (const frame of frames) {
+      buffer.frames.push(frame);
+      buffer.seq = Math.max(buffer.seq, seqOf(frame));
+    }
+    if (buffer.frames.length > this.replayLimit) buffer.frames.splice(0, buffer.frames.length - this.replayLimit);
+  }
+}

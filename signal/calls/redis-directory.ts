@@ -1,0 +1,210 @@
+import type { Redis } from 'ioredis';
+import type { AppendOutcome, JoinOutcome, MemberRecord, RoomDirectory } from './directory.js';
+
+/** Options of `RedisDirectory`. */
+export interface RedisDirectoryOptions {
+  redis: Redis;
+  prefix: string;
+  nodeId: string;
+  replayLimit: number;
+  /** Lifetime of replay buffers and sequence counters after their last write. */
+  bufferTtlMs: number;
+  /** Lifetime of a billing-tick claim. */
+  tickTtlMs: number;
+}
+
+const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq":(%d+),')) end`;
+
+const STORE = `
+local function store(seqkey, listkey, maxlen, ttl, first)
+  local top = tonumber(redis.call('GET', seqkey) or '0')
+  local n = 0
+  for i = first, #ARGV do
+    redis.call('RPUSH', listkey, ARGV[i])
+    n = n + 1
+    local s = seqof(ARGV[i])
+    if s and s > top then top = s end
+  end
+  redis.call('SET', seqkey, top, 'PX', ttl)
+  if n > 0 then
+    redis.call('LTRIM', listkey, -tonumber(maxlen), -1)
+    redis.call('PEXPIRE', listkey, ttl)
+  end
+end`;
+
+/** KEYS: members, seq, list, grace, node rooms, nodes; ARGV: peer, member json, lastSeq|-1, callId, nodeId, members ttl. */
+const JOIN = `${SEQ_OF}
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('ZREM', KEYS[4], ARGV[4] .. '\\n' .. ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[4])
+redis.call('SADD', KEYS[6], ARGV[5])
+local all = redis.call('HGETALL', KEYS[1])
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local replay = {}
+local last = tonumber(ARGV[3])
+if last >= 0 then
+  for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+    local s = seqof(item)
+    if s and s > last then table.insert(replay, item) end
+  end
+end
+return {prev or '', all, seq, replay}`;
+
+/** KEYS: members, grace, seq, list; ARGV: peer, conn, now, deadline, callId, max, ttl, frames… */
+const LEAVE = `${SEQ_OF}${STORE}
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local rec = cjson.decode(cur)
+if rec.conn ~= ARGV[2] then return 0 end
+store(KEYS[3], KEYS[4], ARGV[6], ARGV[7], 8)
+rec.state = 'reconnecting'
+rec.since = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5] .. '\\n' .. ARGV[1])
+return 1`;
+
+/** KEYS: seq, list; ARGV: max, ttl, frames… */
+const RECORD = `${SEQ_OF}${STORE}
+store(KEYS[1], KEYS[2], ARGV[1], ARGV[2], 3)
+return 1`;
+
+/** KEYS: members, seq, list; ARGV: peer, body, max, ttl */
+const APPEND_OFFLINE = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {0} end
+local rec = cjson.decode(cur)
+if rec.state == 'connected' then return {1, rec.node} end
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
+redis.call('SET', KEYS[2], seq, 'PX', ARGV[4])
+redis.call('RPUSH', KEYS[3], '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2))
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+return {2, seq}`;
+
+/** KEYS: grace; ARGV: now, limit */
+const CLAIM_GRACE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, m in ipairs(due) do redis.call('ZREM', KEYS[1], m) end
+return due`;
+
+/** KEYS: members, grace; ARGV: dead node, now, deadline, callId */
+const MARK_GONE = `
+local h = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #h, 2 do
+  local rec = cjson.decode(h[i + 1])
+  if rec.node == ARGV[1] and rec.state == 'connected' then
+    rec.state = 'reconnecting'
+    rec.since = tonumber(ARGV[2])
+    redis.call('HSET', KEYS[1], h[i], cjson.encode(rec))
+    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4] .. '\\n' .. h[i])
+    table.insert(out, h[i])
+  end
+end
+return out`;
+
+const MEMBERS_TTL_MS = 24 * 60 * 60 * 1000;
+
+function parseMembers(flat: string[]): Map<string, MemberRecord> {
+  const members = new Map<string, MemberRecord>();
+  for (let i = 0; i + 1 < flat.length; i += 2) members.set(flat[i]!, JSON.parse(flat[i + 1]!) as MemberRecord);
+  return members;
+}
+
+/**
+ * The room directory on Redis. Keys (all under `<prefix>:`): `room:<call>:members` (hash peer →
+ * member JSON), `room:<call>:seq:<peer>` and `room:<call>:replay:<peer>` (counter and trimmed
+ * list), `grace` (zset of `call\npeer` by deadline), `node:<id>:rooms` (set), `signal:nodes`
+ * (set of nodes that registered members), `tick:<call>:<minute>`. Every multi-key change is one
+ * Lua script, so it is atomic.
+ */
+export class RedisDirectory implements RoomDirectory {
+  readonly #r: Redis;
+  readonly #p: string;
+  readonly #o: RedisDirectoryOptions;
+
+  constructor(options: RedisDirectoryOptions) {
+    this.#r = options.redis;
+    this.#p = options.prefix;
+    this.#o = options;
+  }
+
+  async join(callId: string, peer: string, member: MemberRecord, lastSeq: number | undefined): Promise<JoinOutcome> {
+    const [prev, all, seq, replay] = (await this.#r.eval(JOIN, 6,
+      this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer), this.#grace(), this.#nodeRooms(this.#o.nodeId), this.#nodes(),
+      peer, JSON.stringify(member), String(lastSeq ?? -1), callId, this.#o.nodeId, String(MEMBERS_TTL_MS))) as [string, string[], number, string[]];
+    return { previous: prev ? (JSON.parse(prev) as MemberRecord) : null, members: parseMembers(all), seq: Number(seq), replay };
+  }
+
+  async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {
+    const done = await this.#r.eval(LEAVE, 4, this.#members(callId), this.#grace(), this.#seq(callId, peer), this.#list(callId, peer),
+      peer, conn, String(now), String(graceDeadline), callId, String(this.#o.replayLimit), String(this.#o.bufferTtlMs), ...frames);
+    return Number(done) === 1;
+  }
+
+  async record(callId: string, peer: string, frames: string[]): Promise<void> {
+    if (frames.length === 0) return;
+    await this.#r.eval(RECORD, 2, this.#seq(callId, peer), this.#list(callId, peer), String(this.#o.replayLimit), String(this.#o.bufferTtlMs), ...frames);
+  }
+
+  async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {
+    const [kind, value] = (await this.#r.eval(APPEND_OFFLINE, 3, this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer),
+      peer, body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs))) as [number, string | number | undefined];
+    if (kind === 1) return { node: String(value) };
+    if (kind === 2) return { seq: Number(value) };
+    return { missing: true };
+  }
+
+  async members(callId: string): Promise<Map<string, MemberRecord>> {
+    return parseMembers(Object.entries(await this.#r.hgetall(this.#members(callId))).flat());
+  }
+
+  async claimExpiredGrace(now: number, limit: number): Promise<Array<{ callId: string; peer: string }>> {
+    const due = (await this.#r.eval(CLAIM_GRACE, 1, this.#grace(), String(now), String(limit))) as string[];
+    return due.map((entry) => {
+      const cut = entry.indexOf('\n');
+      return { callId: entry.slice(0, cut), peer: entry.slice(cut + 1) };
+    });
+  }
+
+  async clearRoom(callId: string, peers: readonly string[]): Promise<void> {
+    const multi = this.#r.multi().del(this.#members(callId)).srem(this.#nodeRooms(this.#o.nodeId), callId);
+    for (const peer of peers) multi.zrem(this.#grace(), `${callId}\n${peer}`);
+    await multi.exec();
+  }
+
+  async forgetLocalRoom(callId: string): Promise<void> {
+    await this.#r.srem(this.#nodeRooms(this.#o.nodeId), callId);
+  }
+
+  async claimTick(callId: string, minute: number): Promise<boolean> {
+    return (await this.#r.set(`${this.#p}:tick:${callId}:${minute}`, this.#o.nodeId, 'PX', this.#o.tickTtlMs, 'NX')) === 'OK';
+  }
+
+  async sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number): Promise<Array<{ callId: string; peers: string[]; node: string }>> {
+    const known = await this.#r.smembers(this.#nodes());
+    const out: Array<{ callId: string; peers: string[]; node: string }> = [];
+    for (const node of known) {
+      if (node === this.#o.nodeId || alive.includes(node)) continue;
+      const rooms = await this.#r.spop(this.#nodeRooms(node), limit);
+      if (rooms.length === 0) {
+        await this.#r.srem(this.#nodes(), node);
+        continue;
+      }
+      for (const callId of rooms) {
+        const peers = (await this.#r.eval(MARK_GONE, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId)) as string[];
+        out.push({ callId, peers, node });
+      }
+    }
+    return out;
+  }
+
+  #members(callId: string): string { return `${this.#p}:room:${callId}:members`; }
+  #seq(callId: string, peer: string): string { return `${this.#p}:room:${callId}:seq:${peer}`; }
+  #list(callId: string, peer: string): string { return `${this.#p}:room:${callId}:replay:${peer}`; }
+  #grace(): string { return `${this.#p}:grace`; }
+  #nodeRooms(node: string): string { return `${this.#p}:node:${node}:rooms`; }
+  #nodes(): string { return `${this.#p}:signal:nodes`; }
+}

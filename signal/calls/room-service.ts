@@ -1,0 +1,595 @@
+import { AppError, type ErrorCode } from '../../shared/errors/index.js';
+import { PEERS, isTerminal, type Call, type CallStatus, type CallStore, type EndReason } from '../../shared/calls/index.js';
+import type { Logger } from '../../shared/runtime/logger.js';
+import {
+  CLOSE_CODES, PROTOCOL_VERSION,
+  type CallStateData, type IceServer, type JoinResult, type PeerLeftReason, type PeerState,
+} from '../../shared/protocol/index.js';
+import type { Broker, BrokerMessage } from '../broker/index.js';
+import type { SignalMetrics } from '../metrics.js';
+import type { Session } from '../session/session.js';
+import { seqOf, withSeq, type MemberRecord, type RoomDirectory } from './directory.js';
+import type { CallEvents } from './events.js';
+
+/** Limits and timings the room service needs (a slice of `config.signal`). */
+export interface RoomSettings {
+  reconnectGraceMs: number;
+  replayBuffer: number;
+  tickMs: number;
+  iceServers: IceServer[];
+}
+
+/** What a local room knows about its call. */
+interface CallSnapshot {
+  status: CallStatus;
+  endReason: string | null;
+  version: number;
+  answeredAt: number | null;
+  hostId: string;
+  guestId: string;
+}
+
+interface Dormant {
+  seq: number;
+  ring: string[];
+  /** Frames the failed `leave` could not persist. */
+  pending: string[];
+}
+
+/** A call as one node sees it: its local sockets, peers dropped here, and where the others are. */
+class LocalRoom {
+  readonly live = new Map<string, Session>();
+  readonly dormant = new Map<string, Dormant>();
+  readonly remote = new Map<string, { node: string; state: PeerState }>();
+  lastTick = 0;
+  idleSince = 0;
+
+  constructor(readonly callId: string, public call: CallSnapshot) {}
+}
+
+/** A membership hint travelling with a frame: `peer` is now `state` (on `node`). */
+interface Hint {
+  peer: string;
+  node: string;
+  state: PeerState;
+}
+
+const now = (): number => Date.now();
+const preciseNow = (): number => performance.timeOrigin + performance.now();
+
+function snapshotOf(call: Call): CallSnapshot {
+  return {
+    status: call.status, endReason: call.end_reason, version: call.version,
+    answeredAt: call.answered_at ? call.answered_at.getTime() : null, hostId: call.host_id, guestId: call.guest_id,
+  };
+}
+
+function stateData(callId: string, call: CallSnapshot): CallStateData {
+  return { call_id: callId, status: call.status, end_reason: call.endReason, version: call.version };
+}
+
+function body(type: string, data: unknown): string {
+  return JSON.stringify({ type, data });
+}
+
+function otherPeers(peer: string): string[] {
+  return PEERS.filter((p) => p !== peer);
+}
+
+/**
+ * Rooms, relay and call lifecycle on one node. A frame for a peer on this node is delivered
+ * straight to its socket; a frame for a peer on another node is published once on that node's
+ * channel; a frame for a peer that is reconnecting goes to its replay buffer. Call transitions
+ * go through the atomic CallStore update, so concurrent nodes make each one exactly once.
+ */
+export class RoomService {
+  readonly #rooms = new Map<string, LocalRoom>();
+  readonly #pendingLeaves = new Map<string, () => Promise<void>>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly callsChannel: string;
+
+  constructor(private readonly deps: {
+    nodeId: string;
+    prefix: string;
+    store: CallStore;
+    directory: RoomDirectory;
+    broker: Broker;
+    events: CallEvents;
+    metrics: SignalMetrics;
+    settings: RoomSettings;
+    log: Logger;
+  }) {
+    this.callsChannel = `${deps.prefix}:ch:calls`;
+  }
+
+  /** Local rooms by call status (for metrics). */
+  callsByStatus(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const room of this.#rooms.values()) if (room.live.size > 0) out[room.call.status] = (out[room.call.status] ?? 0) + 1;
+    return out;
+  }
+
+  /** Handles `join`: registers the peer, replies with the room, replays missed frames, notifies the others. */
+  async join(session: Session, lastSeq: number | undefined, id: string | undefined): Promise<void> {
+    const { log, store, directory, nodeId } = this.deps;
+    if (session.phase !== 'open') return this.#reply(session, id, 'conflict', 'This socket has already joined.');
+    session.phase = 'joining';
+    let call: Call | null;
+    try {
+      call = await store.get(session.callId);
+    } catch (err) {
+      log.error({ err, call: session.callId }, 'call lookup failed');
+      session.phase = 'open';
+      return this.#reply(session, id, 'service_unavailable', 'Call storage is unavailable; retry.');
+    }
+    if (session.isClosed) return;
+    if (!call) return this.#refuse(session, id, 'not_found', 'Call not found.', CLOSE_CODES.CALL_ENDED);
+    const owner = session.peer === 'host' ? call.host_id : session.peer === 'guest' ? call.guest_id : undefined;
+    if (owner !== session.user) return this.#refuse(session, id, 'forbidden', 'This token does not belong to a participant of the call.', CLOSE_CODES.UNAUTHORIZED);
+    if (isTerminal(call.status)) return this.#refuse(session, id, 'gone', `The call is ${call.status}.`, CLOSE_CODES.CALL_ENDED);
+
+    const room = this.#room(session.callId, snapshotOf(call));
+    if (call.version > room.call.version) room.call = snapshotOf(call);
+    const earlier = room.live.get(session.peer);
+    if (earlier && earlier !== session) {
+      earlier.replaced = true;
+      earlier.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
+    }
+    room.live.set(session.peer, session);
+    session.queued = [];
+    const member: MemberRecord = { node: nodeId, conn: session.conn, user: session.user, state: 'connected', since: now() };
+    let previous: MemberRecord | null = null;
+    let members = new Map<string, MemberRecord>();
+    let storedSeq = 0;
+    let replay: string[] = [];
+    try {
+      const outcome = await directory.join(session.callId, session.peer, member, lastSeq);
+      ({ previous, members, replay } = outcome);
+      storedSeq = outcome.seq;
+    } catch (err) {
+      log.warn({ err, call: session.callId, peer: session.peer }, 'directory unavailable at join; continuing with local state');
+      members = this.#localMembers(room);
+      members.set(session.peer, member);
+    }
+    if (session.isClosed || session.replaced) return;
+    if (previous?.state === 'connected' && previous.conn !== session.conn && previous.node !== nodeId) {
+      this.kick(previous.node, session.callId, session.peer, previous.conn);
+    }
+
+    const dormant = room.dormant.get(session.peer);
+    room.dormant.delete(session.peer);
+    if (dormant) {
+      previous ??= { ...member, state: 'reconnecting' };
+      const have = new Set(replay.map(seqOf));
+      const extra = dormant.ring.filter((f) => lastSeq !== undefined && seqOf(f) > lastSeq && !have.has(seqOf(f)));
+      if (extra.length > 0) replay = [...replay, ...extra].sort((a, b) => seqOf(a) - seqOf(b));
+      if (dormant.pending.length > 0) (session.pending ??= []).push(...dormant.pending);
+    }
+    const seq = Math.max(storedSeq, dormant?.seq ?? 0, lastSeq ?? 0, ...replay.map(seqOf));
+    session.seq = seq;
+    for (const [peer, record] of members) {
+      if (peer !== session.peer && !room.live.has(peer)) room.remote.set(peer, { node: record.node, state: record.state });
+    }
+
+    const result: JoinResult = {
+      protocol: PROTOCOL_VERSION,
+      node: nodeId,
+      call: stateData(room.callId, room.call),
+      peer: session.peer,
+      peers: [...members].filter(([p]) => p !== session.peer).map(([peer, record]) => ({ peer, state: record.state })),
+      ice_servers: this.deps.settings.iceServers,
+      resumed: previous !== null,
+      replayed: replay.length,
+      seq,
+      token_expires_at: session.expiresAt,
+    };
+    session.phase = 'joined';
+    this.#send(session, JSON.stringify({ type: 'ack', ...(id ? { id } : {}), data: result }), 'ack');
+    for (const frame of replay) this.#send(session, frame, 'replay');
+    this.deps.metrics.replayed.inc(replay.length);
+    const queued = session.queued ?? [];
+    session.queued = undefined;
+    for (const q of queued) this.#deliverLocal(session, q.body, q.t0);
+    log.info({ call: session.callId, peer: session.peer, conn: session.conn, resumed: result.resumed, replayed: replay.length }, 'peer joined');
+    this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'connected', node: nodeId });
+
+    const hint: Hint = { peer: session.peer, node: nodeId, state: 'connected' };
+    const joined = body('peer-joined', { peer: session.peer, resumed: result.resumed });
+    for (const [peer] of members) if (peer !== session.peer) void this.route(session.callId, peer, joined, hint);
+
+    if (room.call.status === 'waiting' || room.call.status === 'ringing') {
+      const connected = PEERS.every((p) => members.get(p)?.state === 'connected');
+      if (connected) await this.transition(session.callId, 'active');
+      else if (session.peer === 'host' && room.call.status === 'waiting') await this.transition(session.callId, 'ringing');
+    }
+  }
+
+  /** Relays a peer-to-peer frame to `to` (or every other peer); resolves to how many peers it reached. */
+  async relay(session: Session, type: string, data: Record<string, unknown>, t0: number): Promise<number> {
+    const { to, ...rest } = data;
+    const targets = typeof to === 'string' ? [to] : otherPeers(session.peer);
+    const frame = body(type, { from: session.peer, ...rest });
+    const results = await Promise.all(targets.map((peer) => this.route(session.callId, peer, frame, undefined, t0)));
+    return results.filter(Boolean).length;
+  }
+
+  /** Handles `hangup`: ends (or declines) the call; every peer gets `call-state`. */
+  async hangup(session: Session): Promise<void> {
+    const room = this.#rooms.get(session.callId);
+    const status = room?.call.status ?? 'active';
+    if (status === 'active') await this.transition(session.callId, 'ended', 'hangup');
+    else if (session.peer === 'host') await this.transition(session.callId, 'declined', 'declined');
+    else await this.transition(session.callId, 'ended', 'hangup');
+  }
+
+  /**
+   * Applies a call transition through the store. Only the caller whose atomic update won
+   * emits the event and pushes `call-state` (locally, and to other nodes on the calls channel).
+   */
+  async transition(callId: string, to: CallStatus, reason?: EndReason): Promise<boolean> {
+    const { store, log, events, nodeId } = this.deps;
+    let before: CallStatus | null = this.#rooms.get(callId)?.call.status ?? null;
+    let result;
+    try {
+      result = await store.transition(callId, to, reason ? { reason } : {});
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'conflict' || err.code === 'not_found')) {
+        log.debug({ call: callId, to, err: err.message }, 'transition not applied');
+        if (err.code === 'conflict') await this.refreshCall(callId);
+        return false;
+      }
+      log.error({ err, call: callId, to }, 'transition failed');
+      return false;
+    }
+    if (!result.changed) {
+      this.#applyCall(callId, snapshotOf(result.call));
+      return false;
+    }
+    if (before === to) before = null;
+    const snapshot = snapshotOf(result.call);
+    log.info({ call: callId, from: before, to, reason: snapshot.endReason, version: snapshot.version }, 'call state changed');
+    events.emit('call-state', { callId, from: before, to, reason: result.call.end_reason, version: snapshot.version, at: result.call.updated_at, node: nodeId });
+    const payload = JSON.stringify({ ...stateData(callId, snapshot), answered_at: snapshot.answeredAt });
+    this.deps.broker.publish(this.callsChannel, payload).catch(() => this.deps.metrics.publishFailures.inc());
+    this.#applyCall(callId, snapshot);
+    if (isTerminal(to)) {
+      this.deps.directory.clearRoom(callId, PEERS).catch((err: unknown) => log.warn({ err, call: callId }, 'room cleanup failed'));
+    }
+    return true;
+  }
+
+  /** Re-reads a call from the store and pushes its state if it is newer than ours. */
+  async refreshCall(callId: string): Promise<void> {
+    const call = await this.deps.store.get(callId).catch(() => null);
+    if (call) this.#applyCall(callId, snapshotOf(call));
+  }
+
+  /** Handles a closed socket: the peer becomes `reconnecting` for the grace period. */
+  socketClosed(session: Session): void {
+    const wasJoined = session.phase === 'joined' || session.phase === 'joining';
+    session.phase = 'closed';
+    if (!wasJoined || session.replaced) return;
+    const room = this.#rooms.get(session.callId);
+    if (!room || room.live.get(session.peer) !== session) return;
+    room.live.delete(session.peer);
+    if (room.live.size === 0) room.idleSince = now();
+    if (isTerminal(room.call.status)) return;
+    const frames = session.takePending();
+    room.dormant.set(session.peer, { seq: session.seq, ring: session.ring ?? [], pending: [] });
+    const t = now();
+    const deadline = t + this.deps.settings.reconnectGraceMs;
+    const notify = (): void => {
+      this.deps.log.info({ call: session.callId, peer: session.peer, conn: session.conn }, 'peer reconnecting');
+      this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'reconnecting', node: this.deps.nodeId });
+      this.#notifyLeft(session.callId, session.peer, 'disconnected');
+    };
+    const leave = async (): Promise<void> => {
+      const left = await this.deps.directory.leave(session.callId, session.peer, session.conn, t, deadline, frames);
+      this.#pendingLeaves.delete(session.conn);
+      if (left) notify();
+      if (room.live.size === 0) await this.deps.directory.forgetLocalRoom(session.callId).catch(() => undefined);
+    };
+    this.#track(leave().catch((err: unknown) => {
+      this.deps.log.warn({ err, call: session.callId, peer: session.peer }, 'leave not recorded (directory unavailable); will retry');
+      const dormant = room.dormant.get(session.peer);
+      if (dormant) dormant.pending.push(...frames);
+      this.#pendingLeaves.set(session.conn, leave);
+      for (const peer of otherPeers(session.peer)) {
+        const local = room.live.get(peer);
+        if (local) this.#deliverLocal(local, body('peer-left', { peer: session.peer, reason: 'disconnected', reconnecting: true, grace_ms: this.deps.settings.reconnectGraceMs }), preciseNow());
+      }
+    }));
+  }
+
+  /**
+   * Sends a frame body to one peer wherever it is; true when it was delivered, published or
+   * stored for replay. Work before the first await is synchronous, so frames keep their order.
+   */
+  async route(callId: string, peer: string, frameBody: string, hint?: Hint, t0 = preciseNow(), hop = 0): Promise<boolean> {
+    const room = this.#rooms.get(callId);
+    if (hint && room && hint.peer !== peer) this.#applyHint(room, hint);
+    const local = room?.live.get(peer);
+    if (local) {
+      this.#deliverLocal(local, frameBody, t0);
+      return true;
+    }
+    const cached = room?.remote.get(peer);
+    if (cached?.state === 'connected' && cached.node !== this.deps.nodeId) return this.#publishTo(cached.node, callId, peer, frameBody, hint, t0, hop);
+    try {
+      const outcome = await this.deps.directory.appendOffline(callId, peer, frameBody);
+      if ('seq' in outcome) return true;
+      if ('node' in outcome) {
+        if (outcome.node === this.deps.nodeId || hop > 0) return false;
+        room?.remote.set(peer, { node: outcome.node, state: 'connected' });
+        return this.#publishTo(outcome.node, callId, peer, frameBody, hint, t0, hop + 1);
+      }
+      return false;
+    } catch (err) {
+      this.deps.log.debug({ err, call: callId, peer }, 'frame for an absent peer not stored');
+      return false;
+    }
+  }
+
+  /** Handles a message on this node's channel (frames relayed from other nodes). */
+  onNodeMessage(message: BrokerMessage): void {
+    const p = message.payload;
+    const cuts: number[] = [];
+    let at = -1;
+    for (let i = 0; i < 6; i += 1) {
+      at = p.indexOf('\n', at + 1);
+      if (at < 0) return;
+      cuts.push(at);
+    }
+    const field = (i: number): string => p.slice(i === 0 ? 0 : cuts[i - 1]! + 1, cuts[i]);
+    const kind = field(0);
+    const callId = field(1);
+    const peer = field(2);
+    const t0 = Number(field(3));
+    const hop = Number(field(4));
+    const hintRaw = field(5);
+    const frameBody = p.slice(cuts[5]! + 1);
+    if (kind === 'x') {
+      const session = this.#rooms.get(callId)?.live.get(peer);
+      if (session && session.conn === frameBody) {
+        session.replaced = true;
+        session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
+      }
+      return;
+    }
+    if (kind !== 'd') return;
+    let hint: Hint | undefined;
+    if (hintRaw) {
+      const [hp, hn, hs] = hintRaw.split('|') as [string, string, PeerState];
+      hint = { peer: hp, node: hn, state: hs };
+    }
+    const room = this.#rooms.get(callId);
+    if (hint && room) this.#applyHint(room, hint);
+    const local = room?.live.get(peer);
+    if (local) {
+      this.#deliverLocal(local, frameBody, t0, 'remote');
+      return;
+    }
+    if (room) room.remote.delete(peer);
+    void this.route(callId, peer, frameBody, undefined, t0, hop + 1);
+  }
+
+  /** Handles a call-state published by another node (or by the calls API). */
+  onCallsMessage(message: BrokerMessage): void {
+    let data: CallStateData & { answered_at?: number | null };
+    try {
+      data = JSON.parse(message.payload) as typeof data;
+    } catch {
+      return;
+    }
+    const room = this.#rooms.get(data.call_id);
+    if (!room || typeof data.version !== 'number') return;
+    this.#applyCall(data.call_id, {
+      ...room.call, status: data.status as CallStatus, endReason: data.end_reason, version: data.version,
+      answeredAt: data.answered_at ?? room.call.answeredAt,
+    });
+  }
+
+  /** One maintenance pass: write-behind of replay frames, retried leaves, grace expiry, dead nodes, ticks. */
+  async sweep(aliveNodes: () => Promise<string[]>): Promise<void> {
+    const { directory, log, settings } = this.deps;
+    const writes: Array<Promise<unknown>> = [];
+    for (const room of this.#rooms.values()) {
+      for (const session of room.live.values()) {
+        if (!session.pending?.length) continue;
+        const frames = session.takePending();
+        writes.push(directory.record(room.callId, session.peer, frames).catch(() => {
+          session.pending = [...frames, ...(session.pending ?? [])];
+        }));
+      }
+    }
+    await Promise.all(writes);
+    for (const [conn, leave] of [...this.#pendingLeaves]) {
+      this.#pendingLeaves.delete(conn);
+      await leave().catch(() => this.#pendingLeaves.set(conn, leave));
+    }
+    const t = now();
+    try {
+      for (const { callId, peer } of await directory.claimExpiredGrace(t, 100)) {
+        log.info({ call: callId, peer }, 'reconnect grace expired');
+        const call = await this.deps.store.get(callId);
+        if (!call || isTerminal(call.status)) continue;
+        if (call.status === 'active') await this.transition(callId, 'ended', 'failure');
+        else await this.transition(callId, 'failed', 'failure');
+      }
+      const alive = await aliveNodes();
+      for (const { callId, peers, node } of await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, 100)) {
+        for (const peer of peers) {
+          log.warn({ call: callId, peer, deadNode: node }, 'peer lost with its node');
+          this.#notifyLeft(callId, peer, 'node_failure');
+        }
+      }
+    } catch (err) {
+      log.debug({ err }, 'sweep incomplete (directory unavailable)');
+    }
+    await this.#ticks(t);
+    for (const [callId, room] of this.#rooms) {
+      if (room.live.size === 0 && t - room.idleSince > settings.reconnectGraceMs * 2) this.#rooms.delete(callId);
+    }
+  }
+
+  /** Re-registers every local peer (after the directory was unreachable). */
+  async resync(): Promise<void> {
+    for (const room of this.#rooms.values()) {
+      for (const session of room.live.values()) {
+        if (session.phase !== 'joined') continue;
+        const member: MemberRecord = { node: this.deps.nodeId, conn: session.conn, user: session.user, state: 'connected', since: now() };
+        try {
+          const outcome = await this.deps.directory.join(room.callId, session.peer, member, undefined);
+          for (const [peer, record] of outcome.members) {
+            if (peer !== session.peer && !room.live.has(peer)) room.remote.set(peer, { node: record.node, state: record.state });
+          }
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Every open session on this node (drain, timers). */
+  *sessions(): Iterable<Session> {
+    for (const room of this.#rooms.values()) yield* room.live.values();
+  }
+
+  /** Resolves when every in-flight leave and write-behind has finished. */
+  async settle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    const writes: Array<Promise<unknown>> = [];
+    for (const room of this.#rooms.values()) {
+      for (const session of room.live.values()) {
+        const frames = session.takePending();
+        if (frames.length) writes.push(this.deps.directory.record(room.callId, session.peer, frames).catch(() => undefined));
+      }
+    }
+    await Promise.all(writes);
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inflight.add(promise);
+    void promise.finally(() => this.#inflight.delete(promise));
+  }
+
+  async #ticks(t: number): Promise<void> {
+    const { tickMs } = this.deps.settings;
+    for (const room of this.#rooms.values()) {
+      const { call } = room;
+      if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) continue;
+      const minute = Math.floor((t - call.answeredAt) / tickMs);
+      while (room.lastTick < minute) {
+        const m = room.lastTick + 1;
+        let won: boolean;
+        try {
+          won = await this.deps.directory.claimTick(room.callId, m);
+        } catch {
+          break;
+        }
+        room.lastTick = m;
+        if (!won) continue;
+        const reconnecting = PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');
+        const at = new Date(call.answeredAt + m * tickMs);
+        this.deps.log.info({ call: room.callId, minute: m, reconnecting }, 'call tick');
+        this.deps.events.emit('tick', { callId: room.callId, minute: m, at, node: this.deps.nodeId, hostId: call.hostId, guestId: call.guestId, reconnecting });
+      }
+    }
+  }
+
+  #notifyLeft(callId: string, peer: string, reason: PeerLeftReason): void {
+    const frame = body('peer-left', { peer, reason, reconnecting: true, grace_ms: this.deps.settings.reconnectGraceMs });
+    const hint: Hint = { peer, node: '', state: 'reconnecting' };
+    const room = this.#rooms.get(callId);
+    if (room) this.#applyHint(room, hint);
+    for (const other of otherPeers(peer)) void this.route(callId, other, frame, hint);
+  }
+
+  #applyHint(room: LocalRoom, hint: Hint): void {
+    if (room.live.has(hint.peer)) return;
+    const known = room.remote.get(hint.peer);
+    room.remote.set(hint.peer, { node: hint.node || known?.node || '', state: hint.state });
+  }
+
+  #applyCall(callId: string, call: CallSnapshot): void {
+    const room = this.#rooms.get(callId);
+    if (!room || call.version <= room.call.version) return;
+    const becameActive = call.status === 'active' && room.call.status !== 'active';
+    room.call = call;
+    if (becameActive && call.answeredAt !== null) room.lastTick = Math.max(0, Math.floor((now() - call.answeredAt) / this.deps.settings.tickMs));
+    const frame = body('call-state', stateData(callId, call));
+    const t0 = preciseNow();
+    for (const session of [...room.live.values()]) this.#deliverLocal(session, frame, t0);
+    if (isTerminal(call.status)) {
+      for (const session of [...room.live.values()]) session.io.close(CLOSE_CODES.CALL_ENDED, `call ${call.status}`);
+      this.#rooms.delete(callId);
+    }
+  }
+
+  #deliverLocal(session: Session, frameBody: string, t0: number, path: 'local' | 'remote' = 'local'): void {
+    if (session.phase === 'closed') return;
+    if (session.queued) {
+      session.queued.push({ body: frameBody, t0 });
+      return;
+    }
+    session.seq += 1;
+    const frame = withSeq(session.seq, frameBody);
+    session.remember(frame, this.deps.settings.replayBuffer);
+    if (this.#send(session, frame, typeOfBody(frameBody))) {
+      this.deps.metrics.relayLatency.observe({ path }, Math.max(0, preciseNow() - t0) / 1000);
+    }
+  }
+
+  #send(session: Session, text: string, type: string): boolean {
+    const sent = session.io.send(text);
+    if (sent) this.deps.metrics.framesOut.inc({ type });
+    return sent;
+  }
+
+  #publishTo(node: string, callId: string, peer: string, frameBody: string, hint: Hint | undefined, t0: number, hop: number): Promise<boolean> {
+    const h = hint ? `${hint.peer}|${hint.node}|${hint.state}` : '';
+    const payload = `d\n${callId}\n${peer}\n${t0}\n${hop}\n${h}\n${frameBody}`;
+    return this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).then(() => true, () => {
+      this.deps.metrics.publishFailures.inc();
+      return false;
+    });
+  }
+
+  /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */
+  kick(node: string, callId: string, peer: string, conn: string): void {
+    const payload = `x\n${callId}\n${peer}\n0\n0\n\n${conn}`;
+    this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
+  }
+
+  #localMembers(room: LocalRoom): Map<string, MemberRecord> {
+    const members = new Map<string, MemberRecord>();
+    for (const [peer, s] of room.live) members.set(peer, { node: this.deps.nodeId, conn: s.conn, user: s.user, state: 'connected', since: s.openedAt });
+    for (const [peer, r] of room.remote) if (!members.has(peer)) members.set(peer, { node: r.node, conn: '', user: '', state: r.state, since: 0 });
+    return members;
+  }
+
+  #room(callId: string, call: CallSnapshot): LocalRoom {
+    let room = this.#rooms.get(callId);
+    if (!room) {
+      room = new LocalRoom(callId, call);
+      if (call.status === 'active' && call.answeredAt !== null) room.lastTick = Math.floor((now() - call.answeredAt) / this.deps.settings.tickMs);
+      this.#rooms.set(callId, room);
+    }
+    return room;
+  }
+
+  #reply(session: Session, id: string | undefined, code: ErrorCode, message: string): void {
+    this.#send(session, JSON.stringify({ type: 'error', ...(id ? { id } : {}), data: { code, message } }), 'error');
+  }
+
+  #refuse(session: Session, id: string | undefined, code: ErrorCode, message: string, close: number): void {
+    this.#reply(session, id, code, message);
+    session.io.close(close, message);
+  }
+}
+
+/** The `type` of a frame body built by `body()` (`{"type":"…",…`). */
+function typeOfBody(frameBody: string): string {
+  const end = frameBody.indexOf('"', 9);
+  return end > 9 ? frameBody.slice(9, end) : 'unknown';
+}

@@ -1,0 +1,88 @@
+import type { SignalingClaims } from '../../shared/tokens/index.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** The socket operations a session needs (implemented over a uWS socket by the route). */
+export interface SessionIo {
+  /** Sends one text frame; false when the socket is closed or over its buffer limit (then it is being closed). */
+  send(text: string): boolean;
+  /** Closes with `code` (idempotent). */
+  close(code: number, reason: string): void;
+}
+
+/** Where a session is in its life. */
+export type SessionPhase = 'open' | 'joining' | 'joined' | 'closed';
+
+/**
+ * Per-socket state: identity (from the token), limits (token bucket, violation counters),
+ * deadlines, and — once joined — the peer's live sequence counter and recent frames.
+ * Plain data; the route and the room service act on it.
+ */
+export class Session {
+  phase: SessionPhase = 'open';
+  claims: SignalingClaims;
+  readonly bucket: TokenBucket;
+  violations = 0;
+  rateStrikes = 0;
+  lastSeen: number;
+  readonly openedAt: number;
+  /** Token expiry (ms since the epoch); moves forward on `reauth`. */
+  expiresAt: number;
+  reauthAsked = false;
+  /** True once a newer socket of the same peer took over; its close changes nothing. */
+  replaced = false;
+  /** Last sequence number sent to this peer. */
+  seq = 0;
+  /** Sequenced frames not yet written to the replay buffer in the directory. */
+  pending: string[] | undefined;
+  /** Recent sequenced frames (kept locally for a resume on this node while Redis is down). */
+  ring: string[] | undefined;
+  /** Frame bodies that arrived while joining; sent (sequenced) after the join reply. */
+  queued: Array<{ body: string; t0: number }> | undefined;
+
+  constructor(
+    readonly io: SessionIo,
+    readonly conn: string,
+    claims: SignalingClaims,
+    limits: { ratePerSec: number; rateBurst: number },
+    now: number,
+  ) {
+    this.claims = claims;
+    this.bucket = new TokenBucket(limits.ratePerSec, limits.rateBurst, now);
+    this.lastSeen = now;
+    this.openedAt = now;
+    this.expiresAt = claims.exp * 1000;
+  }
+
+  /** True once the socket has closed (late async work checks this). */
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  get callId(): string {
+    return this.claims.call_id;
+  }
+
+  get peer(): string {
+    return this.claims.peer;
+  }
+
+  get user(): string {
+    return this.claims.sub;
+  }
+
+  /** Remembers a sequenced frame for write-behind and local replay (bounded by `limit`). */
+  remember(frame: string, limit: number): void {
+    (this.pending ??= []).push(frame);
+    const ring = (this.ring ??= []);
+    ring.push(frame);
+    if (ring.length > limit * 2) ring.splice(0, ring.length - limit);
+    if (this.pending.length > limit * 2) this.pending.splice(0, this.pending.length - limit);
+  }
+
+  /** Takes the frames awaiting write-behind. */
+  takePending(): string[] {
+    const frames = this.pending ?? [];
+    this.pending = undefined;
+    return frames;
+  }
+}

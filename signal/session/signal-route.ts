@@ -1,0 +1,242 @@
+import type { Logger } from '../../shared/runtime/logger.js';
+import { AppError, type ErrorCode } from '../../shared/errors/index.js';
+import { PEERS } from '../../shared/calls/index.js';
+import {
+  CLOSE_CODES, RELAY_TYPES, closeCodeName, parseClientFrame,
+  type ClientMessage, type RelayType,
+} from '../../shared/protocol/index.js';
+import type { SignalingClaims, TokenVerifier } from '../../shared/tokens/index.js';
+import type { RoomService } from '../calls/room-service.js';
+import type { Presence } from '../calls/presence.js';
+import type { SignalMetrics } from '../metrics.js';
+import type { Socket, WsRouteHandler } from '../server/ws-route.js';
+import { Session, type SessionIo } from './session.js';
+
+/** Per-socket limits of the signaling route (a slice of `config.signal`). */
+export interface SessionLimits {
+  maxFrameBytes: number;
+  ratePerSec: number;
+  rateBurst: number;
+  maxSocketsPerUser: number;
+  joinTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxBufferedBytes: number;
+  maxViolations: number;
+  reauthLeadMs: number;
+  reauthGraceMs: number;
+  timerMs: number;
+}
+
+const RELAY = new Set<string>(RELAY_TYPES);
+const preciseNow = (): number => performance.timeOrigin + performance.now();
+
+function errorFrame(code: ErrorCode, message: string, id?: string, details?: Record<string, string>): string {
+  return JSON.stringify({ type: 'error', ...(id ? { id } : {}), data: { code, message, ...(details ? { details } : {}) } });
+}
+
+/**
+ * The `/signal/ws` route: authenticates the signaling token at upgrade, then runs one Session
+ * per socket — size, rate and violation limits, the join/idle/reauth deadlines, and the
+ * type→handler table that hands calls work to the RoomService.
+ */
+export class SignalRoute implements WsRouteHandler<SignalingClaims> {
+  readonly #sessions = new Set<Session>();
+  readonly #timer: NodeJS.Timeout;
+  readonly #handlers: { [K in ClientMessage['type']]: (s: Session, m: Extract<ClientMessage, { type: K }>, t0: number) => void | Promise<void> };
+
+  constructor(private readonly deps: {
+    verifier: TokenVerifier;
+    rooms: RoomService;
+    presence: Presence;
+    metrics: SignalMetrics;
+    limits: SessionLimits;
+    log: Logger;
+  }) {
+    const relay = (s: Session, m: ClientMessage, t0: number) => this.#relay(s, m.type as RelayType, m.data as Record<string, unknown>, m.id, t0);
+    this.#handlers = {
+      join: (s, m) => deps.rooms.join(s, m.data.last_seq, m.id),
+      ping: (s, m) => this.#send(s, JSON.stringify({ type: 'pong', ...(m.id ? { id: m.id } : {}), data: { ...(m.data.ts !== undefined ? { ts: m.data.ts } : {}), server_ts: Date.now() } }), 'pong'),
+      reauth: (s, m) => this.#reauth(s, m.data.token, m.id),
+      hangup: (s, m) => this.#hangup(s, m.id),
+      offer: relay, answer: relay, 'ice-candidate': relay, 'ice-restart': relay, renegotiate: relay, 'mute-state': relay,
+    };
+    this.#timer = setInterval(() => this.#checkDeadlines(), deps.limits.timerMs);
+    this.#timer.unref();
+  }
+
+  /** Open sockets on this route. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  authenticate(token: string): Promise<SignalingClaims> {
+    return this.deps.verifier.verifySignaling(token);
+  }
+
+  open(ws: Socket<SignalingClaims>): void {
+    const data = ws.getUserData();
+    const { limits, presence, metrics, log } = this.deps;
+    const io: SessionIo = {
+      send: (text) => {
+        if (data.closed) return false;
+        let result: number;
+        try {
+          result = ws.send(text, false);
+        } catch {
+          return false;
+        }
+        if (result === 2 || ws.getBufferedAmount() > limits.maxBufferedBytes) {
+          metrics.backpressureDrops.inc();
+          log.warn({ conn: data.conn, call: data.identity.call_id, peer: data.identity.peer }, 'slow consumer dropped');
+          io.close(CLOSE_CODES.BACKPRESSURE, 'send buffer limit exceeded');
+          return false;
+        }
+        return true;
+      },
+      close: (code, reason) => {
+        if (data.closed) return;
+        try {
+          ws.end(code, reason);
+        } catch {
+          // already closing
+        }
+      },
+    };
+    const session = new Session(io, data.conn, data.identity, limits, Date.now());
+    data.session = session;
+    if (presence.count(session.user) >= limits.maxSocketsPerUser) {
+      session.phase = 'closed';
+      this.#send(session, errorFrame('rate_limited', `At most ${limits.maxSocketsPerUser} sockets per user.`), 'error');
+      io.close(CLOSE_CODES.TOO_MANY_SOCKETS, 'too many sockets');
+      return;
+    }
+    presence.add(session.user);
+    this.#sessions.add(session);
+    log.debug({ conn: session.conn, call: session.callId, peer: session.peer }, 'socket open');
+  }
+
+  message(ws: Socket<SignalingClaims>, raw: ArrayBuffer, isBinary: boolean): void {
+    const session = ws.getUserData().session as Session | undefined;
+    if (!session || session.phase === 'closed') return;
+    const t0 = preciseNow();
+    const t = Date.now();
+    const { limits } = this.deps;
+    session.lastSeen = t;
+    if (raw.byteLength > limits.maxFrameBytes) {
+      this.#send(session, errorFrame('payload_too_large', `Frames are limited to ${limits.maxFrameBytes} bytes.`), 'error');
+      session.io.close(CLOSE_CODES.FRAME_TOO_LARGE, 'frame too large');
+      return;
+    }
+    if (!session.bucket.take(t)) {
+      session.rateStrikes += 1;
+      this.#send(session, errorFrame('rate_limited', `At most ${limits.ratePerSec} frames per second.`), 'error');
+      if (session.rateStrikes >= limits.maxViolations) session.io.close(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded');
+      return;
+    }
+    if (isBinary) return this.#violation(session, 'Frames must be JSON text.');
+    const parsed = parseClientFrame(Buffer.from(raw).toString('utf8'));
+    if (!parsed.ok) return this.#violation(session, parsed.message, parsed.id, parsed.details);
+    const message = parsed.message;
+    this.deps.metrics.framesIn.inc({ type: message.type });
+    const handler = this.#handlers[message.type] as (s: Session, m: ClientMessage, t0: number) => void | Promise<void>;
+    try {
+      const result = handler(session, message, t0);
+      if (result instanceof Promise) result.catch((err: unknown) => this.#failed(session, err, message.id));
+    } catch (err) {
+      this.#failed(session, err, message.id);
+    }
+  }
+
+  close(ws: Socket<SignalingClaims>, code: number): void {
+    const session = ws.getUserData().session as Session | undefined;
+    this.deps.metrics.closes.inc({ code: closeCodeName(code) });
+    if (!session) return;
+    const counted = this.#sessions.delete(session);
+    if (counted) this.deps.presence.remove(session.user);
+    this.deps.log.info({ conn: session.conn, call: session.callId, peer: session.peer, code }, 'socket closed');
+    this.deps.rooms.socketClosed(session);
+  }
+
+  /** Sends `reconnect` to every socket, then closes it with SERVER_SHUTDOWN (the peers resume elsewhere). */
+  drain(): void {
+    const frame = JSON.stringify({ type: 'reconnect', data: { reason: 'drain', retry_after_ms: 0 } });
+    for (const session of [...this.#sessions]) {
+      this.#send(session, frame, 'reconnect');
+      session.io.close(CLOSE_CODES.SERVER_SHUTDOWN, 'node draining; reconnect elsewhere');
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #relay(session: Session, type: RelayType, data: Record<string, unknown>, id: string | undefined, t0: number): Promise<void> {
+    if (session.phase !== 'joined') return this.#violation(session, 'Join the call first.', id, undefined, 'forbidden');
+    const to = data['to'];
+    if (to !== undefined && (to === session.peer || !(PEERS as readonly string[]).includes(to as string))) {
+      return this.#violation(session, 'No such peer in this call.', id, { 'data.to': 'must name the other peer' });
+    }
+    const reached = await this.deps.rooms.relay(session, type, data, t0);
+    if (!id) return;
+    if (reached > 0) this.#send(session, JSON.stringify({ type: 'ack', id, data: { delivered: reached } }), 'ack');
+    else this.#send(session, errorFrame('not_found', 'The other peer is not in the call (or unreachable right now).', id), 'error');
+  }
+
+  async #hangup(session: Session, id: string | undefined): Promise<void> {
+    if (session.phase !== 'joined') return this.#violation(session, 'Join the call first.', id, undefined, 'forbidden');
+    if (id) this.#send(session, JSON.stringify({ type: 'ack', id }), 'ack');
+    await this.deps.rooms.hangup(session);
+  }
+
+  async #reauth(session: Session, token: string, id: string | undefined): Promise<void> {
+    let claims: SignalingClaims;
+    try {
+      claims = await this.deps.verifier.verifySignaling(token);
+    } catch (err) {
+      const message = err instanceof AppError ? err.message : 'Invalid token.';
+      return this.#violation(session, message, id, undefined, 'unauthorized');
+    }
+    if (claims.call_id !== session.callId || claims.peer !== session.peer || claims.sub !== session.user) {
+      return this.#violation(session, 'The token is for another call or participant.', id, undefined, 'forbidden');
+    }
+    session.claims = claims;
+    session.expiresAt = claims.exp * 1000;
+    session.reauthAsked = false;
+    this.#send(session, JSON.stringify({ type: 'ack', ...(id ? { id } : {}), data: { expires_at: session.expiresAt } }), 'ack');
+  }
+
+  #violation(session: Session, message: string, id?: string, details?: Record<string, string>, code: ErrorCode = 'validation_error'): void {
+    session.violations += 1;
+    this.#send(session, errorFrame(code, message, id, details), 'error');
+    if (session.violations >= this.deps.limits.maxViolations) session.io.close(CLOSE_CODES.POLICY_VIOLATION, 'too many protocol violations');
+  }
+
+  #failed(session: Session, err: unknown, id: string | undefined): void {
+    this.deps.log.error({ err, conn: session.conn, call: session.callId }, 'frame handler failed');
+    this.#send(session, errorFrame('internal_error', 'Unexpected server error.', id), 'error');
+  }
+
+  #send(session: Session, text: string, type: string): void {
+    if (session.io.send(text)) this.deps.metrics.framesOut.inc({ type });
+  }
+
+  #checkDeadlines(): void {
+    const t = Date.now();
+    const { joinTimeoutMs, idleTimeoutMs, reauthLeadMs, reauthGraceMs } = this.deps.limits;
+    for (const session of [...this.#sessions]) {
+      if (session.phase === 'open' && t - session.openedAt > joinTimeoutMs) {
+        this.#send(session, errorFrame('forbidden', `No join within ${joinTimeoutMs} ms.`), 'error');
+        session.io.close(CLOSE_CODES.JOIN_TIMEOUT, 'join timeout');
+      } else if (t - session.lastSeen > idleTimeoutMs) {
+        this.#send(session, errorFrame('gone', `No frame for ${idleTimeoutMs} ms.`), 'error');
+        session.io.close(CLOSE_CODES.IDLE_TIMEOUT, 'idle timeout');
+      } else if (t > session.expiresAt + reauthGraceMs) {
+        this.#send(session, errorFrame('unauthorized', 'Token expired; reconnect with a fresh token.'), 'error');
+        session.io.close(CLOSE_CODES.TOKEN_EXPIRED, 'token expired');
+      } else if (!session.reauthAsked && t >= session.expiresAt - reauthLeadMs) {
+        session.reauthAsked = true;
+        this.#send(session, JSON.stringify({ type: 'reauth-required', data: { expires_at: session.expiresAt, deadline: session.expiresAt + reauthGraceMs } }), 'reauth-required');
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+/** A token bucket: `burst` tokens, refilled at `ratePerSec`; `take()` is O(1) and allocation-free. */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+
+  constructor(private readonly ratePerSec: number, private readonly burst: number, now: number) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  /** Takes one token at time `now` (ms); false when the bucket is empty. */
+  take(now: number): boolean {
+    const elapsed = now - this.#at;
+    if (elapsed > 0) {
+      this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.ratePerSec) / 1000);
+      this.#at = now;
+    }
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,66 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Db } from 'mongodb';
+import { MongoCallStore, type Call, type Peer } from '../../shared/calls/index.js';
+import { newId } from '../../shared/ids.js';
+import { createLogger } from '../../shared/runtime/logger.js';
+import { generateKeyFile, loadKeyRing, signToken, type KeyRing } from '../../shared/tokens/index.js';
+import { startSignal, type SignalNode } from '../../signal/main.js';
+import { testConfig } from './config.js';
+import { startProductProcess, type ProductProcess } from './product-process.js';
+
+export const ISSUER = 'api.vidivo.app';
+
+/** A key folder (for spawned nodes) and its ring (to mint tokens in the test). */
+export function makeKeys(): { dir: string; ring: KeyRing } {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vidivo-signal-keys-')), 'keys');
+  generateKeyFile(dir);
+  return { dir, ring: loadKeyRing(dir, { generateIfEmpty: false }) };
+}
+
+/** Inserts a fresh 1:1 call (status `waiting` unless given) the way the calls API would. */
+export async function createCall(store: MongoCallStore, overrides: Partial<Call> = {}): Promise<Call> {
+  const at = new Date();
+  return store.create({
+    id: newId(), link_id: newId(), short_code: newId().slice(-8), host_id: `u_host_${newId()}`, guest_id: `u_guest_${newId()}`, guest_role: 'user',
+    status: 'waiting', end_reason: null, rate: { amount: 100, currency: 'usd' }, max_duration_sec: null,
+    created_at: at, ringing_at: null, answered_at: null, ended_at: null, updated_at: at, version: 0, ...overrides,
+  });
+}
+
+/** Mints the signaling token the calls API would hand to `peer` of `call`. */
+export async function peerToken(ring: KeyRing, call: Call, peer: Peer, options: { ttlSec?: number; now?: number; sub?: string; callId?: string } = {}): Promise<string> {
+  const sub = options.sub ?? (peer === 'host' ? call.host_id : call.guest_id);
+  const { token } = await signToken(ring, { role: peer === 'host' ? 'host' : 'user', call_id: options.callId ?? call.id, peer }, {
+    issuer: ISSUER, audience: 'signal', subject: sub, ttlSec: options.ttlSec ?? 300, ...(options.now !== undefined ? { now: options.now } : {}),
+  });
+  return token;
+}
+
+/** A signal node running inside the test process (fast; for single-node behaviour). */
+export async function startLocalNode(options: { db: Db; ring: KeyRing; env?: Record<string, string> }): Promise<{ node: SignalNode; url: string; store: MongoCallStore }> {
+  const config = testConfig({ SIGNAL_ICE_SERVERS: '[]', ...options.env });
+  const log = createLogger({ level: config.logLevel });
+  const store = new MongoCallStore(options.db);
+  const ring = options.ring;
+  const node = await startSignal({ config, log, keys: { jwks: () => ring.jwks() }, calls: store, defaultMetrics: false });
+  return { node, url: `ws://127.0.0.1:${node.port}`, store };
+}
+
+/** A signal node as its own OS process (`node dist/scripts/cli.js signal`). */
+export async function spawnNode(env: Record<string, string>): Promise<ProductProcess & { url: string }> {
+  const proc = await startProductProcess('signal', { SIGNAL_ICE_SERVERS: '[]', SHUTDOWN_TIMEOUT_MS: '5000', ...env });
+  return Object.assign(proc, { url: `ws://127.0.0.1:${proc.signalPort}` });
+}
+
+/** Polls `check` until it returns a truthy value (bounded); resolves with that value. */
+export async function until<T>(check: () => T | Promise<T>, timeoutMs = 10000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MongoCallStore } from '../../../shared/calls/index.js';
+import { CLOSE_CODES } from '../../../shared/protocol/index.js';
+import { freshDb, redisClient, dropRedisPrefix, redisUrl, uniqueName } from '../../helpers/services.js';
+import { createCall, makeKeys, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
+import { SignalClient } from '../../helpers/ws-client.js';
+import type { SignalNode } from '../../../signal/main.js';
+
+describe('signaling on one node (Redis directory)', () => {
+  const keys = makeKeys();
+  const prefix = uniqueName('sig');
+  let db: Awaited<ReturnType<typeof freshDb>>;
+  let node: SignalNode;
+  let url: string;
+  let store: MongoCallStore;
+  const clients: SignalClient[] = [];
+  const connect = async (token: string) => {
+    const c = await SignalClient.connect(url, token);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    db = await freshDb('signal');
+    ({ node, url, store } = await startLocalNode({
+      db: db.db, ring: keys.ring,
+      env: { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: '3000', SIGNAL_SWEEP_MS: '100' },
+    }));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.kill();
+    await node?.close();
+    const r = redisClient();
+    await dropRedisPrefix(r, prefix);
+    r.disconnect();
+    await db?.drop();
+  });
+
+  it('joins both peers, activates the call once, relays offer/answer/candidates, and ends on hangup', async () => {
+    const call = await createCall(store);
+    const states: string[] = [];
+    const off = node.events.on('call-state', (e) => { if (e.callId === call.id) states.push(e.to); });
+    const guest = await connect(await peerToken(keys.ring, call, 'guest'));
+    const gj = await guest.join();
+    expect(gj.type).toBe('ack');
+    expect(gj.data).toMatchObject({ protocol: 1, peer: 'guest', resumed: false, peers: [], call: { call_id: call.id, status: 'waiting' } });
+    const host = await connect(await peerToken(keys.ring, call, 'host', {}), );
+    const hj = await host.join();
+    expect(hj.data.peers).toEqual([{ peer: 'guest', state: 'connected' }]);
+    const joined = await guest.waitType('peer-joined');
+    expect(joined.data).toEqual({ peer: 'host', resumed: false });
+    const active = await host.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    await guest.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    expect(active.data.version).toBeGreaterThan(0);
+    expect(states).toEqual(['active']);
+
+    const ack = await host.request('offer', { sdp: 'v=0 offer' });
+    expect(ack).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    const offer = await guest.waitType('offer');
+    expect(offer.data).toEqual({ from: 'host', sdp: 'v=0 offer' });
+    guest.send({ type: 'answer', data: { sdp: 'v=0 answer' } });
+    expect((await host.waitType('answer')).data).toEqual({ from: 'guest', sdp: 'v=0 answer' });
+    guest.send({ type: 'ice-candidate', data: { candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } } });
+    guest.send({ type: 'ice-candidate', data: { candidate: null } });
+    const eoc = await host.waitType('ice-candidate', 5000, (f) => f.data.candidate === null);
+    expect(eoc.data.from).toBe('guest');
+    const seqs = host.frames.filter((f) => f.seq !== undefined).map((f) => f.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a! - b!));
+
+    const bye = await guest.request('hangup');
+    expect(bye.type).toBe('ack');
+    const ended = await host.waitType('call-state', 5000, (f) => f.data.status === 'ended');
+    expect(ended.data.end_reason).toBe('hangup');
+    expect((await host.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
+    expect((await store.get(call.id))?.status).toBe('ended');
+    expect(states).toEqual(['active', 'ended']);
+    off();
+  });
+
+  it('keeps a dropped peer reconnecting, replays what it missed, and ends the call past the grace period', async () => {
+    const call = await createCall(store);
+    const guest = await connect(await peerToken(keys.ring, call, 'guest'));
+    await guest.join();
+    const host = await connect(await peerToken(keys.ring, call, 'host'));
+    await host.join();
+    await guest.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    host.send({ type: 'mute-state', data: { audio: false, video: true } });
+    await guest.waitType('mute-state');
+    const seenSeq = guest.lastSeq;
+    guest.kill();
+    const left = await host.waitType('peer-left');
+    expect(left.data).toMatchObject({ peer: 'guest', reason: 'disconnected', reconnecting: true, grace_ms: 3000 });
+    const a = await host.request('offer', { sdp: 'missed-1' });
+    expect(a.type).toBe('ack');
+    host.send({ type: 'ice-candidate', data: { candidate: null } });
+    await new Promise((r) => setTimeout(r, 50));
+
+    const again = await connect(await peerToken(keys.ring, call, 'guest'));
+    const replayed: string[] = [];
+    again.onFrame = (f) => { if (f.seq && f.seq > seenSeq) replayed.push(f.type); };
+    const rj = await again.join(seenSeq);
+    expect(rj.data).toMatchObject({ resumed: true, replayed: 2, peers: [{ peer: 'host', state: 'connected' }] });
+    await until(() => replayed.length >= 2);
+    expect(replayed).toEqual(['offer', 'ice-candidate']);
+    const back = await host.waitType('peer-joined', 5000, (f) => f.data.resumed === true);
+    expect(back.data.peer).toBe('guest');
+    expect((await store.get(call.id))?.status).toBe('active');
+
+    again.kill();
+    const ended = await host.waitType('call-state', 10000, (f) => f.data.status === 'ended');
+    expect(ended.data.end_reason).toBe('failure');
+    expect((await store.get(call.id))?.end_reason).toBe('failure');
+  });
+});
