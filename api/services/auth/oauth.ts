@@ -12,6 +12,8 @@ export interface VerifiedIdentity {
 }
 
 const MAX_ID_TOKEN_LENGTH = 8192;
+/** After a JWKS fetch, an unknown `kid` triggers another fetch only after this long (bounds fetches caused by forged kids). */
+const JWKS_COOLDOWN_MS = 5_000;
 
 function emailVerified(payload: JWTPayload): boolean {
   const value = payload['email_verified'];
@@ -28,7 +30,7 @@ export class IdTokenVerifier {
 
   constructor(readonly provider: OAuthProvider, private readonly config: OAuthProviderConfig) {
     this.jwks = config.clientIds.length > 0
-      ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 6 * 60 * 60 * 1000, timeoutDuration: 5000 })
+      ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 6 * 60 * 60 * 1000, timeoutDuration: 5000 })
       : undefined;
   }
 

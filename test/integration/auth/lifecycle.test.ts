@@ -33,7 +33,7 @@ describe('auth lifecycle (spec 004)', () => {
     expect(stored?.['password_hash']).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
     const me = await h.get('/v1/users/me', res.body.access_token);
     expect(me.status).toBe(200);
-    expect(me.body).toEqual({ success: true, data: res.body.user });
+    expect(me.body).toMatchObject({ success: true, data: res.body.user });
   });
 
   it('refuses a duplicate email with 409 conflict and bad fields with 400 validation_error', async () => {
