@@ -101,10 +101,10 @@ export class SignalClient {
     this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
   }
 
-  /** Sends `{type, id, data}` with a fresh id and resolves with the `ack` or `error` carrying it. */
+  /** Sends `{type, id, data}` with a fresh id and resolves with the reply carrying it (`ack`, `error`, or `pong` for `ping`). */
   async request(type: string, data?: unknown, timeoutMs = 10000): Promise<Frame> {
     const id = `r${this.#nextId++}`;
-    const reply = this.next((f) => f.id === id && (f.type === 'ack' || f.type === 'error'), timeoutMs);
+    const reply = this.next((f) => f.id === id, timeoutMs);
     this.send({ type, id, ...(data !== undefined ? { data } : {}) });
     return reply;
   }
