@@ -2,7 +2,7 @@
 import { loadConfig, ConfigError } from '../config/index.js';
 import { buildGoTool, GO_TOOLS, type GoTool } from '../shared/runtime/go-tools.js';
 import { createLogger } from '../shared/runtime/logger.js';
-import { generateKeyFile } from '../shared/tokens/index.js';
+import { generateKeyFile, KEY_RETENTION_SEC, pruneKeyFiles } from '../shared/tokens/index.js';
 import { startProduct, type Mode } from './start.js';
 
 const USAGE = `Usage: vidivo [command]
@@ -11,7 +11,10 @@ Commands:
   all           API and signaling in one process (default)
   api           REST API only
   signal        signaling node only
-  rotate-keys   add a new signing key to JWT_KEYS_DIR (the newest signs; older keys keep verifying)
+  rotate-keys [--activate-in SECONDS]
+                add a signing key to JWT_KEYS_DIR; it signs from now + SECONDS (default 0),
+                older keys keep verifying (procedure: docs/auth.md)
+  prune-keys    delete keys replaced longer ago than the longest token lifetime (24 h + 5 min)
   tools         build the Go-based helper servers (FerretDB, stripe-mock) into .cache/bin
 
 Configuration comes from environment variables and an optional .env file (see README).`;
@@ -54,7 +57,18 @@ async function main(argv: string[]): Promise<void> {
       return run(command);
     case 'rotate-keys': {
       const config = loadConfig();
-      console.log(`new signing key ${generateKeyFile(config.auth.keysDir)} in ${config.auth.keysDir}; restart (or wait for) every API process to sign with it`);
+      const flag = argv.indexOf('--activate-in');
+      const delaySec = flag === -1 ? 0 : Number(argv[flag + 1]);
+      if (!Number.isInteger(delaySec) || delaySec < 0) throw new Error('--activate-in takes a whole number of seconds');
+      const activatesAt = new Date(Date.now() + delaySec * 1000);
+      const kid = generateKeyFile(config.auth.keysDir, activatesAt);
+      console.log(`new signing key ${kid} in ${config.auth.keysDir}: published by each process once restarted, signs from ${activatesAt.toISOString()} (see docs/auth.md)`);
+      return;
+    }
+    case 'prune-keys': {
+      const config = loadConfig();
+      const deleted = pruneKeyFiles(config.auth.keysDir, KEY_RETENTION_SEC);
+      console.log(deleted.length > 0 ? `deleted keys replaced more than ${KEY_RETENTION_SEC} s ago: ${deleted.join(', ')}` : 'no key is old enough to delete');
       return;
     }
     case 'tools':

@@ -31,3 +31,6 @@ export interface SignalingClaims {
 }
 
 export const TOKEN_TTL_SEC = { access: 15 * 60, signaling: 5 * 60, guest: 24 * 60 * 60 } as const;
+
+/** How long a replaced signing key must keep verifying: the longest JWT lifetime plus clock leeway. */
+export const KEY_RETENTION_SEC = TOKEN_TTL_SEC.guest + 5 * 60;

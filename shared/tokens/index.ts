@@ -1,4 +1,4 @@
-export { AUDIENCE, TOKEN_TTL_SEC, type AccessClaims, type Audience, type SignalingClaims } from './claims.js';
-export { generateKeyFile, loadKeyRing, type KeyRing, type SigningKey } from './keys.js';
+export { AUDIENCE, KEY_RETENTION_SEC, TOKEN_TTL_SEC, type AccessClaims, type Audience, type SignalingClaims } from './claims.js';
+export { generateKeyFile, loadKeyRing, pruneKeyFiles, type KeyRing, type SigningKey } from './keys.js';
 export { signToken, type SignOptions } from './sign.js';
 export { createTokenVerifier, type KeySource, type TokenVerifier } from './verify.js';
