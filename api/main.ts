@@ -9,9 +9,12 @@ import { listen } from './http/listen.js';
 import { RateLimiters } from './http/rate-limit.js';
 import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
+import { GridFsAvatarStorage } from './repositories/avatars.js';
 import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
+import { createCallServices } from './services/calls/index.js';
+import { NoHostPresence, RedisHostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
 import { createMailer } from './services/mail/index.js';
 
@@ -45,11 +48,16 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   await users.ensureIndexes();
   const mailer = createMailer({ ...config.auth.mail, env: config.env, log: log.child({ component: 'mail' }) });
   const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth };
+  const callServices = await createCallServices({
+    config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
+    presence: deps.redis ? new RedisHostPresence(deps.redis, config.redis.prefix) : new NoHostPresence(),
+  });
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
-  const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix });
+  const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
-  return { port: listener.port, close: async () => { await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  const sweeper = callServices.startSweeper();
+  return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }

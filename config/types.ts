@@ -26,6 +26,8 @@ export interface Config {
     trustProxy: boolean;
     publicUrl: string;
     rateLimits: Record<string, RateLimitRule>;
+    /** Client IPs / CIDRs exempt from every rate limit (load generators). */
+    rateLimitExemptIps: string[];
   };
   auth: {
     issuer: string;

@@ -2,11 +2,12 @@ import type { Collection, Db } from 'mongodb';
 import type { Role } from '../../shared/roles.js';
 import { conflictOnDuplicate } from './errors.js';
 
-/** A weekly availability interval in the host's time zone; minutes from 00:00, `day` 0 = Sunday. */
+/** A weekly availability interval in the host's time zone: `day` 0 = Sunday, `HH:MM` wall-clock times; `overnight` ends at `end` on the next day. */
 export interface AvailabilityInterval {
   day: number;
   start: string;
   end: string;
+  overnight?: boolean;
 }
 
 /**
@@ -29,6 +30,10 @@ export interface User {
   /** IANA time zone name. */
   time_zone?: string;
   avatar_url?: string;
+  /** Id of the stored avatar image behind `avatar_url`. */
+  avatar_id?: string;
+  /** Lower-cased username and display-name words, for prefix search over hosts. */
+  search_terms?: string[];
   date_of_birth?: string;
   /** Per-minute price in minor units. */
   rate?: { amount: number; currency: string };
@@ -67,6 +72,7 @@ export class UsersRepository {
     await this.collection.createIndex({ username: 1 }, { unique: true, sparse: true });
     await this.collection.createIndex({ 'oauth.google': 1 }, { unique: true, sparse: true });
     await this.collection.createIndex({ 'oauth.apple': 1 }, { unique: true, sparse: true });
+    await this.collection.createIndex({ role: 1, search_terms: 1 });
   }
 
   /** Inserts; a taken email or username is AppError `conflict`. */
@@ -183,5 +189,27 @@ export class UsersRepository {
       'Resource already exists.',
     );
     return doc ? toUser(doc) : null;
+  }
+
+  /** Points the user at a new avatar in one atomic update; returns the previous avatar id, if any. */
+  async swapAvatar(id: string, avatarId: string, avatarUrl: string): Promise<{ previous?: string } | null> {
+    const before = await this.collection.findOneAndUpdate(
+      { _id: id },
+      { $set: { avatar_id: avatarId, avatar_url: avatarUrl, updated_at: new Date() } },
+      { returnDocument: 'before' },
+    );
+    if (!before) return null;
+    return before.avatar_id ? { previous: before.avatar_id } : {};
+  }
+
+  /** Hosts having a search term that starts with `prefix` (matched literally, pass it lower-cased), ordered by username. */
+  async searchHosts(prefix: string, skip: number, limit: number): Promise<{ items: User[]; total: number }> {
+    const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const filter = { role: 'host' as const, search_terms: { $regex: `^${escaped}` } };
+    const [docs, total] = await Promise.all([
+      this.collection.find(filter).sort({ username: 1, _id: 1 }).skip(skip).limit(limit).toArray(),
+      this.collection.countDocuments(filter),
+    ]);
+    return { items: docs.map(toUser), total };
   }
 }

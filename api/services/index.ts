@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import type { KeyRing, TokenVerifier } from '../../shared/tokens/index.js';
 import type { UsersRepository } from '../repositories/users.js';
+import type { CallServices } from './calls/index.js';
 import type { AuthServices } from './auth/index.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
@@ -17,5 +18,7 @@ export interface ApiServices {
   probes: ReadinessProbe[];
   verifier: TokenVerifier;
   users: UsersRepository;
+  /** Profiles, avatars, call links and calls (issue 4). */
+  callServices: CallServices;
   auth: AuthServices;
 }

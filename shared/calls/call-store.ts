@@ -9,10 +9,11 @@ export interface TransitionResult {
 }
 
 /**
- * Persistence of calls shared by api and signal. `transition` is one conditional atomic update:
- * of any number of concurrent callers asking for the same transition, exactly one sees
- * `changed: true`. Asking for the state the call is already in is a no-op (`changed: false`).
- * An illegal transition throws AppError `conflict`; an unknown id throws `not_found`.
+ * Persistence of calls shared by api and signal. `transition` is exactly-once: of any number of
+ * concurrent callers asking for the same transition, exactly one sees `changed: true`; asking for
+ * the state the call is already in (or is being moved to) is a no-op (`changed: false`). Server
+ * timestamps are set by the store. An illegal transition throws AppError `conflict` (details.status);
+ * an unknown id throws `not_found`.
  */
 export interface CallStore {
   create(call: Call): Promise<Call>;

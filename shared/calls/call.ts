@@ -27,3 +27,10 @@ export interface Call {
 /** The participant slots of a 1:1 call; signaling tokens carry one as `peer`. */
 export const PEERS = ['host', 'guest'] as const;
 export type Peer = (typeof PEERS)[number];
+
+/** The slot `userId` holds in `call`, or null when it is not a participant. */
+export function peerOf(call: Pick<Call, 'host_id' | 'guest_id'>, userId: string): Peer | null {
+  if (call.host_id === userId) return 'host';
+  if (call.guest_id === userId) return 'guest';
+  return null;
+}

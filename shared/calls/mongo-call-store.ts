@@ -2,24 +2,57 @@ import type { Collection, Db } from 'mongodb';
 import { AppError } from '../errors/index.js';
 import type { Call } from './call.js';
 import type { CallStore, TransitionResult } from './call-store.js';
-import { canTransition, reasonFor, sourcesOf, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
+import { canTransition, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
 
 type CallDocument = Omit<Call, 'id'> & { _id: string };
+
+/** One claimed move of a call out of `version`; `_id` = `<call id>:<version>`, unique by construction. */
+interface TransitionClaim {
+  _id: string;
+  call_id: string;
+  version: number;
+  from: CallStatus;
+  to: CallStatus;
+  reason: EndReason | null;
+  at: Date;
+}
+
+const MAX_ATTEMPTS = 60;
 
 function toCall({ _id, ...rest }: CallDocument): Call {
   return { id: _id, ...rest };
 }
 
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The fields a transition into `to` sets. */
+function changesOf(to: CallStatus, reason: EndReason | undefined, at: Date): Partial<Call> {
+  const field = timestampFieldOf(to);
+  return { status: to, updated_at: at, ...(reason ? { end_reason: reason } : {}), ...(field ? { [field]: at } : {}) };
+}
+
 /**
- * CallStore on the `calls` collection. Lives in `shared/` because both tiers must apply the
- * same atomic transitions (the signal tier when both peers join, the api on `/end`).
- * Uses only single-document `findOneAndUpdate`, which MongoDB and FerretDB both make atomic.
+ * CallStore on the `calls` collection. Lives in `shared/` because both tiers apply the same
+ * transitions (the signal tier when peers join, the api on `/end` and the ring timeout).
+ *
+ * Exactly-once rests on a unique-key insert, not on a conditional update: FerretDB 1.24 runs
+ * `findOneAndUpdate`/`updateOne` as read-modify-write, and concurrent conditional updates of one
+ * document can all "succeed" (measured: up to 20 of 20). A transition therefore first inserts a
+ * claim `<call id>:<version>` into `call_transitions`; the single winner of that insert is the only
+ * writer of the next version. The claims double as the call's transition log.
+ * Every write to a call document must go through this store.
  */
 export class MongoCallStore implements CallStore {
   private readonly calls: Collection<CallDocument>;
+  private readonly claims: Collection<TransitionClaim>;
 
   constructor(db: Db) {
     this.calls = db.collection<CallDocument>('calls');
+    this.claims = db.collection<TransitionClaim>('call_transitions');
   }
 
   /** Creates the indexes this store relies on; safe to call at every start. */
@@ -28,6 +61,7 @@ export class MongoCallStore implements CallStore {
     await this.calls.createIndex({ guest_id: 1, created_at: -1 });
     await this.calls.createIndex({ status: 1, created_at: 1 });
     await this.calls.createIndex({ link_id: 1 });
+    await this.claims.createIndex({ call_id: 1, version: 1 });
   }
 
   async create(call: Call): Promise<Call> {
@@ -41,29 +75,47 @@ export class MongoCallStore implements CallStore {
     return doc ? toCall(doc) : null;
   }
 
+  /** The recorded transitions of a call, oldest first. */
+  async transitionsOf(id: string): Promise<Array<{ version: number; from: CallStatus; to: CallStatus; reason: EndReason | null; at: Date }>> {
+    const docs = await this.claims.find({ call_id: id }).sort({ version: 1 }).toArray();
+    return docs.map(({ version, from, to, reason, at }) => ({ version, from, to, reason, at }));
+  }
+
   async transition(id: string, to: CallStatus, options: { reason?: EndReason; at?: Date } = {}): Promise<TransitionResult> {
     const at = options.at ?? new Date();
     const reason = reasonFor(to, options.reason);
-    const field = timestampFieldOf(to);
-    const set: Partial<CallDocument> = { status: to, updated_at: at, ...(reason ? { end_reason: reason } : {}), ...(field ? { [field]: at } : {}) };
-    const updated = await this.calls.findOneAndUpdate(
-      { _id: id, status: { $in: sourcesOf(to) } },
-      { $set: set, $inc: { version: 1 } },
-      { returnDocument: 'after' },
-    );
-    if (updated) return { call: toCall(updated), changed: true };
-    const current = await this.get(id);
-    if (!current) throw new AppError('not_found', { message: 'Call not found.' });
-    if (current.status === to) return { call: current, changed: false };
-    if (!canTransition(current.status, to)) {
-      throw new AppError('conflict', { message: `Call is ${current.status}; it cannot become ${to}.`, details: { status: current.status } });
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.get(id);
+      if (!current) throw new AppError('not_found', { message: 'Call not found.' });
+      if (current.status === to) return { call: current, changed: false };
+      if (!canTransition(current.status, to)) {
+        throw new AppError('conflict', { message: `Call is ${current.status}; it cannot become ${to}.`, details: { status: current.status } });
+      }
+      const claim: TransitionClaim = { _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at };
+      try {
+        await this.claims.insertOne(claim);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const rival = await this.claims.findOne({ _id: claim._id });
+        if (rival && rival.to === to) {
+          const call = { ...current, ...changesOf(to, rival.reason ?? undefined, rival.at), version: current.version + 1 };
+          return { call, changed: false };
+        }
+        if (rival && !canTransition(rival.to, to)) {
+          throw new AppError('conflict', { message: `Call is ${rival.to}; it cannot become ${to}.`, details: { status: rival.to } });
+        }
+        await pause(2 + Math.floor(Math.random() * 8));
+        continue;
+      }
+      const changes = { ...changesOf(to, reason, at), version: current.version + 1 };
+      await this.calls.updateOne({ _id: id, version: current.version }, { $set: changes });
+      return { call: { ...current, ...changes }, changed: true };
     }
-    // The status moved between our update and our read; the caller may retry.
-    throw new AppError('conflict', { message: 'Call changed concurrently; retry.', details: { status: current.status } });
+    throw new AppError('conflict', { message: 'Call changed concurrently; retry.' });
   }
 
   async findStaleRinging(before: Date, limit: number): Promise<Call[]> {
-    const docs = await this.calls.find({ status: { $in: ['waiting', 'ringing'] }, created_at: { $lt: before } }).limit(limit).toArray();
+    const docs = await this.calls.find({ status: { $in: ['waiting', 'ringing'] }, created_at: { $lt: before } }).sort({ created_at: 1 }).limit(limit).toArray();
     return docs.map(toCall);
   }
 }

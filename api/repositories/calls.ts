@@ -1,0 +1,84 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { MongoCallStore, type Call, type CallStatus, type CallStore, type EndReason, type TransitionResult } from '../../shared/calls/index.js';
+
+type CallDocument = Omit<Call, 'id'> & { _id: string };
+
+function toCall({ _id, ...rest }: CallDocument): Call {
+  return { id: _id, ...rest };
+}
+
+/** History filters: the caller's calls as host or guest, optionally by status and creation time. */
+export interface CallHistoryQuery {
+  participantId: string;
+  status?: CallStatus;
+  from?: Date;
+  to?: Date;
+  skip: number;
+  limit: number;
+}
+
+/**
+ * The `calls` collection for the API: the shared MongoCallStore (creation and the atomic state
+ * transitions the signal tier uses too) plus the read queries only the API needs.
+ */
+export class CallsRepository implements CallStore {
+  private readonly store: MongoCallStore;
+  private readonly calls: Collection<CallDocument>;
+
+  constructor(db: Db) {
+    this.store = new MongoCallStore(db);
+    this.calls = db.collection<CallDocument>('calls');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.store.ensureIndexes();
+    await this.calls.createIndex({ host_id: 1, status: 1 });
+  }
+
+  create(call: Call): Promise<Call> {
+    return this.store.create(call);
+  }
+
+  get(id: string): Promise<Call | null> {
+    return this.store.get(id);
+  }
+
+  transition(id: string, to: CallStatus, options?: { reason?: EndReason; at?: Date }): Promise<TransitionResult> {
+    return this.store.transition(id, to, options);
+  }
+
+  findStaleRinging(before: Date, limit: number): Promise<Call[]> {
+    return this.store.findStaleRinging(before, limit);
+  }
+
+  /** One page of a participant's calls, newest first, with the total. */
+  async history(query: CallHistoryQuery): Promise<{ items: Call[]; total: number }> {
+    const filter: Filter<CallDocument> = { $or: [{ host_id: query.participantId }, { guest_id: query.participantId }] };
+    if (query.status) filter.status = query.status;
+    if (query.from || query.to) {
+      filter.created_at = { ...(query.from ? { $gte: query.from } : {}), ...(query.to ? { $lt: query.to } : {}) };
+    }
+    const [docs, total] = await Promise.all([
+      this.calls.find(filter).sort({ created_at: -1, _id: -1 }).skip(query.skip).limit(query.limit).toArray(),
+      this.calls.countDocuments(filter),
+    ]);
+    return { items: docs.map(toCall), total };
+  }
+
+  /** True when the host is in a call that has been answered and not ended. */
+  async hostInActiveCall(hostId: string): Promise<boolean> {
+    return (await this.calls.countDocuments({ host_id: hostId, status: 'active' }, { limit: 1 })) > 0;
+  }
+
+  /** Number of calls made through each of `linkIds`. */
+  async countByLinks(linkIds: string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (linkIds.length === 0) return counts;
+    const rows = await this.calls.aggregate<{ _id: string; n: number }>([
+      { $match: { link_id: { $in: linkIds } } },
+      { $group: { _id: '$link_id', n: { $sum: 1 } } },
+    ]).toArray();
+    for (const row of rows) counts.set(row._id, row.n);
+    return counts;
+  }
+}
