@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { helpText, OPTION_DOCS, parseOptions } from '../../../scripts/loadtest/options.js';
+import { parseDuration, parseRatio } from '../../../scripts/loadtest/units.js';
+
+describe('units', () => {
+  it('parses durations with units, and bare numbers in the default unit', () => {
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('2m')).toBe(120000);
+    expect(parseDuration('30', 's')).toBe(30000);
+    expect(parseDuration('30')).toBe(30);
+    expect(() => parseDuration('fast')).toThrow(TypeError);
+    expect(() => parseDuration('-5s')).toThrow(TypeError);
+  });
+
+  it('parses ratios as percentages or fractions', () => {
+    expect(parseRatio('0.1%')).toBeCloseTo(0.001);
+    expect(parseRatio('5%')).toBeCloseTo(0.05);
+    expect(parseRatio('0.02')).toBeCloseTo(0.02);
+    expect(() => parseRatio('150%')).toThrow(TypeError);
+    expect(() => parseRatio('lots')).toThrow(TypeError);
+  });
+});
+
+describe('parseOptions', () => {
+  it('has sane defaults', () => {
+    const o = parseOptions([]);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o).toMatchObject({ api: 'http://127.0.0.1:3000', calls: 100, concurrency: 100, rampPerSec: 50, durationMs: 30000, churn: 0, seed: 'vidivo', workers: 1, hosts: 100, reuse: false, json: false });
+    expect(o.localAddresses).toHaveLength(8);
+    expect(o.thresholds).toEqual({});
+  });
+
+  it('parses thresholds with units and sizes workers for the socket count', () => {
+    const o = parseOptions(['-n', '10000', '--max-p99-setup', '500ms', '--max-error-rate', '0.1%', '--max-p99-relay', '20ms', '--api', 'http://10.0.0.5:3000/', '--churn', '5%']);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.thresholds).toEqual({ maxP99SetupMs: 500, maxErrorRate: 0.001, maxP99RelayMs: 20 });
+    expect(o.workers).toBe(3);
+    expect(o.api).toBe('http://10.0.0.5:3000');
+    expect(o.localAddresses).toEqual([]);
+    expect(o.churn).toBeCloseTo(0.05);
+  });
+
+  it('takes the admin from the environment and repeats --signal', () => {
+    const o = parseOptions(['--signal', 'ws://a:1/x', '--signal', 'ws://b:2/x'], { LOADTEST_ADMIN_EMAIL: 'a@b.co', LOADTEST_ADMIN_PASSWORD: 'secretsecret' });
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.signal).toEqual(['ws://a:1/x', 'ws://b:2/x']);
+    expect(o.adminEmail).toBe('a@b.co');
+  });
+
+  it('refuses unknown options and bad values', () => {
+    expect(() => parseOptions(['--bogus'])).toThrow();
+    expect(() => parseOptions(['-n', '0'])).toThrow(/--calls/);
+    expect(() => parseOptions(['--api', 'ftp://x'])).toThrow(/--api/);
+    expect(() => parseOptions(['--max-p99-setup', 'soon'])).toThrow(/duration/);
+  });
+
+  it('documents every option in --help', () => {
+    expect(parseOptions(['--help'])).toBe('help');
+    const help = helpText();
+    for (const o of OPTION_DOCS) expect(help).toContain(`--${o.name}`);
+  });
+});

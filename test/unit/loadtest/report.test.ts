@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadtestOptions } from '../../../scripts/loadtest/options.js';
+import { parseOptions } from '../../../scripts/loadtest/options.js';
+import { renderHtmlReport } from '../../../scripts/loadtest/report-html.js';
+import { StatsAggregate, StatsRecorder } from '../../../scripts/loadtest/stats.js';
+import { buildSummary, evaluateThresholds, formatSummary } from '../../../scripts/loadtest/summary.js';
+import { callRandom, createRandom } from '../../../scripts/loadtest/prng.js';
+
+function options(argv: string[]): LoadtestOptions {
+  const o = parseOptions(argv);
+  if (o === 'help') throw new Error('help');
+  return o;
+}
+
+function sampleRun(argv: string[]) {
+  const agg = new StatsAggregate();
+  const w0 = new StatsRecorder();
+  const w1 = new StatsRecorder();
+  for (let i = 0; i < 10; i++) {
+    const w = i % 2 ? w1 : w0;
+    w.add('attempted');
+    w.setup.record(100 + i * 10);
+    w.relay.record(1 + i / 10);
+    w.add('framesSent', 20);
+    w.add('framesReceived', 20);
+    if (i === 3) w.fail('join:conflict:host_busy');
+    else w.add('succeeded');
+  }
+  w0.error('signal_rate_limited');
+  w0.activeCalls = 4;
+  w0.sockets = 8;
+  agg.apply(0, w0.drain());
+  agg.apply(1, w1.drain());
+  agg.sample(1);
+  agg.apply(0, w0.drain());
+  agg.sample(2);
+  return buildSummary(options(argv), agg, new Date('2025-01-01T00:00:00Z'), 2);
+}
+
+describe('summary and thresholds', () => {
+  it('aggregates worker deltas into counts, failures by code and percentiles', () => {
+    const s = sampleRun(['-n', '10']);
+    expect(s.calls).toEqual({ attempted: 10, succeeded: 9, failed: 1, failedByCode: { 'join:conflict:host_busy': 1 } });
+    expect(s.errorsByCode).toEqual({ 'join:conflict:host_busy': 1, signal_rate_limited: 1 });
+    expect(s.errorRate).toBeCloseTo(0.1);
+    expect(s.setupMs.count).toBe(10);
+    expect(s.setupMs.max).toBe(190);
+    expect(s.sockets.peak).toBe(8);
+    expect(s.frames).toEqual({ sent: 200, received: 200, perSec: 200 });
+    expect(s.series).toHaveLength(2);
+    expect(s.series[0]!.setupsPerSec).toBe(0);
+    expect(s.passed).toBe(true);
+    expect(formatSummary(s)).toContain('failed join:conflict:host_busy: 1');
+  });
+
+  it('fails the run when a threshold is missed and passes when met', () => {
+    const failing = sampleRun(['-n', '10', '--max-error-rate', '0.1%', '--max-p99-setup', '1s']);
+    expect(failing.passed).toBe(false);
+    expect(failing.thresholds.find((t) => t.name === 'max-error-rate')).toMatchObject({ passed: false, limit: 0.001 });
+    expect(failing.thresholds.find((t) => t.name === 'max-p99-setup')).toMatchObject({ passed: true });
+    expect(formatSummary(failing)).toContain('FAIL max-error-rate');
+    expect(sampleRun(['-n', '10', '--max-p99-setup', '150ms']).passed).toBe(false);
+  });
+
+  it('treats a latency threshold with no samples as missed', () => {
+    const r = evaluateThresholds({ maxP99RelayMs: 10 }, { setupMs: { count: 0, p50: null, p90: null, p99: null, max: null, mean: null }, relayMs: { count: 0, p50: null, p90: null, p99: null, max: null, mean: null }, errorRate: 0, calls: { attempted: 0, succeeded: 0, failed: 0, failedByCode: {} } });
+    expect(r).toEqual([{ name: 'max-p99-relay', limit: 10, actual: null, passed: false }]);
+  });
+});
+
+describe('HTML report', () => {
+  it('is self-contained and carries the data and the charts', () => {
+    const s = sampleRun(['-n', '10', '--max-error-rate', '0.1%']);
+    const html = renderHtmlReport(s);
+    expect(html).not.toMatch(/\s(src|href)=|<link|<iframe|@import|url\(/i);
+    const json = /<script type="application\/json" id="loadtest-data">([\s\S]*?)<\/script>/.exec(html)![1]!;
+    expect(JSON.parse(json).calls.attempted).toBe(10);
+    for (const id of ['chart-relay', 'chart-setup', 'chart-active', 'chart-errors']) expect(html).toContain(`id="${id}"`);
+    expect(html).toContain('join:conflict:host_busy');
+    expect(html).toContain('FAILED');
+  });
+
+  it('cannot be broken out of by data containing </script>', () => {
+    const s = sampleRun(['-n', '10', '--seed', '</script><b>x']);
+    const html = renderHtmlReport(s);
+    expect(html).not.toContain('</script><b>');
+  });
+});
+
+describe('seeded randomness', () => {
+  it('repeats for the same seed and differs between calls', () => {
+    const a = createRandom('s');
+    const b = createRandom('s');
+    expect(Array.from({ length: 5 }, () => a.next())).toEqual(Array.from({ length: 5 }, () => b.next()));
+    expect(callRandom('s', 1).next()).not.toBe(callRandom('s', 2).next());
+    const r = createRandom(42);
+    for (let i = 0; i < 100; i++) {
+      const n = r.int(3, 5);
+      expect(n).toBeGreaterThanOrEqual(3);
+      expect(n).toBeLessThanOrEqual(5);
+    }
+  });
+});
