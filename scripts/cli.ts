@@ -16,6 +16,8 @@ Commands:
                 older keys keep verifying (procedure: docs/auth.md)
   prune-keys    delete keys replaced longer ago than the longest token lifetime (24 h + 5 min)
   tools         build the Go-based helper servers (FerretDB, stripe-mock) into .cache/bin
+  loadtest      drive N concurrent calls against a deployment (vidivo loadtest --help; docs/load-testing.md)
+  create-admin  create or promote an admin account in the database (--email, --password)
 
 Configuration comes from environment variables and an optional .env file (see README).`;
 
@@ -74,6 +76,16 @@ async function main(argv: string[]): Promise<void> {
     case 'tools':
       for (const tool of Object.keys(GO_TOOLS) as GoTool[]) console.log(`${tool}: ${await buildGoTool(tool)}`);
       return;
+    case 'loadtest': {
+      const { runLoadtest } = await import('./loadtest/main.js');
+      process.exitCode = await runLoadtest(argv.slice(1));
+      return;
+    }
+    case 'create-admin': {
+      const { createAdminCommand } = await import('./loadtest/create-admin-command.js');
+      process.exitCode = await createAdminCommand(argv.slice(1));
+      return;
+    }
     case '-h':
     case '--help':
     case 'help':
