@@ -94,12 +94,20 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const signalRoute = route;
 
   let subscribed = false;
-  const subscribe = async (): Promise<void> => {
-    if (subscribed) return;
-    await broker.subscribe(broker.nodeChannel(config.nodeId), (m) => roomService.onNodeMessage(m));
-    await broker.subscribe(roomService.callsChannel, (m) => roomService.onCallsMessage(m), { skipOwn: true });
-    subscribed = true;
-  };
+  let nodeSubscribed = false;
+  let inProgress: Promise<void> | undefined;
+  const subscribe = (): Promise<void> => (inProgress ??= (async () => {
+    try {
+      if (!nodeSubscribed) {
+        await broker.subscribe(broker.nodeChannel(config.nodeId), (m) => roomService.onNodeMessage(m));
+        nodeSubscribed = true;
+      }
+      await broker.subscribe(roomService.callsChannel, (m) => roomService.onCallsMessage(m), { skipOwn: true });
+      subscribed = true;
+    } finally {
+      inProgress = undefined;
+    }
+  })());
   const subscribing = subscribe().catch((err: unknown) => log.warn({ err }, 'node channel not subscribed yet; retrying when Redis is back'));
   let wasDown = false;
   const offStatus = broker.onStatus((status) => {
