@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Summary } from '../../../scripts/loadtest/summary.js';
+import { PROJECT_ROOT } from '../../../shared/runtime/paths.js';
+import { generateKeyFile } from '../../../shared/tokens/index.js';
+import { ensureBuilt } from '../../helpers/build.js';
+import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
+import { dropRedisPrefix, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
+
+const CLI = join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js');
+const ADMIN = { email: 'lt-admin@example.com', password: 'admin-password-1' };
+
+function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-20000); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`cli ${args[0]} timed out: ${stderr}`)); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+/** Sums a Prometheus counter/gauge over both nodes, optionally for one label value. */
+function metric(texts: string[], name: string, label?: string): number {
+  let total = 0;
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const [series, value] = line.split(' ');
+      if (series === name || (label && series === `${name}{${label}}`)) total += Number(value);
+    }
+  }
+  return total;
+}
+
+describe('vidivo loadtest against a local two-node deployment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vidivo-lt-'));
+  const prefix = uniqueName('loadtest');
+  const database = uniqueName('loadtest');
+  let env: Record<string, string>;
+  let all: ProductProcess;
+  let second: ProductProcess;
+  let summary: Summary;
+  let signalUrls: string[];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    const keysDir = join(dir, 'keys');
+    generateKeyFile(keysDir);
+    env = {
+      MONGO_URL: mongoUrl(), MONGO_DB: database, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, JWT_KEYS_DIR: keysDir,
+      RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]', LOG_LEVEL: 'warn',
+    };
+    all = await startProductProcess('all', { ...env, NODE_ID: 'lt-a', LOG_LEVEL: 'info' });
+    second = await startProductProcess('signal', { ...env, NODE_ID: 'lt-b', LOG_LEVEL: 'info' });
+    signalUrls = [all.signalPort!, second.signalPort!].map((port) => `ws://127.0.0.1:${port}/signal/ws`);
+    const admin = await runCli(['create-admin', '--email', ADMIN.email, '--password', ADMIN.password], env);
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(admin.stdout).toContain('created');
+  }, 180_000);
+
+  afterAll(async () => {
+    all?.kill();
+    second?.kill();
+    await Promise.all([all?.exited, second?.exited]);
+    const client = new MongoClient(mongoUrl());
+    await client.db(database).dropDatabase().catch(() => undefined);
+    await client.close();
+    const redis = redisClient();
+    await dropRedisPrefix(redis, prefix);
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs 6 calls across both nodes, and its counts agree with what the servers saw', async () => {
+    const report = join(dir, 'report.html');
+    const res = await runCli([
+      'loadtest', '--api', `http://127.0.0.1:${all.apiPort}`, '--signal', signalUrls[0]!, '--signal', signalUrls[1]!,
+      '-n', '6', '-d', '10s', '--ramp', '6', '--ping-interval', '2s', '--mute-interval', '1s', '--candidates', '3',
+      '--json', '--report', report, '--state-file', join(dir, 'state.json'), '--seed', 'it',
+    ], { LOADTEST_ADMIN_EMAIL: ADMIN.email, LOADTEST_ADMIN_PASSWORD: ADMIN.password });
+    expect(res.code, res.stderr).toBe(0);
+    summary = JSON.parse(res.stdout) as Summary;
+    expect(summary.calls).toEqual({ attempted: 6, succeeded: 6, failed: 0, failedByCode: {} });
+    expect(summary.setupMs.count).toBe(6);
+    expect(summary.relayMs.count).toBeGreaterThan(6 * 2 * 4);
+    expect(summary.sockets.peak).toBe(12);
+    expect(summary.passed).toBe(true);
+    expect(res.stderr).toMatch(/calls \d+\/6 active \d+/);
+
+    const texts = await Promise.all([all.signalPort, second.signalPort].map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+    const perNode = texts.map((t) => metric([t], 'signal_frames_in_total', 'type="join"'));
+    expect(perNode[0]).toBe(6);
+    expect(perNode[1]).toBe(6);
+    expect(metric(texts, 'signal_frames_in_total', 'type="hangup"')).toBe(summary.calls.succeeded);
+    expect(metric(texts, 'signal_frames_in_total', 'type="offer"')).toBe(6);
+    expect(metric(texts, 'signal_frames_in_total', 'type="answer"')).toBe(6);
+    expect(metric(texts, 'signal_frames_in_total', 'type="ice-candidate"')).toBe(6 * 2 * (3 + 1));
+    const inTypes = ['join', 'offer', 'answer', 'ice-candidate', 'mute-state', 'ping', 'hangup'];
+    expect(inTypes.reduce((n, t) => n + metric(texts, 'signal_frames_in_total', `type="${t}"`), 0)).toBe(summary.frames.sent);
+    const outTypes = ['ack', 'peer-joined', 'peer-left', 'call-state', 'offer', 'answer', 'ice-candidate', 'mute-state', 'pong', 'error'];
+    expect(outTypes.reduce((n, t) => n + metric(texts, 'signal_frames_out_total', `type="${t}"`), 0)).toBe(summary.frames.received);
+    expect(metric(texts, 'signal_relay_latency_seconds_count', 'path="remote"')).toBeGreaterThan(0);
+
+    const client = new MongoClient(mongoUrl());
+    try {
+      const calls = client.db(database).collection('calls');
+      expect(await calls.countDocuments({ status: 'ended', end_reason: 'hangup' })).toBe(6);
+    } finally {
+      await client.close();
+    }
+
+    const html = readFileSync(report, 'utf8');
+    const data = JSON.parse(/<script type="application\/json" id="loadtest-data">([\s\S]*?)<\/script>/.exec(html)![1]!) as Summary;
+    expect(data.calls.succeeded).toBe(6);
+    expect(data.series.some((p) => p.activeCalls === 6)).toBe(true);
+    expect(html).toContain('id="chart-relay"');
+    expect(html).toContain('PASSED');
+  }, 120_000);
+
+  it('exits 1 when a threshold is missed, reusing the seeded hosts', async () => {
+    const res = await runCli([
+      'loadtest', '--api', `http://127.0.0.1:${all.apiPort}`, '--signal', signalUrls[1]!, '-n', '2', '-d', '1s', '--json', '-q',
+      '--reuse', '--state-file', join(dir, 'state.json'), '--max-p99-setup', '0.001ms', '--max-error-rate', '0.1%',
+    ], {});
+    expect(res.code, res.stderr).toBe(1);
+    const s = JSON.parse(res.stdout) as Summary;
+    expect(s.calls.succeeded).toBe(2);
+    expect(s.thresholds).toEqual([
+      expect.objectContaining({ name: 'max-p99-setup', passed: false }),
+      expect.objectContaining({ name: 'max-error-rate', passed: true }),
+    ]);
+    expect(res.stderr).toContain('reusing 6 host(s)');
+  }, 60_000);
+
+  it('exits 2 on bad options and explains --help', async () => {
+    const bad = await runCli(['loadtest', '--calls', 'many'], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--calls');
+    const help = await runCli(['loadtest', '--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--max-p99-setup');
+  });
+});
