@@ -1,9 +1,7 @@
 import { AppError } from '../../shared/errors/index.js';
+import { isDuplicateKey } from '../../shared/runtime/mongo/errors.js';
 
-/** True for a MongoDB/FerretDB duplicate-key error (code 11000). */
-export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
+export { isDuplicateKey };
 
 /** Runs `write`, turning a duplicate-key error into AppError `conflict` with `message`. */
 export async function conflictOnDuplicate<T>(write: () => Promise<T>, message: string, details?: Record<string, string>): Promise<T> {

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { AppError } from '../errors/index.js';
+import { isDuplicateKey } from '../runtime/mongo/errors.js';
 import type { Call } from './call.js';
 import type { CallStore, TransitionResult } from './call-store.js';
 import { canTransition, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
@@ -15,16 +16,17 @@ interface TransitionClaim {
   to: CallStatus;
   reason: EndReason | null;
   at: Date;
+  /** When the claim was inserted (server clock of the claimer). */
+  claimed_at?: Date;
 }
+
+/** A claim still unapplied after this long is taken to belong to a writer that died. */
+const STALE_CLAIM_MS = 5000;
 
 const MAX_ATTEMPTS = 60;
 
 function toCall({ _id, ...rest }: CallDocument): Call {
   return { id: _id, ...rest };
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,12 +93,13 @@ export class MongoCallStore implements CallStore {
       if (!canTransition(current.status, to)) {
         throw new AppError('conflict', { message: `Call is ${current.status}; it cannot become ${to}.`, details: { status: current.status } });
       }
-      const claim: TransitionClaim = { _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at };
+      const claim: TransitionClaim = { _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at, claimed_at: new Date() };
       try {
         await this.claims.insertOne(claim);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const rival = await this.claims.findOne({ _id: claim._id });
+        if (rival && Date.now() - (rival.claimed_at ?? rival.at).getTime() > STALE_CLAIM_MS) await this.applyClaim(rival);
         if (rival && rival.to === to) {
           const call = { ...current, ...changesOf(to, rival.reason ?? undefined, rival.at), version: current.version + 1 };
           return { call, changed: false };
@@ -107,11 +110,22 @@ export class MongoCallStore implements CallStore {
         await pause(2 + Math.floor(Math.random() * 8));
         continue;
       }
-      const changes = { ...changesOf(to, reason, at), version: current.version + 1 };
-      await this.calls.updateOne({ _id: id, version: current.version }, { $set: changes });
+      const changes = await this.applyClaim(claim);
       return { call: { ...current, ...changes }, changed: true };
     }
     throw new AppError('conflict', { message: 'Call changed concurrently; retry.' });
+  }
+
+  /**
+   * Writes a claimed transition onto the call (if the call is still at the claim's version) and
+   * returns the changes. The claim's winner does this at once; a claim found unapplied after
+   * STALE_CLAIM_MS (its winner died between claim and write) is rolled forward by whoever finds it,
+   * writing the same values, so the call can move again.
+   */
+  private async applyClaim(claim: TransitionClaim): Promise<Partial<Call>> {
+    const changes = { ...changesOf(claim.to, claim.reason ?? undefined, claim.at), version: claim.version + 1 };
+    await this.calls.updateOne({ _id: claim.call_id, version: claim.version }, { $set: changes });
+    return changes;
   }
 
   async findStaleRinging(before: Date, limit: number): Promise<Call[]> {

@@ -93,16 +93,12 @@ export class UsersService {
     return updated;
   }
 
-  /**
-   * Runs a write that may set a username; a unique-index violation becomes `conflict`. FerretDB
-   * 1.24 reports a violation inside findAndModify as code 1 "UNIQUE constraint failed", not 11000.
-   */
+  /** Runs a write that may set a username; a unique-index violation becomes `conflict`. */
   private async usernameConflict(write: () => Promise<User | null>): Promise<User | null> {
     try {
       return await write();
     } catch (err) {
-      const ferretUnique = /UNIQUE constraint failed/.test(String((err as { message?: unknown }).message ?? ''));
-      if ((err instanceof AppError && err.code === 'conflict') || ferretUnique) {
+      if (err instanceof AppError && err.code === 'conflict') {
         throw new AppError('conflict', { message: 'This username is taken.', details: { username: 'is taken' }, cause: err });
       }
       throw err;

@@ -56,6 +56,29 @@ describe('MongoCallStore on real storage', () => {
     expect((await store.get(call.id))!.status).toBe('waiting');
   });
 
+  it('rolls forward a claim whose writer died before updating the call', async () => {
+    const call = await store.create(newCall('ringing'));
+    const claimedAt = new Date(Date.now() - 60_000);
+    // What a winner leaves behind when it dies between claiming version 0 and writing the call.
+    await db.db.collection('call_transitions').insertOne({
+      _id: `${call.id}:0` as never, call_id: call.id, version: 0, from: 'ringing', to: 'active', reason: null, at: claimedAt, claimed_at: claimedAt,
+    });
+    const ended = await store.transition(call.id, 'ended', { reason: 'hangup' });
+    expect(ended).toMatchObject({ changed: true, call: { status: 'ended', end_reason: 'hangup', version: 2 } });
+    const stored = await store.get(call.id);
+    expect(stored).toMatchObject({ status: 'ended', answered_at: claimedAt, version: 2 });
+    expect((await store.transitionsOf(call.id)).map((t) => t.to)).toEqual(['active', 'ended']);
+  });
+
+  it('does not apply a fresh rival claim itself (its live winner writes it)', async () => {
+    const call = await store.create(newCall('ringing'));
+    await db.db.collection('call_transitions').insertOne({
+      _id: `${call.id}:0` as never, call_id: call.id, version: 0, from: 'ringing', to: 'active', reason: null, at: new Date(), claimed_at: new Date(),
+    });
+    await expect(store.transition(call.id, 'active')).resolves.toMatchObject({ changed: false, call: { status: 'active' } });
+    expect((await store.get(call.id))!.status).toBe('ringing');
+  });
+
   it('answers not_found for an unknown call', async () => {
     await expect(store.transition(newId(), 'ended')).rejects.toMatchObject({ code: 'not_found' });
   });
