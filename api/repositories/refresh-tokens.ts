@@ -1,9 +1,8 @@
 import type { Collection, Db } from 'mongodb';
 import { ensureExpiryIndex } from './expiry-index.js';
 
-/** A stored refresh token: only the SHA-256 of the opaque `rt_…` value is kept. */
+/** A stored refresh token: keyed by the SHA-256 of the opaque `rt_…` value, never the value. */
 export interface RefreshTokenRecord {
-  id: string;
   hash: string;
   family_id: string;
   user_id: string;
@@ -13,13 +12,16 @@ export interface RefreshTokenRecord {
   revoked_at: Date | null;
 }
 
-type RefreshTokenDocument = Omit<RefreshTokenRecord, 'id'> & { _id: string };
+type RefreshTokenDocument = Omit<RefreshTokenRecord, 'hash'> & { _id: string };
 
 function toRecord({ _id, ...rest }: RefreshTokenDocument): RefreshTokenRecord {
-  return { id: _id, ...rest };
+  return { hash: _id, ...rest };
 }
 
-/** The `refresh_tokens` collection: rotation is one conditional update, revocation is per family or user. */
+/**
+ * The `refresh_tokens` collection. Bookkeeping only: which caller wins a rotation and whether a
+ * family is revoked are decided by claims (auth-claims.ts), not by conditional updates here.
+ */
 export class RefreshTokensRepository {
   readonly collection: Collection<RefreshTokenDocument>;
 
@@ -28,52 +30,34 @@ export class RefreshTokensRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndex({ hash: 1 }, { unique: true });
     await this.collection.createIndex({ family_id: 1 });
     await this.collection.createIndex({ user_id: 1 });
     await ensureExpiryIndex(this.collection, 'expires_at');
   }
 
   async insert(record: RefreshTokenRecord): Promise<void> {
-    const { id, ...rest } = record;
-    await this.collection.insertOne({ _id: id, ...rest });
-  }
-
-  /**
-   * Atomically marks the live token with `hash` as used and returns it; null when no live
-   * token matched (unknown, already used, revoked or expired). Of concurrent callers exactly
-   * one gets the record.
-   */
-  async consume(hash: string, now: Date): Promise<RefreshTokenRecord | null> {
-    const doc = await this.collection.findOneAndUpdate(
-      { hash, used_at: null, revoked_at: null, expires_at: { $gt: now } },
-      { $set: { used_at: now } },
-      { returnDocument: 'after' },
-    );
-    return doc ? toRecord(doc) : null;
+    const { hash, ...rest } = record;
+    await this.collection.insertOne({ _id: hash, ...rest });
   }
 
   async findByHash(hash: string): Promise<RefreshTokenRecord | null> {
-    const doc = await this.collection.findOne({ hash });
+    const doc = await this.collection.findOne({ _id: hash });
     return doc ? toRecord(doc) : null;
   }
 
-  /** True when any token of the family has been revoked (the family is dead). */
-  async isFamilyRevoked(familyId: string): Promise<boolean> {
-    return (await this.collection.findOne({ family_id: familyId, revoked_at: { $ne: null } }, { projection: { _id: 1 } })) !== null;
+  async markUsed(hash: string, now: Date): Promise<void> {
+    await this.collection.updateOne({ _id: hash }, { $set: { used_at: now } });
   }
 
-  /** Revokes every token of the family; returns how many were live. */
+  /** Marks every live token of the family revoked; returns how many. */
   async revokeFamily(familyId: string, now: Date): Promise<number> {
     const res = await this.collection.updateMany({ family_id: familyId, revoked_at: null }, { $set: { revoked_at: now } });
     return res.modifiedCount;
   }
 
-  /** Revokes every token of the user, except the family `keepFamilyId` when given. */
-  async revokeUser(userId: string, now: Date, keepFamilyId?: string): Promise<number> {
-    const filter: Record<string, unknown> = { user_id: userId, revoked_at: null };
-    if (keepFamilyId) filter['family_id'] = { $ne: keepFamilyId };
-    const res = await this.collection.updateMany(filter, { $set: { revoked_at: now } });
-    return res.modifiedCount;
+  /** The families of the user that still have an unrevoked token, except `keepFamilyId`. */
+  async liveFamilies(userId: string, keepFamilyId?: string): Promise<string[]> {
+    const docs = await this.collection.find({ user_id: userId, revoked_at: null }, { projection: { family_id: 1 } }).toArray();
+    return [...new Set(docs.map((d) => d.family_id))].filter((f) => f !== keepFamilyId);
   }
 }

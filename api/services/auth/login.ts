@@ -16,7 +16,7 @@ export interface MfaChallenge {
   expires_in: number;
 }
 
-/** Wrong codes allowed per MFA challenge before it dies. */
+/** Attempts (right or wrong) allowed per MFA challenge. */
 export const MFA_MAX_ATTEMPTS = 5;
 
 export interface LoginDeps {
@@ -57,19 +57,24 @@ export class LoginService {
     return this.deps.sessions.start(user);
   }
 
-  /** Completes an MFA login with a TOTP or backup code; the challenge dies after use or 5 wrong codes. */
+  /**
+   * Completes an MFA login with a TOTP or backup code. Each call takes one of 5 attempt slots
+   * before the code is checked, so parallel guessing gets no more tries; the challenge dies
+   * after use, 5 attempts or 5 minutes.
+   */
   async completeMfa(mfaToken: string, code: string, meta: RequestMeta): Promise<AuthResult> {
     const invalidToken = () => new AppError('invalid_token', { message: 'The MFA token is invalid or expired.' });
-    const challenge = await this.deps.tokens.peek('mfa_login', mfaToken, MFA_MAX_ATTEMPTS);
+    const challenge = await this.deps.tokens.peek('mfa_login', mfaToken);
     const user = challenge ? await this.deps.users.findById(challenge.user_id) : null;
     if (!challenge || !user?.totp?.enabled) throw invalidToken();
+    const attempt = await this.deps.tokens.takeAttempt(challenge, MFA_MAX_ATTEMPTS);
+    if (attempt === null) throw invalidToken();
     const factor = await this.deps.totp.checkSecondFactor(user, code, meta);
     if (!factor) {
-      const attempts = await this.deps.tokens.recordFailure('mfa_login', mfaToken);
-      await this.deps.audit.record('mfa_failed', meta, user.id, { attempts });
-      throw new AppError('invalid_credentials', { message: 'The code is incorrect.', details: { attempts_left: Math.max(0, MFA_MAX_ATTEMPTS - attempts) } });
+      await this.deps.audit.record('mfa_failed', meta, user.id, { attempt });
+      throw new AppError('invalid_credentials', { message: 'The code is incorrect.', details: { attempts_left: MFA_MAX_ATTEMPTS - attempt } });
     }
-    if (!(await this.deps.tokens.consume('mfa_login', mfaToken, MFA_MAX_ATTEMPTS))) throw invalidToken();
+    if (!(await this.deps.tokens.consume('mfa_login', mfaToken))) throw invalidToken();
     await this.deps.audit.record('login', meta, user.id, { method: challenge.data['method'] ?? 'password', second_factor: factor });
     return this.deps.sessions.start(user);
   }

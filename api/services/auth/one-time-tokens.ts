@@ -1,4 +1,4 @@
-import { newId } from '../../../shared/ids.js';
+import type { AuthClaimsRepository } from '../../repositories/auth-claims.js';
 import type { EmailTokensRepository, OneTimeTokenPurpose, OneTimeTokenRecord } from '../../repositories/email-tokens.js';
 import { hashSecret, newOpaqueToken } from './secrets.js';
 
@@ -10,35 +10,38 @@ export const ONE_TIME_TOKENS: Record<OneTimeTokenPurpose, { prefix: string; ttlS
   mfa_login: { prefix: 'mfa_', ttlSec: 5 * 60 },
 };
 
-/** Creates (stored hashed) and consumes (atomically, once) the tokens of mail links and MFA challenges. */
+/** Creates (stored hashed) and consumes (once, even under concurrent use) mail-link tokens and MFA challenges. */
 export class OneTimeTokens {
-  constructor(private readonly repo: EmailTokensRepository) {}
+  constructor(private readonly repo: EmailTokensRepository, private readonly claims: AuthClaimsRepository) {}
 
   async issue(purpose: OneTimeTokenPurpose, userId: string, data: Record<string, string> = {}): Promise<string> {
     const { prefix, ttlSec } = ONE_TIME_TOKENS[purpose];
     const token = newOpaqueToken(prefix);
     const now = new Date();
-    await this.repo.insert({
-      id: newId(), hash: hashSecret(token), purpose, user_id: userId, data, attempts: 0,
-      created_at: now, expires_at: new Date(now.getTime() + ttlSec * 1000), used_at: null,
-    });
+    await this.repo.insert({ hash: hashSecret(token), purpose, user_id: userId, data, created_at: now, expires_at: new Date(now.getTime() + ttlSec * 1000), used_at: null });
     return token;
   }
 
-  /** The live token's record, used up by this call; null when invalid, expired or used. */
-  consume(purpose: OneTimeTokenPurpose, token: string, maxAttempts?: number): Promise<OneTimeTokenRecord | null> {
+  /** The live token's record without using it; null when invalid, expired or used. */
+  peek(purpose: OneTimeTokenPurpose, token: string): Promise<OneTimeTokenRecord | null> {
     if (!token.startsWith(ONE_TIME_TOKENS[purpose].prefix)) return Promise.resolve(null);
-    return this.repo.consume(hashSecret(token), purpose, new Date(), maxAttempts);
+    return this.repo.findLive(hashSecret(token), purpose, new Date());
   }
 
-  /** The live token's record without using it. */
-  peek(purpose: OneTimeTokenPurpose, token: string, maxAttempts?: number): Promise<OneTimeTokenRecord | null> {
-    if (!token.startsWith(ONE_TIME_TOKENS[purpose].prefix)) return Promise.resolve(null);
-    return this.repo.findLive(hashSecret(token), purpose, new Date(), maxAttempts);
+  /** The live token's record for exactly one caller, after which it is used; null otherwise. */
+  async consume(purpose: OneTimeTokenPurpose, token: string): Promise<OneTimeTokenRecord | null> {
+    const record = await this.peek(purpose, token);
+    if (!record || !(await this.claims.claim(`ott:${record.hash}`, record.expires_at))) return null;
+    await this.repo.markUsed(record.hash, new Date());
+    return record;
   }
 
-  recordFailure(purpose: OneTimeTokenPurpose, token: string): Promise<number> {
-    return this.repo.recordFailedAttempt(hashSecret(token), purpose);
+  /** Takes the next of `max` attempt slots of a live token: its number (1…max), or null when all are gone. */
+  async takeAttempt(record: OneTimeTokenRecord, max: number): Promise<number | null> {
+    for (let n = 1; n <= max; n += 1) {
+      if (await this.claims.claim(`ott-attempt:${record.hash}:${n}`, record.expires_at)) return n;
+    }
+    return null;
   }
 
   invalidate(purpose: OneTimeTokenPurpose, userId: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../../shared/errors/index.js';
 import { newId } from '../../../shared/ids.js';
 import { signToken, TOKEN_TTL_SEC, type KeyRing } from '../../../shared/tokens/index.js';
+import type { AuthClaimsRepository } from '../../repositories/auth-claims.js';
 import type { RefreshTokensRepository } from '../../repositories/refresh-tokens.js';
 import type { User, UsersRepository } from '../../repositories/users.js';
 import { selfView } from '../user-view.js';
@@ -24,10 +25,14 @@ export interface AuthResult extends TokenPair {
   user: Record<string, unknown>;
 }
 
+const familyRevokedKey = (familyId: string) => `rt-family-revoked:${familyId}`;
+const rotatedKey = (hash: string) => `rt-rotated:${hash}`;
+
 /**
  * Issues and rotates sessions: an RS256 access token with the user's current role and a
- * `rt_` refresh token of a family. Rotation is one conditional update; presenting an already
- * rotated token revokes the family (theft), and a token of a revoked family is refused.
+ * `rt_` refresh token of a family. Exactly one caller wins the rotation of a token (a unique
+ * claim); presenting an already rotated token revokes the family (theft), and a token of a
+ * revoked family is refused.
  */
 export class SessionService {
   constructor(private readonly deps: {
@@ -35,6 +40,7 @@ export class SessionService {
     issuer: string;
     users: UsersRepository;
     refreshTokens: RefreshTokensRepository;
+    claims: AuthClaimsRepository;
     audit: AuditTrail;
     log: Logger;
   }) {}
@@ -51,7 +57,7 @@ export class SessionService {
     const token = newOpaqueToken('rt_');
     const now = new Date();
     await this.deps.refreshTokens.insert({
-      id: newId(), hash: hashSecret(token), family_id: familyId, user_id: userId,
+      hash: hashSecret(token), family_id: familyId, user_id: userId,
       created_at: now, expires_at: new Date(now.getTime() + REFRESH_TTL_SEC * 1000), used_at: null, revoked_at: null,
     });
     return token;
@@ -70,28 +76,32 @@ export class SessionService {
     const hash = hashSecret(refreshToken);
     const now = new Date();
     const presented = await this.deps.refreshTokens.findByHash(hash);
-    if (!presented) throw invalid();
-    if (await this.deps.refreshTokens.isFamilyRevoked(presented.family_id)) throw invalid();
-    const record = await this.deps.refreshTokens.consume(hash, now);
-    if (!record) {
-      if (presented.used_at !== null || (await this.deps.refreshTokens.findByHash(hash))?.used_at) {
-        const revoked = await this.deps.refreshTokens.revokeFamily(presented.family_id, now);
-        this.deps.log.warn({ user: presented.user_id, family: presented.family_id }, 'refresh token reuse: family revoked');
-        await this.deps.audit.record('refresh_reuse', meta, presented.user_id, { family_id: presented.family_id, revoked });
-      }
+    if (!presented || presented.revoked_at || presented.expires_at <= now) throw invalid();
+    if (await this.deps.claims.exists(familyRevokedKey(presented.family_id))) throw invalid();
+    if (presented.used_at || !(await this.deps.claims.claim(rotatedKey(hash), presented.expires_at))) {
+      const revoked = await this.revokeFamily(presented.family_id, now);
+      this.deps.log.warn({ user: presented.user_id, family: presented.family_id }, 'refresh token reuse: family revoked');
+      await this.deps.audit.record('refresh_reuse', meta, presented.user_id, { family_id: presented.family_id, revoked });
       throw invalid();
     }
-    const user = await this.deps.users.findById(record.user_id);
+    await this.deps.refreshTokens.markUsed(hash, now);
+    const user = await this.deps.users.findById(presented.user_id);
     if (!user) throw invalid();
-    const [access, refresh] = await Promise.all([this.accessToken(user), this.newRefreshToken(user.id, record.family_id)]);
+    const [access, refresh] = await Promise.all([this.accessToken(user), this.newRefreshToken(user.id, presented.family_id)]);
     return { access_token: access, refresh_token: refresh, expires_in: TOKEN_TTL_SEC.access };
+  }
+
+  /** Revokes a family for good (a marker every later rotation checks, then the stored tokens). */
+  private async revokeFamily(familyId: string, now: Date): Promise<number> {
+    await this.deps.claims.claim(familyRevokedKey(familyId), new Date(now.getTime() + REFRESH_TTL_SEC * 1000));
+    return this.deps.refreshTokens.revokeFamily(familyId, now);
   }
 
   /** Revokes the family of `refreshToken` if it exists; silent otherwise. */
   async logout(refreshToken: string, meta: RequestMeta): Promise<void> {
     const record = await this.deps.refreshTokens.findByHash(hashSecret(refreshToken));
     if (!record) return;
-    const revoked = await this.deps.refreshTokens.revokeFamily(record.family_id, new Date());
+    const revoked = await this.revokeFamily(record.family_id, new Date());
     if (revoked > 0) await this.deps.audit.record('logout', meta, record.user_id, { family_id: record.family_id });
   }
 
@@ -99,11 +109,15 @@ export class SessionService {
   async familyOf(refreshToken: string, userId: string): Promise<string | undefined> {
     const record = await this.deps.refreshTokens.findByHash(hashSecret(refreshToken));
     if (!record || record.user_id !== userId || record.revoked_at || record.used_at || record.expires_at <= new Date()) return undefined;
+    if (await this.deps.claims.exists(familyRevokedKey(record.family_id))) return undefined;
     return record.family_id;
   }
 
-  /** Revokes every refresh token of `userId` except the family `keepFamilyId`. */
+  /** Revokes every session (refresh family) of `userId` except `keepFamilyId`; returns how many. */
   async revokeAll(userId: string, keepFamilyId?: string): Promise<number> {
-    return this.deps.refreshTokens.revokeUser(userId, new Date(), keepFamilyId);
+    const families = await this.deps.refreshTokens.liveFamilies(userId, keepFamilyId);
+    const now = new Date();
+    for (const family of families) await this.revokeFamily(family, now);
+    return families.length;
   }
 }

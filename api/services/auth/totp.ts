@@ -1,6 +1,7 @@
 import { Secret, TOTP } from 'otpauth';
 import { toDataURL } from 'qrcode';
 import { AppError } from '../../../shared/errors/index.js';
+import type { AuthClaimsRepository } from '../../repositories/auth-claims.js';
 import type { User, UsersRepository } from '../../repositories/users.js';
 import type { AuditTrail } from './audit.js';
 import type { RequestMeta } from './meta.js';
@@ -29,7 +30,15 @@ function wrongCode(): AppError {
  * accepted once per user (replay refused).
  */
 export class TotpService {
-  constructor(private readonly deps: { users: UsersRepository; passwords: PasswordHasher; audit: AuditTrail; issuer: string }) {}
+  constructor(private readonly deps: { users: UsersRepository; claims: AuthClaimsRepository; passwords: PasswordHasher; audit: AuditTrail; issuer: string }) {}
+
+  /** Uses time step `step` for the user: true once, and only for a step after the last used one. */
+  private async useStep(user: User, step: number): Promise<boolean> {
+    if (step <= (user.totp?.last_step ?? -1)) return false;
+    if (!(await this.deps.claims.claim(`totp:${user.id}:${step}`, new Date(Date.now() + 60 * 60 * 1000)))) return false;
+    await this.deps.users.claimTotpStep(user.id, step);
+    return true;
+  }
 
   private totp(user: Pick<User, 'email'>, secret: string): TOTP {
     return new TOTP({ issuer: this.deps.issuer, label: user.email, algorithm: 'SHA1', digits: 6, period: PERIOD_SEC, secret: Secret.fromBase32(secret) });
@@ -68,7 +77,7 @@ export class TotpService {
     if (user.totp?.enabled) throw new AppError('conflict', { message: 'Two-factor authentication is already enabled.' });
     if (!user.totp?.secret) throw new AppError('conflict', { message: 'Call POST /v1/auth/totp/setup first.' });
     const step = this.matchStep(user, user.totp.secret, code, Date.now());
-    if (step === null) throw wrongCode();
+    if (step === null || !(await this.deps.claims.claim(`totp:${user.id}:${step}`, new Date(Date.now() + 60 * 60 * 1000)))) throw wrongCode();
     const { codes, hashes } = await this.newBackupCodes();
     if (!(await this.deps.users.enableTotp(userId, user.totp.secret, step, hashes))) throw new AppError('conflict', { message: 'The pending setup changed; start again.' });
     await this.deps.audit.record('totp_enabled', meta, userId);
@@ -83,10 +92,13 @@ export class TotpService {
     if (!user.totp?.enabled) return null;
     const trimmed = code.trim();
     const step = this.matchStep(user, user.totp.secret, trimmed, Date.now());
-    if (step !== null) return (await this.deps.users.claimTotpStep(user.id, step)) ? 'totp' : null;
+    if (step !== null) return (await this.useStep(user, step)) ? 'totp' : null;
     const normalized = normalizeBackupCode(trimmed);
     if (normalized.length !== 16) return null;
-    if (!(await this.deps.users.useBackupCode(user.id, hashSecret(normalized)))) return null;
+    const codeHash = hashSecret(normalized);
+    if (!user.totp.backup_codes?.includes(codeHash)) return null;
+    if (!(await this.deps.claims.claim(`backup:${user.id}:${codeHash}`))) return null;
+    await this.deps.users.useBackupCode(user.id, codeHash);
     await this.deps.audit.record('backup_code_used', meta, user.id, { remaining: Math.max(0, (user.totp.backup_codes?.length ?? 1) - 1) });
     return 'backup';
   }
@@ -114,7 +126,7 @@ export class TotpService {
     const user = await this.loadUser(userId);
     if (!user.totp?.enabled) throw new AppError('conflict', { message: 'Two-factor authentication is not enabled.' });
     const step = this.matchStep(user, user.totp.secret, code.trim(), Date.now());
-    if (step === null || !(await this.deps.users.claimTotpStep(userId, step))) throw wrongCode();
+    if (step === null || !(await this.useStep(user, step))) throw wrongCode();
     const { codes, hashes } = await this.newBackupCodes();
     if (!(await this.deps.users.replaceBackupCodes(userId, hashes))) throw new AppError('conflict', { message: 'Two-factor authentication is not enabled.' });
     await this.deps.audit.record('backup_codes_regenerated', meta, userId);

@@ -152,6 +152,14 @@ describe('auth lifecycle (spec 004)', () => {
     expect((await h.post('/v1/auth/verify-email', { token: 'verify_nope' })).status).toBe(401);
   });
 
+  it('a mailed token works for exactly one of 10 parallel uses', async () => {
+    await h.register('parallel-verify@example.com');
+    const token = tokenFromMail(await h.mailbox.waitFor('parallel-verify@example.com', 'Verify your email'));
+    const results = await Promise.all(Array.from({ length: 10 }, () => h.post('/v1/auth/verify-email', { token })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 401)).toHaveLength(9);
+  });
+
   it('refuses an expired verification token', async () => {
     await h.register('late@example.com');
     const token = tokenFromMail(await h.mailbox.waitFor('late@example.com', 'Verify your email'));

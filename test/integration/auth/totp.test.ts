@@ -101,9 +101,20 @@ describe('TOTP two-factor authentication', () => {
     expect((await h.post('/v1/auth/totp/verify', { mfa_token: mfa })).status).toBe(400);
   });
 
+  it('parallel guesses on one challenge get 5 attempts in total; a backup code used in parallel works once', async () => {
+    const mfa = await challenge();
+    const guesses = await Promise.all(Array.from({ length: 12 }, () => h.post('/v1/auth/totp/verify', { mfa_token: mfa, code: 'bbbb-bbbb-bbbb-bbbb' })));
+    expect(guesses.filter((g) => g.body.error.code === 'invalid_credentials')).toHaveLength(5);
+    expect(guesses.filter((g) => g.body.error.code === 'invalid_token')).toHaveLength(7);
+    const challenges = await Promise.all(Array.from({ length: 6 }, () => challenge()));
+    const uses = await Promise.all(challenges.map((c) => h.post('/v1/auth/totp/verify', { mfa_token: c, code: backupCodes[3]! })));
+    expect(uses.filter((u) => u.status === 200)).toHaveLength(1);
+  });
+
   it('regenerates backup codes with a current code: old codes die', async () => {
     const now = Date.now();
     await h.t.db.collection('users').updateOne({ email }, { $set: { 'totp.last_step': Math.floor(now / 30_000) } });
+    await h.t.db.collection('auth_claims').deleteMany({ _id: { $regex: '^totp:' } } as never);
     const code = totpCode(secret, now + 30_000);
     const res = await h.post('/v1/auth/totp/backup-codes/regenerate', { code }, access);
     expect(res.status).toBe(200);
