@@ -28,6 +28,8 @@ export interface ConnectOptions {
 export class SignalClient {
   readonly frames: Frame[] = [];
   lastSeq = 0;
+  /** The last socket error (for diagnostics). */
+  lastError: Error | undefined;
   onFrame: ((frame: Frame, raw: string) => void) | undefined;
   readonly closed: Promise<{ code: number; reason: string }>;
   #nextId = 1;
@@ -55,7 +57,7 @@ export class SignalClient {
         }
       }
     });
-    ws.on('error', () => undefined);
+    ws.on('error', (err) => { this.lastError = err; });
   }
 
   /** Opens a socket; rejects with `{ status }` when the upgrade is refused (e.g. 401). */
@@ -126,7 +128,7 @@ export class SignalClient {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${JSON.stringify(this.frames.slice(-5))}`));
+        reject(new Error(`no matching frame within ${timeoutMs} ms; closed: ${JSON.stringify(this.#closeInfo)}; error: ${this.lastError?.message}; got: ${JSON.stringify(this.frames.slice(-5))}`));
       }, timeoutMs);
       this.#waiters.add(waiter);
     });

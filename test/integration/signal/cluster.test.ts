@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoCallStore } from '../../../shared/calls/index.js';
+import { CLOSE_CODES } from '../../../shared/protocol/index.js';
+import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
+import { dropRedisPrefix, freshDb, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
+import { createCall, makeKeys, peerToken, spawnNode, until } from '../../helpers/signal-cluster.js';
+import { SignalClient } from '../../helpers/ws-client.js';
+
+type Node = Awaited<ReturnType<typeof spawnNode>>;
+const keys = makeKeys();
+const clients: SignalClient[] = [];
+const procs: Node[] = [];
+let db: Awaited<ReturnType<typeof freshDb>>;
+let store: MongoCallStore;
+const prefixes: string[] = [];
+
+function clusterEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir,
+    LOG_LEVEL: process.env.SIGNAL_TEST_LOG ?? 'info', SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800', SIGNAL_SWEEP_MS: '100', SIGNAL_RECONNECT_GRACE_MS: '20000', ...extra,
+  };
+}
+
+async function node(env: Record<string, string>, id: string): Promise<Node> {
+  const n = await spawnNode({ ...env, NODE_ID: id });
+  procs.push(n);
+  return n;
+}
+
+async function connect(url: string, token: string): Promise<SignalClient> {
+  const c = await SignalClient.connect(url, token);
+  clients.push(c);
+  return c;
+}
+
+/** A call with its host on `hostNode` and guest on `guestNode`, both joined and active. */
+async function activeCall(hostNode: Node, guestNode: Node) {
+  const call = await createCall(store);
+  const guest = await connect(guestNode.url, await peerToken(keys.ring, call, 'guest'));
+  const host = await connect(hostNode.url, await peerToken(keys.ring, call, 'host'));
+  await Promise.all([guest.join(), host.join()]);
+  await Promise.all([guest, host].map((c) => c.waitType('call-state', 10000, (f) => f.data.status === 'active')));
+  return { call, guest, host };
+}
+
+async function ready(n: Node): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${n.signalPort}/ready`).catch(() => undefined);
+  return res ? ((await res.json()) as { data: { status: string } }).data.status : 'unreachable';
+}
+
+beforeAll(async () => {
+  db = await freshDb('signalcluster');
+  store = new MongoCallStore(db.db);
+});
+
+afterAll(async () => {
+  if (process.env.SIGNAL_TEST_DUMP) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env.SIGNAL_TEST_DUMP, procs.map((p) => p.logs.map((l) => JSON.stringify(l)).join('\n') + '\n' + p.stderr()).join('\n====\n'));
+  }
+  for (const c of clients) c.kill();
+  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+  await Promise.all(procs.map((p) => p.exited));
+  const r = redisClient();
+  for (const prefix of prefixes) await dropRedisPrefix(r, prefix);
+  r.disconnect();
+  await db?.drop();
+});
+
+describe('two signal node processes on one Redis', () => {
+  let a: Node;
+  let b: Node;
+  const prefix = uniqueName('cluster');
+  prefixes.push(prefix);
+
+  beforeAll(async () => {
+    a = await node(clusterEnv(prefix, { SIGNAL_TICK_MS: '400' }), 'node-a');
+    b = await node(clusterEnv(prefix, { SIGNAL_TICK_MS: '400' }), 'node-b');
+  }, 60000);
+
+  it('makes exactly one `active` transition when both peers join at once on different nodes', async () => {
+    const calls = await Promise.all(Array.from({ length: 8 }, () => activeCall(a, b)));
+    for (const { call, guest, host } of calls) {
+      expect((await store.get(call.id))?.status).toBe('active');
+      const transitions = [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call state changed' && l['call'] === call.id && l['to'] === 'active');
+      expect(transitions).toHaveLength(1);
+      expect(host.frames.filter((f) => f.type === 'call-state' && f.data.status === 'active')).toHaveLength(1);
+      expect(guest.frames.filter((f) => f.type === 'call-state' && f.data.status === 'active')).toHaveLength(1);
+    }
+  });
+
+  it('emits one billing tick per period of an active call, on exactly one node', async () => {
+    const { call } = await activeCall(a, b);
+    const ticks = () => [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call tick' && l['call'] === call.id);
+    await until(() => ticks().some((t) => t['minute'] === 4), 15000, 'four ticks');
+    const minutes = ticks().map((t) => t['minute'] as number).sort((x, y) => x - y);
+    expect(minutes.slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(new Set(minutes).size).toBe(minutes.length);
+  });
+
+  it('survives SIGKILL of a node: the other side is told, and the dropped peer resumes on the surviving node', async () => {
+    const { call, guest, host } = await activeCall(a, b);
+    const killedAt = Date.now();
+    a.kill('SIGKILL');
+    await a.exited;
+    const left = await guest.waitType('peer-left', 10000, (f) => f.data.peer === 'host');
+    expect(left.data).toMatchObject({ reason: 'node_failure', reconnecting: true });
+    expect(Date.now() - killedAt).toBeLessThan(10000);
+    const missed = await guest.request('offer', { sdp: 'while-you-were-away' });
+    expect(missed.type).toBe('ack');
+
+    const resumed = await connect(b.url, await peerToken(keys.ring, call, 'host'));
+    const reply = await resumed.join(host.lastSeq);
+    expect(reply.data).toMatchObject({ resumed: true, call: { status: 'active' }, peers: [{ peer: 'guest', state: 'connected' }] });
+    expect(reply.data.replayed).toBeGreaterThanOrEqual(1);
+    await resumed.waitType('offer', 5000, (f) => f.data.sdp === 'while-you-were-away');
+    await guest.waitType('peer-joined', 5000, (f) => f.data.resumed === true);
+    resumed.send({ type: 'answer', data: { sdp: 'back' } });
+    await guest.waitType('answer', 5000, (f) => f.data.sdp === 'back');
+    expect((await store.get(call.id))?.status).toBe('active');
+  });
+});
+
+describe('drain on SIGTERM', () => {
+  it('tells every client to reconnect (frame + 4000), ends no call, and the peer resumes on another node', async () => {
+    const prefix = uniqueName('drain');
+    prefixes.push(prefix);
+    const a = await node(clusterEnv(prefix), 'drain-a');
+    const b = await node(clusterEnv(prefix), 'drain-b');
+    const { call, guest, host } = await activeCall(a, b);
+    b.kill('SIGTERM');
+    const frame = await guest.waitType('reconnect');
+    expect(frame.data).toEqual({ reason: 'drain', retry_after_ms: 0 });
+    expect((await guest.waitClose()).code).toBe(CLOSE_CODES.SERVER_SHUTDOWN);
+    expect((await b.exited).code).toBe(0);
+    await host.waitType('peer-left', 5000, (f) => f.data.peer === 'guest' && f.data.reason === 'disconnected');
+    expect((await store.get(call.id))?.status).toBe('active');
+    const again = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+    expect((await again.join(guest.lastSeq)).data).toMatchObject({ resumed: true, call: { status: 'active' } });
+    host.send({ type: 'renegotiate', data: { reason: 'after-drain' } });
+    await again.waitType('renegotiate');
+  }, 60000);
+});
+
+describe('Redis stopped and restarted during calls', () => {
+  let redis: SpawnedRedis;
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('keeps same-node calls working, reports degraded, and resumes cross-node relay when Redis returns', async () => {
+    redis = await spawnRedis();
+    const port = Number(new URL(redis.url).port);
+    const env = { ...clusterEnv('redisdown'), REDIS_URL: redis.url };
+    const a = await node(env, 'rd-a');
+    const b = await node(env, 'rd-b');
+    const local = await activeCall(a, a);
+    const cross = await activeCall(a, b);
+    await redis.stop();
+    await until(async () => (await ready(a)) === 'degraded' && (await ready(b)) === 'degraded', 15000, 'degraded readiness');
+
+    expect((await local.host.request('offer', { sdp: 'same-node' })).type).toBe('ack');
+    await local.guest.waitType('offer', 5000, (f) => f.data.sdp === 'same-node');
+    const lost = await cross.host.request('offer', { sdp: 'cross-while-down' });
+    expect(lost).toMatchObject({ type: 'error', data: { code: 'not_found' } });
+    const metrics = await (await fetch(`http://127.0.0.1:${a.signalPort}/metrics`)).text();
+    expect(metrics).toMatch(/signal_redis_publish_failures_total [1-9]/);
+
+    redis = await spawnRedis(port);
+    await until(async () => (await ready(a)) === 'ready' && (await ready(b)) === 'ready', 20000, 'ready again');
+    await until(async () => (await cross.host.request('offer', { sdp: 'cross-after' })).type === 'ack', 10000, 'cross-node relay');
+    await cross.guest.waitType('offer', 5000, (f) => f.data.sdp === 'cross-after');
+    expect(cross.guest.frames.some((f) => f.type === 'offer' && f.data.sdp === 'cross-while-down')).toBe(false);
+    expect(a.child.exitCode).toBeNull();
+    expect(b.child.exitCode).toBeNull();
+    expect((await store.get(cross.call.id))?.status).toBe('active');
+  }, 90000);
+});
