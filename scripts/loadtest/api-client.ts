@@ -37,7 +37,7 @@ function pick<T>(value: unknown, ...path: string[]): T | undefined {
 export class ApiClient {
   constructor(private readonly base: string) {}
 
-  async request<T = unknown>(step: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<T> {
+  async request<T = unknown>(step: string, method: string, path: string, options: { token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
@@ -48,7 +48,7 @@ export class ApiClient {
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
         },
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
       });
     } catch (err) {
       throw new ApiError(step, 0, (err as Error).name === 'TimeoutError' ? 'timeout' : 'network');

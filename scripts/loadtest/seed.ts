@@ -37,7 +37,8 @@ export interface SeedOptions {
   log(line: string): void;
 }
 
-const BATCH = 500;
+/** Accounts per admin request: each costs an argon2 hash on the API, so keep requests well under a minute. */
+const BATCH = 100;
 const LOGIN_PARALLELISM = 8;
 
 function loadState(path: string, apiUrl: string): SeedState | undefined {
@@ -82,10 +83,12 @@ export async function seedHosts(o: SeedOptions): Promise<ReadyHost[]> {
       const batch = fresh.slice(i, i + BATCH);
       await o.api.request('admin_users', 'POST', '/v1/admin/users', {
         token: admin.accessToken,
+        timeoutMs: 300_000,
         body: { users: batch.map((h) => ({ email: h.email, password: state.password, role: 'host', username: h.username, display_name: `Load host ${h.username}`, rate: { amount: 100, currency: 'USD' }, available: true })) },
       });
       state.hosts.push(...batch);
       saveState(o.stateFile, state);
+      o.log(`created ${state.hosts.length}/${o.hosts} host(s)`);
     }
   }
   const chosen = state.hosts.slice(0, o.hosts);
