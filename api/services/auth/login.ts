@@ -89,6 +89,7 @@ export class LoginService {
     const identity = await this.deps.providers[provider].verify(idToken);
     let user = await this.deps.users.findByOAuth(provider, identity.subject);
     if (!user) {
+      if (!identity.email) throw new AppError('invalid_token', { message: 'The ID token carries no verified email address.' });
       const existing = await this.deps.users.findByEmail(identity.email);
       if (existing) {
         if (existing.oauth?.[provider]) throw new AppError('conflict', { message: `This account is already linked to another ${provider} identity.` });

@@ -7,7 +7,8 @@ import type { OAuthProvider } from '../../repositories/users.js';
 export interface VerifiedIdentity {
   provider: OAuthProvider;
   subject: string;
-  email: string;
+  /** Present only when the provider vouches for it (`email_verified`); Apple may omit it after the first sign-in. */
+  email?: string;
   name?: string;
 }
 
@@ -22,8 +23,8 @@ function emailVerified(payload: JWTPayload): boolean {
 
 /**
  * Verifies Google / Apple ID tokens: RS256 signature against the provider JWKS (cached,
- * refetched on an unknown `kid`), `iss`, `aud` (configured client ids), `exp`, a verified
- * email. An unconfigured provider and every failure are 401 `invalid_token`.
+ * refetched on an unknown `kid`), `iss`, `aud` (configured client ids), `exp`; an `email`
+ * claim must be verified. An unconfigured provider and every failure are 401 `invalid_token`.
  */
 export class IdTokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
@@ -53,9 +54,9 @@ export class IdTokenVerifier {
     }
     const email = payload['email'];
     if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) throw invalid();
-    if (typeof email !== 'string' || email.length > 254 || !email.includes('@')) throw invalid(new Error('no email'));
-    if (!emailVerified(payload)) throw invalid(new Error('email not verified'));
+    if (email !== undefined && (typeof email !== 'string' || email.length > 254 || !email.includes('@'))) throw invalid(new Error('bad email'));
+    if (email !== undefined && !emailVerified(payload)) throw invalid(new Error('email not verified'));
     const name = typeof payload['name'] === 'string' ? payload['name'].slice(0, 80) : undefined;
-    return { provider: this.provider, subject: payload.sub, email: email.toLowerCase(), ...(name ? { name } : {}) };
+    return { provider: this.provider, subject: payload.sub, ...(typeof email === 'string' ? { email: email.toLowerCase() } : {}), ...(name ? { name } : {}) };
   }
 }

@@ -33,6 +33,9 @@ describe('Google and Apple sign-in against local JWKS servers', () => {
     expect(await h.t.db.collection('audit_log').countDocuments({ type: 'oauth_linked', user_id: reg.user.id })).toBe(1);
     const created = await h.post('/v1/auth/apple', { id_token: await h.apple.sign({ sub: 'a-201', email: 'relay@privaterelay.appleid.com', email_verified: 'true' }), display_name: 'Jane Apple' });
     expect(created.body.user).toMatchObject({ display_name: 'Jane Apple', email: 'relay@privaterelay.appleid.com' });
+    const noEmailLater = await h.post('/v1/auth/apple', { id_token: await h.apple.sign({ sub: 'a-201' }) });
+    expect(noEmailLater.status).toBe(200);
+    expect(noEmailLater.body.user.id).toBe(created.body.user.id);
   });
 
   it('linking to an account whose email was never verified drops its password and sessions', async () => {
@@ -48,6 +51,7 @@ describe('Google and Apple sign-in against local JWKS servers', () => {
     const cases = [
       await h.google.sign({ sub: 'g-400', email: 'x@example.com', email_verified: false }),
       await h.google.sign({ sub: 'g-400', email: 'x@example.com' }),
+      await h.google.sign({ sub: 'g-400' }),
       await h.google.sign({ sub: 'g-400', email: 'x@example.com', email_verified: true }, { aud: 'someone-else' }),
       await h.google.sign({ sub: 'g-400', email: 'x@example.com', email_verified: true }, { iss: 'https://evil.example' }),
       await h.google.sign({ sub: 'g-400', email: 'x@example.com', email_verified: true }, { expSec: -120 }),
