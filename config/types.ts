@@ -18,7 +18,7 @@ export interface Config {
   nodeId: string;
   dataDir: string;
   shutdownTimeoutMs: number;
-  mongo: { url?: string; database: string };
+  mongo: { url?: string; database: string; ferretPostgresUrl?: string };
   redis: { url?: string; prefix: string };
   api: {
     port: number;

@@ -45,7 +45,7 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
       const r = redis;
       cleanups.push(() => r.disconnect());
     }
-    const mongo = await resolveMongo({ url: config.mongo.url, dataDir: config.dataDir, log });
+    const mongo = await resolveMongo({ url: config.mongo.url, dataDir: config.dataDir, log, ferretPostgresUrl: config.mongo.ferretPostgresUrl });
     product.mongo = mongo;
     cleanups.push(() => mongo.stop());
     log.info({ source: mongo.source, reason: mongo.reason }, 'database chosen');

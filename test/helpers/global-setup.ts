@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { resolveMongo, type ResolvedMongo } from '../../shared/runtime/mongo/resolve.js';
 import { spawnRedis, type SpawnedRedis } from '../../shared/runtime/redis-server.js';
 import { ensureBuilt } from './build.js';
+import { createScratchPostgres, type ScratchPostgres } from './postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,6 +14,7 @@ declare module 'vitest' {
 
 let mongo: ResolvedMongo | undefined;
 let redis: SpawnedRedis | undefined;
+let postgres: ScratchPostgres | undefined;
 
 /**
  * One MongoDB-compatible server and one Redis for the whole run: `TEST_MONGO_URL` /
@@ -21,7 +23,10 @@ let redis: SpawnedRedis | undefined;
  */
 export async function setup(project: TestProject): Promise<void> {
   ensureBuilt();
-  mongo = await resolveMongo({ url: process.env.TEST_MONGO_URL, dataDir: '.data/test', ephemeral: true });
+  // FerretDB on PostgreSQL when a local server is available (indexes work there; on SQLite every
+  // non-_id query scans); TEST_FERRETDB_BACKEND=sqlite forces the SQLite backend.
+  if (!process.env.TEST_MONGO_URL && process.env.TEST_FERRETDB_BACKEND !== 'sqlite') postgres = createScratchPostgres();
+  mongo = await resolveMongo({ url: process.env.TEST_MONGO_URL, dataDir: '.data/test', ephemeral: true, ferretPostgresUrl: postgres?.url });
   const redisUrl = process.env.TEST_REDIS_URL ?? (redis = await spawnRedis()).url;
   project.provide('mongoUrl', mongo.url);
   project.provide('mongoSource', mongo.source);
@@ -31,4 +36,5 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await Promise.all([mongo?.stop(), redis?.stop()]);
+  postgres?.drop();
 }

@@ -27,6 +27,8 @@ export interface ResolveMongoOptions {
   log?: Logger;
   /** PATH to search for mongod / ferretdb (default: process PATH). */
   path?: string;
+  /** FerretDB's PostgreSQL backend (an existing database); SQLite files in the data folder when unset. */
+  ferretPostgresUrl?: string | undefined;
 }
 
 /**
@@ -44,13 +46,15 @@ export async function resolveMongo(options: ResolveMongoOptions): Promise<Resolv
     const mongod = which('mongod', options.path);
     if (mongod) return await startMongod(mongod, dataRoot, cleanup);
     const systemFerret = which('ferretdb', options.path);
-    if (systemFerret) return await startFerret(systemFerret, 'ferretdb', 'no mongod on PATH; ferretdb found on PATH', dataRoot, cleanup);
+    const backend = options.ferretPostgresUrl ? { postgresUrl: options.ferretPostgresUrl } : { sqliteDir: join(dataRoot, 'ferretdb') };
+    const on = options.ferretPostgresUrl ? ' (PostgreSQL backend)' : ' (SQLite backend)';
+    if (systemFerret) return await startFerret(systemFerret, 'ferretdb', `no mongod on PATH; ferretdb found on PATH${on}`, backend, cleanup);
     const cached = cachedToolPath('ferretdb');
-    if (cached) return await startFerret(cached, 'ferretdb-built', 'no mongod or ferretdb on PATH; using FerretDB built in .cache/bin', dataRoot, cleanup);
+    if (cached) return await startFerret(cached, 'ferretdb-built', `no mongod or ferretdb on PATH; using FerretDB built in .cache/bin${on}`, backend, cleanup);
     if (hasGo()) {
       options.log?.info('building FerretDB 1.24 with Go into .cache/bin (once, about a minute)');
       const built = await buildGoTool('ferretdb');
-      return await startFerret(built, 'ferretdb-built', 'no mongod or ferretdb on PATH; built FerretDB with Go', dataRoot, cleanup);
+      return await startFerret(built, 'ferretdb-built', `no mongod or ferretdb on PATH; built FerretDB with Go${on}`, backend, cleanup);
     }
     return await startMemoryServer(dataRoot, cleanup);
   } catch (err) {
@@ -77,14 +81,18 @@ async function startMongod(bin: string, dataRoot: string, cleanup: () => void): 
   return wrap(server, 'mongod', 'mongod found on PATH', cleanup);
 }
 
-async function startFerret(bin: string, source: MongoSource, reason: string, dataRoot: string, cleanup: () => void): Promise<ResolvedMongo> {
-  const dir = join(dataRoot, 'ferretdb');
-  mkdirSync(dir, { recursive: true });
+type FerretBackend = { sqliteDir: string } | { postgresUrl: string };
+
+async function startFerret(bin: string, source: MongoSource, reason: string, backend: FerretBackend, cleanup: () => void): Promise<ResolvedMongo> {
   const port = await freePort();
-  const server = await startChildServer(bin, [
-    `--listen-addr=127.0.0.1:${port}`, '--handler=sqlite', `--sqlite-url=file:${dir}/`,
-    `--state-dir=${dir}`, '--telemetry=disable', '--log-level=error',
-  ], port);
+  let backendArgs: string[];
+  if ('postgresUrl' in backend) {
+    backendArgs = ['--handler=postgresql', `--postgresql-url=${backend.postgresUrl}`];
+  } else {
+    mkdirSync(backend.sqliteDir, { recursive: true });
+    backendArgs = ['--handler=sqlite', `--sqlite-url=file:${backend.sqliteDir}/`, `--state-dir=${backend.sqliteDir}`];
+  }
+  const server = await startChildServer(bin, [`--listen-addr=127.0.0.1:${port}`, ...backendArgs, '--telemetry=disable', '--log-level=error'], port);
   return wrap(server, source, reason, cleanup);
 }
 

@@ -5,6 +5,7 @@ import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { buildGoTool } from '../../../shared/runtime/go-tools.js';
 import { resolveMongo, type ResolvedMongo } from '../../../shared/runtime/mongo/resolve.js';
+import { createScratchPostgres } from '../../helpers/postgres.js';
 import { mongoUrl } from '../../helpers/services.js';
 
 async function roundTrip(resolved: ResolvedMongo): Promise<unknown> {
@@ -54,5 +55,17 @@ describe('database resolution', () => {
     expect((await client.db('resolve_check').collection('things').findOne({}))?.['value']).toBe(42);
     await client.close();
     await second.stop();
+  });
+
+  const postgres = createScratchPostgres();
+  it.skipIf(!postgres)('runs FerretDB on a PostgreSQL database when FERRETDB_POSTGRESQL_URL is given', async () => {
+    try {
+      const resolved = await resolveMongo({ dataDir: '/unused', ephemeral: true, path: '/nonexistent', ferretPostgresUrl: postgres!.url });
+      expect(resolved.reason).toContain('PostgreSQL backend');
+      expect(await roundTrip(resolved)).toBe(42);
+      await resolved.stop();
+    } finally {
+      postgres!.drop();
+    }
   });
 });
