@@ -3,7 +3,7 @@ import { loadConfig, ConfigError } from '../config/index.js';
 import { buildGoTool, GO_TOOLS, type GoTool } from '../shared/runtime/go-tools.js';
 import { createLogger } from '../shared/runtime/logger.js';
 import { generateKeyFile, KEY_RETENTION_SEC, pruneKeyFiles } from '../shared/tokens/index.js';
-import { startProduct, type Mode } from './start.js';
+import type { Mode } from './start.js';
 
 const USAGE = `Usage: vidivo [command]
 
@@ -24,6 +24,8 @@ Configuration comes from environment variables and an optional .env file (see RE
 async function run(mode: Mode): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel }).child({ node: config.nodeId });
+  // Imported here so tool commands (loadtest, keys) do not load the servers.
+  const { startProduct } = await import('./start.js');
   const product = await startProduct(mode, config, log);
   let signals = 0;
   const shutdown = (signal: string) => {
