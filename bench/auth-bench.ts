@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const unlimited = JSON.stringify(Object.fromEntries(['login', 'register', 'password_reset', 'authenticated', 'unauthenticated'].map((r) => [r, { points: 1e9, durationSec: 60 }])));
   const config = loadConfig({ envFile: null, env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', API_PORT: '0', DATA_DIR: dataDir, RATE_LIMITS: unlimited, REDIS_URL: '' } });
   const log = createLogger({ level: 'silent' });
-  const mongo = await resolveMongo({ url: config.mongo.url, dataDir, ephemeral: true });
+  const mongo = await resolveMongo({ url: config.mongo.url, dataDir, ephemeral: true, ferretPostgresUrl: config.mongo.ferretPostgresUrl });
   const database = `auth_bench_${Date.now()}`;
   const handle = await connectMongo(mongo.url, database);
   const keyRing = loadKeyRing(join(dataDir, 'keys'), { generateIfEmpty: true });
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     }));
 
     const { memoryKiB, timeCost, parallelism } = config.auth.argon2;
-    console.log(`auth benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, database ${mongo.source}, argon2id m=${memoryKiB} KiB t=${timeCost} p=${parallelism}, UV_THREADPOOL_SIZE=${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'}, concurrency ${concurrency}`);
+    console.log(`auth benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, database ${mongo.source} (${mongo.reason}), argon2id m=${memoryKiB} KiB t=${timeCost} p=${parallelism}, UV_THREADPOOL_SIZE=${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'}, concurrency ${concurrency}`);
     console.log('| operation | requests | errors | req/s | p50 ms | p99 ms |');
     console.log('|---|---:|---:|---:|---:|---:|');
     for (const p of phases) {
