@@ -190,11 +190,14 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, PING_EVERY));
     }
   }));
-  await Promise.all(pairs.map(async ({ host, guest }) => {
+  let hungUp = 0;
+  const hangups = Promise.all(pairs.map(async ({ host, guest }) => {
     const closed = Promise.all([host.closed, guest.closed]);
     guest.send({ type: 'hangup' });
     await closed;
+    hungUp += 1;
   }));
+  await Promise.race([hangups, new Promise((r) => setTimeout(r, 30000))]);
   const cpuSec = nodes.map((n, i) => (cpuTicks(n.child.pid!) - cpuBefore[i]!) / 100);
   const wallSec = (Date.now() - t0) / 1000;
   const report = {
@@ -207,11 +210,13 @@ async function main(): Promise<void> {
     rss_kib_per_idle_socket_total: nodes.reduce((sum, _, i) => sum + (rssIdle[i]! - rssBefore[i]!), 0) / sockets,
     server_relay_latency_ms: await serverRelay(nodes.map((n) => n.port)),
     server_rss_mib_idle: rssIdle.map((k) => Math.round(k / 1024)),
+    hangups_completed: hungUp,
     server_cpu_sec: cpuSec, wall_sec: wallSec,
     server_cpu_pct: cpuSec.map((c) => Math.round((c / wallSec) * 100)),
   };
   console.log(JSON.stringify(report, null, 2));
   for (const n of nodes) n.child.kill('SIGKILL');
+  for (const { host, guest } of pairs) { host.kill(); guest.kill(); }
   await handle.close();
   await mongo.stop();
   await redis?.stop();
