@@ -118,6 +118,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     if (!subscribed) subscribe().catch((err: unknown) => log.warn({ err }, 'node channel subscribe failed'));
     if (wasDown) {
       wasDown = false;
+      roomService.holdDeadNodeSweepUntil = Date.now() + s.nodeTtlMs * 2;
       roomService.resync().catch(() => undefined);
     }
   });

@@ -89,7 +89,11 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, AR
 for _, m in ipairs(due) do redis.call('ZREM', KEYS[1], m) end
 return due`;
 
-/** KEYS: members, grace; ARGV: dead node, now, deadline, callId */
+/**
+ * KEYS: members, grace; ARGV: dead node, now, deadline, callId, seq key prefix, seq gap.
+ * The dead node may have delivered frames it never persisted, so each marked peer's counter
+ * jumps by the gap: frames stored for it from now on sort after anything it may have seen.
+ */
 const MARK_GONE = `
 local h = redis.call('HGETALL', KEYS[1])
 local out = {}
@@ -100,12 +104,15 @@ for i = 1, #h, 2 do
     rec.since = tonumber(ARGV[2])
     redis.call('HSET', KEYS[1], h[i], cjson.encode(rec))
     redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4] .. '\\n' .. h[i])
+    redis.call('INCRBY', ARGV[5] .. h[i], ARGV[6])
     table.insert(out, h[i])
   end
 end
 return out`;
 
 const MEMBERS_TTL_MS = 24 * 60 * 60 * 1000;
+/** Sequence numbers skipped for a peer whose node died (more than it can deliver unpersisted). */
+const SEQ_GAP_AFTER_NODE_LOSS = 100_000;
 
 function parseMembers(flat: string[]): Map<string, MemberRecord> {
   const members = new Map<string, MemberRecord>();
@@ -194,7 +201,8 @@ export class RedisDirectory implements RoomDirectory {
         continue;
       }
       for (const callId of rooms) {
-        const peers = (await this.#r.eval(MARK_GONE, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId)) as string[];
+        const peers = (await this.#r.eval(MARK_GONE, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
+          `${this.#p}:room:${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS))) as string[];
         out.push({ callId, peers, node });
       }
     }

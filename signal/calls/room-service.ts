@@ -389,6 +389,9 @@ export class RoomService {
     });
   }
 
+  /** No dead-node sweep before this time (ms): after a Redis outage every node must heartbeat again first. */
+  holdDeadNodeSweepUntil = 0;
+
   /** One maintenance pass: write-behind of replay frames, retried leaves, grace expiry, dead nodes, ticks. */
   async sweep(aliveNodes: () => Promise<string[]>): Promise<void> {
     const { directory, log, settings } = this.deps;
@@ -416,8 +419,8 @@ export class RoomService {
         if (call.status === 'active') await this.transition(callId, 'ended', 'failure');
         else await this.transition(callId, 'failed', 'failure');
       }
-      const alive = await aliveNodes();
-      for (const { callId, peers, node } of await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, 100)) {
+      const alive = t < this.holdDeadNodeSweepUntil ? null : await aliveNodes();
+      for (const { callId, peers, node } of alive ? await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, 100) : []) {
         for (const peer of peers) {
           log.warn({ call: callId, peer, deadNode: node }, 'peer lost with its node');
           this.#notifyLeft(callId, peer, 'node_failure');
