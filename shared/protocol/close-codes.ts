@@ -15,6 +15,8 @@ export const CLOSE_CODES = {
   BACKPRESSURE: 4004,
   /** The same peer joined again on another socket; this older socket is replaced. */
   REPLACED: 4005,
+  /** The server failed while handling this socket (logged); reconnect and resume. */
+  INTERNAL_ERROR: 4006,
   /** Too many protocol violations (malformed frames, schema errors). */
   POLICY_VIOLATION: 4500,
   /** Messages kept arriving faster than the per-socket rate limit. */

@@ -2,6 +2,7 @@ import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.j
 import type { Logger } from 'pino';
 import { AppError } from '../../shared/errors/index.js';
 import { newId } from '../../shared/ids.js';
+import { CLOSE_CODES } from '../../shared/protocol/close-codes.js';
 import { tokenFromUpgrade } from './upgrade-token.js';
 import type { Uws } from './uws.js';
 import type { SocketData, WsRouteHandler, WsRouteLimits, Socket } from './ws-route.js';
@@ -91,6 +92,22 @@ export class SignalServer {
     }
   }
 
+  private guard(ws: Socket, event: string, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      const data = ws.getUserData();
+      this.options.log.error({ err, event, conn: data.conn, route: data.route }, 'socket handler failed');
+      if (!data.closed) {
+        try {
+          ws.end(CLOSE_CODES.INTERNAL_ERROR, 'internal error');
+        } catch {
+          // already closed
+        }
+      }
+    }
+  }
+
   private addHttpRoute(route: HttpRoute): void {
     this.app[route.method](route.path, (res) => {
       let aborted = false;
@@ -144,16 +161,18 @@ export class SignalServer {
           },
         );
       },
+      // An exception escaping a uWS callback makes uWS drop the connection without a close
+      // frame (the client sees 1006), so every handler call is guarded and logged.
       open: (ws) => {
         this.sockets.add(ws as Socket);
-        handler.open(ws);
+        this.guard(ws, 'open', () => handler.open(ws));
       },
-      message: (ws, message, isBinary) => handler.message(ws, message, isBinary),
-      drain: (ws) => handler.drain?.(ws),
+      message: (ws, message, isBinary) => this.guard(ws, 'message', () => handler.message(ws, message, isBinary)),
+      drain: (ws) => this.guard(ws, 'drain', () => handler.drain?.(ws)),
       close: (ws, code, message) => {
         this.sockets.delete(ws as Socket);
         ws.getUserData().closed = true;
-        handler.close(ws, code, Buffer.from(message).toString());
+        this.guard(ws, 'close', () => handler.close(ws, code, Buffer.from(message).toString()));
       },
     });
   }
