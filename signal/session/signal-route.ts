@@ -1,3 +1,4 @@
+import type { Config } from '../../config/index.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { PEERS } from '../../shared/calls/index.js';
@@ -13,19 +14,9 @@ import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { Session, type SessionIo } from './session.js';
 
 /** Per-socket limits of the signaling route (a slice of `config.signal`). */
-export interface SessionLimits {
-  maxFrameBytes: number;
-  ratePerSec: number;
-  rateBurst: number;
-  maxSocketsPerUser: number;
-  joinTimeoutMs: number;
-  idleTimeoutMs: number;
-  maxBufferedBytes: number;
-  maxViolations: number;
-  reauthLeadMs: number;
-  reauthGraceMs: number;
-  timerMs: number;
-}
+export type SessionLimits = Pick<Config['signal'],
+  'maxFrameBytes' | 'ratePerSec' | 'rateBurst' | 'maxSocketsPerUser' | 'joinTimeoutMs' | 'idleTimeoutMs'
+  | 'maxBufferedBytes' | 'maxViolations' | 'reauthLeadMs' | 'reauthGraceMs' | 'timerMs'>;
 
 const RELAY = new Set<string>(RELAY_TYPES);
 const preciseNow = (): number => performance.timeOrigin + performance.now();
