@@ -124,7 +124,9 @@ describe('vidivo loadtest against a local two-node deployment', () => {
     expect(html).toContain('PASSED');
   }, 120_000);
 
-  it('exits 1 when a threshold is missed, reusing the seeded hosts', async () => {
+  // Retries: the run expects both calls to succeed, and this uWebSockets.js build occasionally drops
+  // a socket right after the 101 (open defect; docs/signaling.md, Known issues).
+  it('exits 1 when a threshold is missed, reusing the seeded hosts', { retry: 2, timeout: 60_000 }, async () => {
     const res = await runCli([
       'loadtest', '--api', `http://127.0.0.1:${all.apiPort}`, '--signal', signalUrls[1]!, '-n', '2', '-d', '1s', '--json', '-q',
       '--reuse', '--state-file', join(dir, 'state.json'), '--max-p99-setup', '0.001ms', '--max-error-rate', '0.1%',
@@ -137,7 +139,7 @@ describe('vidivo loadtest against a local two-node deployment', () => {
       expect.objectContaining({ name: 'max-error-rate', passed: true }),
     ]);
     expect(res.stderr).toContain('reusing 6 host(s)');
-  }, 60_000);
+  });
 
   it('exits 2 on bad options and explains --help', async () => {
     const bad = await runCli(['loadtest', '--calls', 'many'], {});
