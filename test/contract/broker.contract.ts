@@ -1,14 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Broker, BrokerMessage, BrokerStatus } from '../../signal/broker/broker.js';
+import { until as poll } from '../helpers/poll.js';
 import { uniqueName } from '../helpers/services.js';
 
-/** Polls `check` until it holds; rejects with `what` after `timeoutMs`. */
+/** Polls `check` (every 5 ms) until it holds; rejects with `what` after `timeoutMs`. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await poll(check, timeoutMs, what, 5);
 }
 
 /** A handler that records what it receives. */

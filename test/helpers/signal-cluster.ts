@@ -54,13 +54,4 @@ export async function spawnNode(env: Record<string, string>): Promise<ProductPro
   return Object.assign(proc, { url: `ws://127.0.0.1:${proc.signalPort}` });
 }
 
-/** Polls `check` until it returns a truthy value (bounded); resolves with that value. */
-export async function until<T>(check: () => T | Promise<T>, timeoutMs = 10000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from './poll.js';

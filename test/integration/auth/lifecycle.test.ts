@@ -2,7 +2,8 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hash as argonHash, argon2id } from 'argon2';
 import { startAuthHarness, type AuthHarness } from './harness.js';
-import { tokenFromMail, waitUntil } from './support.js';
+import { until } from '../../helpers/poll.js';
+import { tokenFromMail } from './support.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -226,7 +227,7 @@ describe('auth lifecycle (spec 004)', () => {
     const first = tokenFromMail(await h.mailbox.waitFor('resend@example.com', 'Verify your email'));
     const res = await h.post('/v1/auth/verify-email/resend', undefined, reg.access_token);
     expect(res.status).toBe(200);
-    await waitUntil(() => h.mailbox.messages.filter((m) => m.to.includes('resend@example.com')).length === 2);
+    await until(() => h.mailbox.messages.filter((m) => m.to.includes('resend@example.com')).length === 2);
     const second = tokenFromMail(h.mailbox.messages.filter((m) => m.to.includes('resend@example.com'))[1]!);
     expect((await h.post('/v1/auth/verify-email', { token: first })).status).toBe(401);
     expect((await h.post('/v1/auth/verify-email', { token: second })).status).toBe(200);

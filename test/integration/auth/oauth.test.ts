@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi } from '../../helpers/api.js';
 import { startAuthHarness, type AuthHarness } from './harness.js';
-import { call, waitUntil } from './support.js';
+import { until } from '../../helpers/poll.js';
+import { call } from './support.js';
 
 describe('Google and Apple sign-in against local JWKS servers', () => {
   let h: AuthHarness;
@@ -69,7 +70,7 @@ describe('Google and Apple sign-in against local JWKS servers', () => {
     const before = h.google.requests;
     await h.google.rotate();
     const idToken = await h.google.sign({ sub: 'g-500', email: 'rotated@example.com', email_verified: true });
-    const res = await waitUntil(async () => {
+    const res = await until(async () => {
       const attempt = await h.post('/v1/auth/google', { id_token: idToken });
       return attempt.status === 200 ? attempt : undefined;
     }, 20_000);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { SMTPServer } from 'smtp-server';
 import { Secret, TOTP } from 'otpauth';
+import { until } from '../../helpers/poll.js';
 
 /** A message received by the test SMTP server, body decoded. */
 export interface ReceivedMail {
@@ -54,22 +55,11 @@ export async function startMailbox(): Promise<Mailbox> {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     async waitFor(to, subject, timeoutMs = 10_000) {
-      const found = await waitUntil(() => messages.find((m) => m.to.includes(to.toLowerCase()) && m.subject.includes(subject)), timeoutMs);
+      const found = await until(() => messages.find((m) => m.to.includes(to.toLowerCase()) && m.subject.includes(subject)), timeoutMs);
       return found;
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Polls `probe` every 20 ms until it returns a value, failing after `timeoutMs`. */
-export async function waitUntil<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The `token` query parameter of the first link in a mail body. */

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoCallStore } from '../../../shared/calls/index.js';
 import { createTokenVerifier } from '../../../shared/tokens/index.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
-import { call, eventually, makeGuest, makeHost, makeUser, type Actor } from '../users/fixtures.js';
+import { until } from '../../helpers/poll.js';
+import { call, makeGuest, makeHost, makeUser, type Actor } from '../users/fixtures.js';
 
 const TURN_SECRET = 'integration-turn-secret-0123456789';
 
@@ -200,14 +201,14 @@ describe('calls: ring timeout', () => {
     const host = await makeHost(t);
     const guest = await makeGuest(t);
     const joined = (await call(t, 'POST', `/v1/calls/join/${(await newLink(t, host)).short_code}`, { token: guest.token })).body.data.call;
-    const missed = await eventually(async () => {
+    const missed = await until(async () => {
       const r = await call(t, 'GET', `/v1/calls/${joined.id}`, { token: guest.token });
       return r.body.data.status === 'missed' ? r.body.data : undefined;
     });
     expect(missed).toMatchObject({ status: 'missed', end_reason: 'timeout' });
     const answered = (await call(t, 'POST', `/v1/calls/join/${(await newLink(t, host)).short_code}`, { token: (await makeGuest(t)).token })).body.data.call;
     await new MongoCallStore(t.db).transition(answered.id, 'active');
-    await eventually(async () => ((await t.db.collection('calls').countDocuments({ status: { $in: ['waiting', 'ringing'] } })) === 0 ? true : undefined));
+    await until(async () => ((await t.db.collection('calls').countDocuments({ status: { $in: ['waiting', 'ringing'] } })) === 0 ? true : undefined));
     expect((await call(t, 'GET', `/v1/calls/${answered.id}`, { token: host.token })).body.data.status).toBe('active');
   });
 });

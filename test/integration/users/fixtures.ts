@@ -58,14 +58,3 @@ export async function call(t: TestApi, method: string, path: string, options: { 
   try { body = text ? JSON.parse(text) : null; } catch { /* non-JSON body */ }
   return { status: res.status, body, headers: res.headers };
 }
-
-/** Polls `check` until it returns a value (bounded), for conditions reached asynchronously. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
