@@ -4,6 +4,7 @@ import { ApiError, type ApiClient, type SignalingGrant } from './api-client.js';
 import { PeerError, SignalPeer } from './peer.js';
 import type { Random } from './prng.js';
 import type { StatsRecorder } from './stats.js';
+import type { LoadtestOptions } from './options.js';
 
 /** What the parent hands a worker for one call. */
 export interface CallAssignment {
@@ -14,17 +15,10 @@ export interface CallAssignment {
   signal: string[];
 }
 
-/** The per-call knobs (all times in ms). */
-export interface CallPlan {
-  durationMs: number;
-  pingIntervalMs: number;
-  muteIntervalMs: number;
-  candidates: number;
-  churn: number;
-  churnDelayMs: number;
-  setupTimeoutMs: number;
-  requestTimeoutMs: number;
-}
+/** The per-call knobs (all times in ms): the run's options a worker needs, plus the REST timeout. */
+export type CallPlan = Pick<LoadtestOptions,
+  'durationMs' | 'pingIntervalMs' | 'muteIntervalMs' | 'candidates' | 'churn' | 'churnDelayMs' | 'setupTimeoutMs'>
+  & { requestTimeoutMs: number };
 
 export interface DriverContext {
   api: ApiClient;
