@@ -1,11 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { MongoCallStore, type Call, type CallStatus, type CallStore, type EndReason, type TransitionResult } from '../../shared/calls/index.js';
+import { callFromDocument, MongoCallStore, type Call, type CallDocument, type CallStatus, type CallStore, type EndReason, type TransitionResult } from '../../shared/calls/index.js';
 
-type CallDocument = Omit<Call, 'id'> & { _id: string };
-
-function toCall({ _id, ...rest }: CallDocument): Call {
-  return { id: _id, ...rest };
-}
 
 /** History filters: the caller's calls as host or guest, optionally by status and creation time. */
 export interface CallHistoryQuery {
@@ -62,7 +57,7 @@ export class CallsRepository implements CallStore {
       this.calls.find(filter).sort({ created_at: -1, _id: -1 }).skip(query.skip).limit(query.limit).toArray(),
       this.calls.countDocuments(filter),
     ]);
-    return { items: docs.map(toCall), total };
+    return { items: docs.map(callFromDocument), total };
   }
 
   /** True when the host is in a call that has been answered and not ended. */

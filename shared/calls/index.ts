@@ -1,5 +1,5 @@
 export type { Call, Peer } from './call.js';
 export { PEERS, peerOf } from './call.js';
 export type { CallStore, TransitionResult } from './call-store.js';
-export { MongoCallStore } from './mongo-call-store.js';
+export { callFromDocument, MongoCallStore, type CallDocument } from './mongo-call-store.js';
 export * from './state-machine.js';

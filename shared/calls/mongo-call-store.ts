@@ -5,7 +5,8 @@ import type { Call } from './call.js';
 import type { CallStore, TransitionResult } from './call-store.js';
 import { canTransition, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
 
-type CallDocument = Omit<Call, 'id'> & { _id: string };
+/** A call as stored in `calls`: the id is `_id`. */
+export type CallDocument = Omit<Call, 'id'> & { _id: string };
 
 /** One claimed move of a call out of `version`; `_id` = `<call id>:<version>`, unique by construction. */
 interface TransitionClaim {
@@ -25,7 +26,8 @@ const STALE_CLAIM_MS = 5000;
 
 const MAX_ATTEMPTS = 60;
 
-function toCall({ _id, ...rest }: CallDocument): Call {
+/** The Call of a stored document. */
+export function callFromDocument({ _id, ...rest }: CallDocument): Call {
   return { id: _id, ...rest };
 }
 
@@ -74,7 +76,7 @@ export class MongoCallStore implements CallStore {
 
   async get(id: string): Promise<Call | null> {
     const doc = await this.calls.findOne({ _id: id });
-    return doc ? toCall(doc) : null;
+    return doc ? callFromDocument(doc) : null;
   }
 
   /** The recorded transitions of a call, oldest first. */
@@ -130,6 +132,6 @@ export class MongoCallStore implements CallStore {
 
   async findStaleRinging(before: Date, limit: number): Promise<Call[]> {
     const docs = await this.calls.find({ status: { $in: ['waiting', 'ringing'] }, created_at: { $lt: before } }).sort({ created_at: 1 }).limit(limit).toArray();
-    return docs.map(toCall);
+    return docs.map(callFromDocument);
   }
 }
