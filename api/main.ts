@@ -14,7 +14,8 @@ import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
 import { createCallServices } from './services/calls/index.js';
-import { NoHostPresence, RedisHostPresence } from './services/calls/presence.js';
+import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
+import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
 import { createMailer } from './services/mail/index.js';
 
@@ -24,6 +25,11 @@ export interface ApiDeps {
   db: Db;
   redis?: Redis;
   keyRing: KeyRing;
+  /**
+   * How the API sees and tells the signal tier when there is no Redis between them (a signal
+   * node in the same process). Default: through Redis when configured, else nothing.
+   */
+  signalLink?: { presence: HostPresence; announcer: CallAnnouncer };
 }
 
 export interface ApiNode {
@@ -39,6 +45,15 @@ function probesFor(deps: ApiDeps): ReadinessProbe[] {
   return probes;
 }
 
+function signalLinkFor(deps: ApiDeps): { presence: HostPresence; announcer: CallAnnouncer } {
+  const { redis, config } = deps;
+  if (redis) {
+    const log = deps.log.child({ component: 'calls' });
+    return { presence: new RedisHostPresence(redis, config.redis.prefix), announcer: new RedisCallAnnouncer(redis, config.redis.prefix, config.nodeId, log) };
+  }
+  return deps.signalLink ?? { presence: new NoHostPresence(), announcer: new NoCallAnnouncer() };
+}
+
 /** Builds services and routes, then serves the REST API on `config.api.port`. */
 export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const { config } = deps;
@@ -50,7 +65,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
   const callServices = await createCallServices({
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
-    presence: deps.redis ? new RedisHostPresence(deps.redis, config.redis.prefix) : new NoHostPresence(),
+    ...signalLinkFor(deps),
   });
   const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));

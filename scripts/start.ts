@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { startApi, type ApiNode } from '../api/main.js';
+import { startApi, type ApiDeps, type ApiNode } from '../api/main.js';
+import { InProcessCallAnnouncer } from '../api/services/calls/announcer.js';
 import type { Config } from '../config/index.js';
 import { MongoCallStore } from '../shared/calls/index.js';
 import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
@@ -17,6 +18,14 @@ export interface Product {
   mongo?: ResolvedMongo;
   /** Graceful stop in dependency order; resolves when everything is closed. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Without Redis the API reaches the signal node of its own process directly (started after it). */
+function inProcessSignalLink(product: Product): NonNullable<ApiDeps['signalLink']> {
+  return {
+    presence: { isOnline: async (userId) => product.signal?.isUserOnline(userId) ?? false },
+    announcer: new InProcessCallAnnouncer((announcement) => product.signal?.applyCallState(announcement)),
+  };
 }
 
 /** Starts the product in `mode` on `config`: database resolution, keys, API and/or signal. */
@@ -52,7 +61,8 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     const handle: MongoHandle = await connectMongo(mongo.url, config.mongo.database);
     cleanups.push(() => handle.close());
     if (mode !== 'signal') {
-      product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}) });
+      const signalLink = mode === 'all' && !redis ? inProcessSignalLink(product) : undefined;
+      product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}), ...(signalLink ? { signalLink } : {}) });
       const api = product.api;
       cleanups.push(() => api.close());
     }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { CallStore } from '../shared/calls/index.js';
+import type { CallAnnouncement, CallStore } from '../shared/calls/index.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
 import { createTokenVerifier } from '../shared/tokens/index.js';
@@ -24,6 +24,10 @@ export interface SignalNode {
   /** Internal call events (state changes, billing ticks) for in-process consumers. */
   events: CallEvents;
   metrics: SignalMetrics;
+  /** Applies a call state announced in-process (the API of an `all` process without Redis). */
+  applyCallState(announcement: CallAnnouncement): void;
+  /** True while `userId` has a live socket on this node (presence for an in-process API). */
+  isUserOnline(userId: string): boolean;
   /**
    * Drain: stop accepting, send `reconnect` and close every socket with SERVER_SHUTDOWN (the
    * peers enter their grace period and resume on another node), flush replay buffers, release
@@ -164,6 +168,8 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     broker,
     events,
     metrics,
+    applyCallState: (announcement) => roomService.applyAnnouncement(announcement),
+    isUserOnline: (userId) => presence.count(userId) > 0,
     close: () => (closing ??= (async () => {
       server.stopAccepting();
       signalRoute.drain();

@@ -3,3 +3,4 @@ export { PEERS, peerOf } from './call.js';
 export type { CallStore, TransitionResult } from './call-store.js';
 export { callFromDocument, MongoCallStore, type CallDocument } from './mongo-call-store.js';
 export * from './state-machine.js';
+export { announcementOf, callsChannelName, type CallAnnouncement } from './announcement.js';

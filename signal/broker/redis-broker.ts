@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../shared/runtime/logger.js';
+import { stampMessage, unstampMessage } from '../../shared/pubsub/wire.js';
 import {
   nodeChannelName, roomChannelName,
   type Broker, type BrokerHandler, type BrokerStatus, type SubscribeOptions, type Subscription,
@@ -28,14 +29,6 @@ interface TransportState {
 }
 
 const noop = (): void => undefined;
-
-/**
- * Wire format of every published message: `<publisher nodeId>\n<payload>`. Node ids never
- * contain a newline, so the first newline always ends the stamp and the payload is untouched.
- */
-function frame(nodeId: string, payload: string): string {
-  return `${nodeId}\n${payload}`;
-}
 
 /**
  * A `Broker` on Redis pub/sub: one publisher and one subscriber connection per node.
@@ -166,7 +159,7 @@ export class RedisBroker implements Broker {
 
   async #send(channel: string, payload: string): Promise<void> {
     try {
-      await this.#pub.publish(channel, frame(this.nodeId, payload));
+      await this.#pub.publish(channel, stampMessage(this.nodeId, payload));
     } catch (err) {
       throw new Error(`publish to ${channel} failed`, { cause: err });
     }
@@ -234,12 +227,12 @@ export class RedisBroker implements Broker {
   }
 
   #onMessage(channel: string, raw: string): void {
-    const cut = raw.indexOf('\n');
-    if (cut < 0) {
+    const message = unstampMessage(raw);
+    if (!message) {
       this.#log?.warn({ channel }, 'broker message without node stamp dropped');
       return;
     }
-    this.#handlers.dispatch(channel, raw.slice(0, cut), raw.slice(cut + 1));
+    this.#handlers.dispatch(channel, message.from, message.payload);
   }
 
   #refreshStatus(): void {

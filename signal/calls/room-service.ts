@@ -1,5 +1,8 @@
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
-import { PEERS, isTerminal, type Call, type CallStatus, type CallStore, type EndReason } from '../../shared/calls/index.js';
+import {
+  PEERS, announcementOf, callsChannelName, isTerminal,
+  type Call, type CallAnnouncement, type CallStatus, type CallStore, type EndReason,
+} from '../../shared/calls/index.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import {
   CLOSE_CODES, PROTOCOL_VERSION,
@@ -99,7 +102,7 @@ export class RoomService {
     settings: RoomSettings;
     log: Logger;
   }) {
-    this.callsChannel = `${deps.prefix}:ch:calls`;
+    this.callsChannel = callsChannelName(deps.prefix);
   }
 
   /** Local rooms by call status (for metrics). */
@@ -249,7 +252,7 @@ export class RoomService {
     const snapshot = snapshotOf(result.call);
     log.info({ call: callId, from: before, to, reason: snapshot.endReason, version: snapshot.version }, 'call state changed');
     events.emit('call-state', { callId, from: before, to, reason: result.call.end_reason, version: snapshot.version, at: result.call.updated_at, node: nodeId });
-    const payload = JSON.stringify({ ...stateData(callId, snapshot), answered_at: snapshot.answeredAt });
+    const payload = JSON.stringify(announcementOf(result.call));
     this.deps.broker.publish(this.callsChannel, payload).catch(() => this.deps.metrics.publishFailures.inc());
     this.#applyCall(callId, snapshot);
     if (isTerminal(to)) {
@@ -375,16 +378,21 @@ export class RoomService {
 
   /** Handles a call-state published by another node (or by the calls API). */
   onCallsMessage(message: BrokerMessage): void {
-    let data: CallStateData & { answered_at?: number | null };
+    let data: CallAnnouncement;
     try {
-      data = JSON.parse(message.payload) as typeof data;
+      data = JSON.parse(message.payload) as CallAnnouncement;
     } catch {
       return;
     }
+    this.applyAnnouncement(data);
+  }
+
+  /** Pushes an announced call state to this node's sockets of that call when it is newer than ours. */
+  applyAnnouncement(data: CallAnnouncement): void {
     const room = this.#rooms.get(data.call_id);
     if (!room || typeof data.version !== 'number') return;
     this.#applyCall(data.call_id, {
-      ...room.call, status: data.status as CallStatus, endReason: data.end_reason, version: data.version,
+      ...room.call, status: data.status, endReason: data.end_reason, version: data.version,
       answeredAt: data.answered_at ?? room.call.answeredAt,
     });
   }

@@ -7,6 +7,7 @@ import type { CallLinksRepository } from '../../repositories/call-links.js';
 import type { CallsRepository } from '../../repositories/calls.js';
 import { isAvailableNow } from '../availability/schedule.js';
 import type { Caller, LinksService } from '../links/links-service.js';
+import type { CallAnnouncer } from './announcer.js';
 import type { HostPresence } from './presence.js';
 import type { SignalingGrant, SignalingIssuer } from './signaling-issuer.js';
 
@@ -29,6 +30,7 @@ export class CallsService {
       links: CallLinksRepository;
       linksService: LinksService;
       presence: HostPresence;
+      announcer: CallAnnouncer;
       issuer: SignalingIssuer;
       log: Logger;
       options: CallsServiceOptions;
@@ -101,12 +103,13 @@ export class CallsService {
     return { call, ...(await this.deps.issuer.grant(call.id, caller.userId, caller.role, peer)) };
   }
 
-  /** Ends the call with `hangup`; a call already over is returned as it is (idempotent). */
+  /** Ends the call with `hangup` and announces it to the signal tier; a call already over is returned as it is (idempotent). */
   async end(caller: Caller, callId: string, now: Date): Promise<Call> {
     const { call } = await this.participantCall(caller, callId);
     if (isTerminal(call.status)) return call;
     try {
-      const { call: ended } = await this.deps.calls.transition(call.id, 'ended', { reason: 'hangup', at: now });
+      const { call: ended, changed } = await this.deps.calls.transition(call.id, 'ended', { reason: 'hangup', at: now });
+      if (changed) await this.deps.announcer.announce(ended);
       return ended;
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'conflict') throw err;
@@ -120,14 +123,16 @@ export class CallsService {
     return this.deps.calls.history({ participantId: caller.userId, ...filter, skip, limit });
   }
 
-  /** Marks waiting/ringing calls older than the ring timeout `missed` (reason `timeout`); returns how many this caller moved. */
+  /** Marks waiting/ringing calls older than the ring timeout `missed` (reason `timeout`) and announces each; returns how many this caller moved. */
   async sweepRingTimeouts(now: Date, batch = 100): Promise<number> {
     const before = new Date(now.getTime() - this.deps.options.ringTimeoutSec * 1000);
     let moved = 0;
     for (const call of await this.deps.calls.findStaleRinging(before, batch)) {
       try {
-        const { changed } = await this.deps.calls.transition(call.id, 'missed', { reason: 'timeout', at: now });
-        if (changed) moved++;
+        const { call: missed, changed } = await this.deps.calls.transition(call.id, 'missed', { reason: 'timeout', at: now });
+        if (!changed) continue;
+        moved++;
+        await this.deps.announcer.announce(missed);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'conflict') throw err;
       }

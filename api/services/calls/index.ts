@@ -10,6 +10,7 @@ import { AvatarsService } from '../avatars/avatars-service.js';
 import { LinksService } from '../links/links-service.js';
 import { UsersService } from '../users/users-service.js';
 import { CallsService } from './calls-service.js';
+import type { CallAnnouncer } from './announcer.js';
 import type { HostPresence } from './presence.js';
 import { startSweeper, type Sweeper } from './ring-sweeper.js';
 import { SignalingIssuer } from './signaling-issuer.js';
@@ -32,6 +33,7 @@ export interface CallServicesDeps {
   keyRing: KeyRing;
   users: UsersRepository;
   presence: HostPresence;
+  announcer: CallAnnouncer;
   avatarStorage: AvatarStorage;
 }
 
@@ -48,7 +50,7 @@ export async function createCallServices(deps: CallServicesDeps): Promise<CallSe
   const links = new LinksService(linksRepo, callsRepo, deps.users, { rates: settings.rate, maxDurationSec: settings.maxDurationSec });
   const issuer = new SignalingIssuer({ keyRing: deps.keyRing, issuer: config.auth.issuer, signalUrl: config.signal.publicUrl, ice: settings.ice });
   const calls = new CallsService({
-    calls: callsRepo, links: linksRepo, linksService: links, presence: deps.presence, issuer, log,
+    calls: callsRepo, links: linksRepo, linksService: links, presence: deps.presence, announcer: deps.announcer, issuer, log,
     options: { maxDurationSec: settings.maxDurationSec, ringTimeoutSec: settings.ringTimeoutSec },
   });
   const avatars = new AvatarsService(deps.avatarStorage, deps.users, settings.avatar, (id) => `${config.api.publicUrl}/v1/avatars/${id}`);

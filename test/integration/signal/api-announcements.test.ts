@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../shared/runtime/logger.js';
+import { connectMongo } from '../../../shared/runtime/mongo/connect.js';
+import { loadKeyRing } from '../../../shared/tokens/index.js';
+import { CLOSE_CODES } from '../../../shared/protocol/index.js';
+import { startProduct, type Product } from '../../../scripts/start.js';
+import { startTestApi, type TestApi } from '../../helpers/api.js';
+import { testConfig } from '../../helpers/config.js';
+import { mongoUrl, redisUrl, uniqueName } from '../../helpers/services.js';
+import { startLocalNode } from '../../helpers/signal-cluster.js';
+import { SignalClient } from '../../helpers/ws-client.js';
+import { call, makeGuest, makeHost, type Actor } from '../users/fixtures.js';
+import type { SignalNode } from '../../../signal/main.js';
+
+interface Api { url: string }
+
+async function post(api: Api, path: string, token: string): Promise<any> {
+  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  const body = await res.json() as any;
+  expect(res.status, JSON.stringify(body)).toBeLessThan(300);
+  return body.data;
+}
+
+/** A guest opens the host's link: the call and the guest's signaling token. */
+async function openCall(t: TestApi, host: Actor): Promise<{ callId: string; guestToken: string; guestId: string }> {
+  const link = (await call(t, 'POST', '/v1/calls/links', { token: host.token, body: {} })).body.data;
+  const guest = await makeGuest(t);
+  const joined = await post(t, `/v1/calls/join/${link.short_code}`, guest.token);
+  return { callId: joined.call.id, guestToken: joined.signaling.token, guestId: guest.id };
+}
+
+describe('call transitions made by the API reach every signal node (Redis)', () => {
+  let t: TestApi;
+  const nodes: SignalNode[] = [];
+  const urls: string[] = [];
+  const clients: SignalClient[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApi({ withRedis: true, env: { CALL_RING_TIMEOUT_SEC: '2', CALL_SWEEP_INTERVAL_MS: '200' } });
+    for (let i = 0; i < 2; i += 1) {
+      const { node, url } = await startLocalNode({ db: t.db, ring: t.keyRing, env: { REDIS_URL: redisUrl(), REDIS_PREFIX: t.config.redis.prefix, NODE_ID: uniqueName(`n${i}`) } });
+      nodes.push(node);
+      urls.push(url);
+    }
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.kill();
+    for (const node of nodes) await node.close();
+    await t?.stop();
+  });
+
+  const connect = async (url: string, token: string): Promise<SignalClient> => {
+    const c = await SignalClient.connect(url, token);
+    clients.push(c);
+    return c;
+  };
+
+  it('POST /v1/calls/:id/end pushes call-state ended to both peers on their two nodes and closes them with 4504', async () => {
+    const host = await makeHost(t);
+    const { callId, guestToken } = await openCall(t, host);
+    const hostToken = (await post(t, `/v1/calls/${callId}/host-join`, host.token)).signaling.token;
+    const guest = await connect(urls[0]!, guestToken);
+    const hostSocket = await connect(urls[1]!, hostToken);
+    await guest.join();
+    await hostSocket.join();
+    const [active] = await Promise.all([guest, hostSocket].map((c) => c.waitType('call-state', 10000, (f) => f.data.status === 'active')));
+
+    const ended = await post(t, `/v1/calls/${callId}/end`, host.token);
+    expect(ended).toMatchObject({ status: 'ended', end_reason: 'hangup' });
+    for (const c of [guest, hostSocket]) {
+      const state = await c.waitType('call-state', 10000, (f) => f.data.status === 'ended');
+      expect(state.data).toMatchObject({ call_id: callId, status: 'ended', end_reason: 'hangup' });
+      expect(state.data.version).toBeGreaterThan(active!.data.version);
+      expect((await c.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
+    }
+  });
+
+  it('a host who never joins: the ring-timeout sweep makes the call missed and the waiting guest is told and closed', async () => {
+    const host = await makeHost(t);
+    const { callId, guestToken } = await openCall(t, host);
+    const guest = await connect(urls[1]!, guestToken);
+    expect((await guest.join()).data.call.status).toBe('waiting');
+    const state = await guest.waitType('call-state', 15000, (f) => f.data.status === 'missed');
+    expect(state.data).toMatchObject({ call_id: callId, status: 'missed', end_reason: 'timeout' });
+    expect((await guest.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
+    expect((await call(t, 'GET', `/v1/calls/${callId}`, { token: host.token })).body.data.status).toBe('missed');
+  });
+});
+
+describe('call transitions made by the API reach the signal node of the same process (all mode, no Redis)', () => {
+  let product: Product;
+  let t: TestApi;
+  let closeDb: () => Promise<void>;
+  const clients: SignalClient[] = [];
+
+  beforeAll(async () => {
+    const database = uniqueName('all');
+    const config = testConfig({ MONGO_URL: mongoUrl(), MONGO_DB: database });
+    product = await startProduct('all', config, createLogger({ level: config.logLevel }));
+    const handle = await connectMongo(mongoUrl(), database);
+    closeDb = async () => { await handle.db.dropDatabase().catch(() => undefined); await handle.close(); };
+    const keyRing = loadKeyRing(config.auth.keysDir, { generateIfEmpty: false });
+    t = { url: `http://127.0.0.1:${product.api!.port}`, config, db: handle.db, keyRing, api: product.api!, stop: async () => undefined };
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.kill();
+    await product?.stop();
+    await closeDb?.();
+  });
+
+  it('sees a host connected to the in-process node as online, and POST /v1/calls/:id/end reaches its sockets', async () => {
+    const host = await makeHost(t);
+    const first = await openCall(t, host);
+    expect((await call(t, 'GET', `/v1/calls/${first.callId}`, { token: host.token })).body.data.status).toBe('waiting');
+    const hostToken = (await post(t, `/v1/calls/${first.callId}/host-join`, host.token)).signaling.token;
+    const signalUrl = `ws://127.0.0.1:${product.signal!.port}`;
+    const hostSocket = await SignalClient.connect(signalUrl, hostToken);
+    clients.push(hostSocket);
+    await hostSocket.join();
+
+    const second = await openCall(t, host);
+    expect((await call(t, 'GET', `/v1/calls/${second.callId}`, { token: host.token })).body.data.status).toBe('ringing');
+
+    const guest = await SignalClient.connect(signalUrl, first.guestToken);
+    clients.push(guest);
+    await guest.join();
+    await guest.waitType('call-state', 10000, (f) => f.data.status === 'active');
+    await post(t, `/v1/calls/${first.callId}/end`, host.token);
+    for (const c of [guest, hostSocket]) {
+      await c.waitType('call-state', 10000, (f) => f.data.status === 'ended' && f.data.end_reason === 'hangup');
+      expect((await c.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
+    }
+  });
+});
