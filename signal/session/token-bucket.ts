@@ -8,13 +8,14 @@ export class TokenBucket {
     this.#at = now;
   }
 
-  /** Takes one token at time `now` (ms); false when the bucket is empty. */
+  /**
+   * Takes one token at time `now` (ms); false when the bucket is empty. A clock that steps back
+   * earns nothing, and refills resume from the new reading (they do not wait for the old one).
+   */
   take(now: number): boolean {
     const elapsed = now - this.#at;
-    if (elapsed > 0) {
-      this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.ratePerSec) / 1000);
-      this.#at = now;
-    }
+    if (elapsed > 0) this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.ratePerSec) / 1000);
+    this.#at = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
