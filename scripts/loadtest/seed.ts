@@ -81,11 +81,13 @@ export async function seedHosts(o: SeedOptions): Promise<ReadyHost[]> {
     });
     for (let i = 0; i < fresh.length; i += BATCH) {
       const batch = fresh.slice(i, i + BATCH);
-      await o.api.request('admin_users', 'POST', '/v1/admin/users', {
+      const created = await o.api.request<{ users: Array<{ email: string; status: string }> }>('admin_users', 'POST', '/v1/admin/users', {
         token: admin.accessToken,
         timeoutMs: 300_000,
         body: { users: batch.map((h) => ({ email: h.email, password: state.password, role: 'host', username: h.username, display_name: `Load host ${h.username}`, rate: { amount: 100, currency: 'USD' }, available: true })) },
       });
+      const refused = created.users.find((u) => u.status !== 'created' && u.status !== 'exists');
+      if (refused) throw new ApiError('admin_users', 201, refused.status);
       state.hosts.push(...batch);
       saveState(o.stateFile, state);
       o.log(`created ${state.hosts.length}/${o.hosts} host(s)`);
