@@ -10,6 +10,7 @@ import type { LoadtestOptions } from './options.js';
 export interface CallAssignment {
   index: number;
   shortCode: string;
+  /** The host's access token when the call starts; renewals arrive through `setHostToken`. */
   hostToken: string;
   /** Signaling URLs to use instead of the one the API returns: guest on [0], host on [1 % n]. */
   signal: string[];
@@ -87,6 +88,14 @@ export class CallDriver {
     this.peers = { host: new SignalPeer('host', hooks, ctx.localAddress()), guest: new SignalPeer('guest', hooks, ctx.localAddress()) };
     this.aborted = new Promise<never>((_, reject) => { this.abort = (label) => reject(new PeerError(label)); });
     this.aborted.catch(() => undefined);
+    this.tokens.host = call.hostToken;
+  }
+
+  /** The host's renewed access token, used from now on for host-join, resumes and re-authentication; false once the call is over. */
+  setHostToken(token: string): boolean {
+    if (this.finished) return false;
+    this.tokens.host = token;
+    return true;
   }
 
   async run(): Promise<void> {
@@ -99,7 +108,7 @@ export class CallDriver {
       const started = performance.now();
       const guestGrant = await api.join(guestToken, this.call.shortCode);
       this.callId = guestGrant.callId;
-      const hostGrant = await api.hostJoin(this.call.hostToken, guestGrant.callId);
+      const hostGrant = await api.hostJoin(this.tokens.host, guestGrant.callId);
       this.urls.guest = this.call.signal[0] ?? guestGrant.url;
       this.urls.host = this.call.signal.length > 0 ? this.call.signal[1 % this.call.signal.length]! : hostGrant.url;
       const setupDeadline = this.timeout(plan.setupTimeoutMs, 'setup_timeout');
@@ -307,10 +316,6 @@ export class CallDriver {
     this.after(this.ctx.plan.churnDelayMs, () => void this.resume(role, false));
   }
 
-  private userToken(role: Role): string {
-    return role === 'guest' ? this.tokens.guest : this.call.hostToken;
-  }
-
   /** Reconnects `role` with a fresh token and its last seq; a failed resume fails the call. */
   private async resume(role: Role, dropFirst: boolean): Promise<void> {
     if (this.finished) return;
@@ -323,7 +328,7 @@ export class CallDriver {
     }
     stats.add('resumesAttempted');
     try {
-      const grant = await api.reissue(this.userToken(role), this.callId);
+      const grant = await api.reissue(this.tokens[role], this.callId);
       if (this.finished) return;
       await this.connectAndJoin(role, grant, true);
       stats.add('resumesSucceeded');
@@ -337,7 +342,7 @@ export class CallDriver {
 
   private async reauth(role: Role): Promise<void> {
     try {
-      const grant = await this.ctx.api.reissue(this.userToken(role), this.callId);
+      const grant = await this.ctx.api.reissue(this.tokens[role], this.callId);
       await this.peers[role].request({ type: 'reauth', data: { token: grant.token } }, this.ctx.plan.requestTimeoutMs);
     } catch (err) {
       this.ctx.stats.error(`reauth:${errorLabel(err)}`);

@@ -5,6 +5,8 @@ import type { StatsDelta } from './stats.js';
 export type ToWorker =
   | { kind: 'init'; worker: number; api: string; plan: CallPlan; seed: string; localAddresses: string[] }
   | { kind: 'start'; call: CallAssignment }
+  /** The host of call `index` has a renewed access token (for resumes and re-authentication). */
+  | { kind: 'host-token'; index: number; token: string }
   | { kind: 'stop' };
 
 /** Worker → parent. */

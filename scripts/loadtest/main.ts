@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { ApiClient, ApiError } from './api-client.js';
+import { systemClock } from './clock.js';
 import { helpText, parseOptions, type LoadtestOptions } from './options.js';
 import { renderHtmlReport } from './report-html.js';
 import { runCalls } from './run.js';
 import { seedHosts } from './seed.js';
 import { formatSummary } from './summary.js';
+import { TokenRefresher } from './token-refresher.js';
 
 /** Exit codes: 0 every threshold met, 1 a threshold missed, 2 bad options or the run could not start. */
 export const EXIT = { ok: 0, thresholdMissed: 1, cannotRun: 2 } as const;
@@ -29,10 +31,12 @@ export async function runLoadtest(argv: string[], env: Record<string, string | u
   const o = options;
   const status = (line: string) => { if (!o.quiet) process.stderr.write(line + '\n'); };
   const api = new ApiClient(o.api);
-  let hosts;
+  const refresher = new TokenRefresher(systemClock, { refreshBeforeMs: o.refreshBeforeMs, parallelism: 8, retryMs: 10_000, tickMs: 1000 });
+  refresher.start();
+  let seeded;
   try {
-    hosts = await seedHosts({
-      api, apiUrl: o.api, hosts: o.hosts, stateFile: o.stateFile, reuse: o.reuse, hostPassword: o.hostPassword,
+    seeded = await seedHosts({
+      api, apiUrl: o.api, hosts: o.hosts, stateFile: o.stateFile, reuse: o.reuse, hostPassword: o.hostPassword, clock: systemClock, refresher,
       ...(o.adminEmail ? { adminEmail: o.adminEmail } : {}), ...(o.adminPassword ? { adminPassword: o.adminPassword } : {}),
       log: (line) => process.stderr.write(line + '\n'),
     });
@@ -43,9 +47,12 @@ export async function runLoadtest(argv: string[], env: Record<string, string | u
         ? 'the API rate-limited the generator: add its addresses to RATE_LIMIT_EXEMPT_IPS on the target (docs/load-testing.md)'
         : '';
     process.stderr.write(`seeding failed: ${(err as Error).message}${hint ? `\n${hint}` : ''}\n`);
+    await refresher.stop();
     return EXIT.cannotRun;
   }
-  const summary = await runCalls(o, hosts, status);
+  const summary = await runCalls(o, seeded.hosts, refresher, status);
+  await refresher.stop();
+  seeded.stateFile.flush();
   if (o.report) writeFileSync(o.report, renderHtmlReport(summary));
   process.stdout.write((o.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
   if (o.report && !o.json) process.stdout.write(`report: ${o.report}\n`);

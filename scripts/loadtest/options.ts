@@ -27,6 +27,7 @@ export interface LoadtestOptions {
   report?: string;
   quiet: boolean;
   setupTimeoutMs: number;
+  refreshBeforeMs: number;
   thresholds: { maxP99SetupMs?: number; maxP99RelayMs?: number; maxErrorRate?: number; minCalls?: number };
 }
 
@@ -47,7 +48,7 @@ export const OPTION_DOCS: OptionDoc[] = [
   { name: 'calls', short: 'n', type: 'string', value: 'N', default: '100', doc: 'Calls to run in total (2 sockets each).' },
   { name: 'concurrency', short: 'c', type: 'string', value: 'N', doc: 'Most calls in flight at once (default: --calls, i.e. all of them).' },
   { name: 'ramp', type: 'string', value: 'PER_SEC', default: '50', doc: 'Call starts per second while ramping up.' },
-  { name: 'duration', short: 'd', type: 'string', value: 'TIME', default: '30s', doc: 'How long each call stays up after it is active, then the guest hangs up (500ms, 30s, 5m; bare number = seconds).' },
+  { name: 'duration', short: 'd', type: 'string', value: 'TIME', default: '30s', doc: 'How long each call stays up after it is active, then the guest hangs up (500ms, 30s, 5m; bare number = seconds; at most 23h).' },
   { name: 'ping-interval', type: 'string', value: 'TIME', default: '10s', doc: 'Each socket sends `ping` this often.' },
   { name: 'mute-interval', type: 'string', value: 'TIME', default: '5s', doc: 'Each peer relays a `mute-state` change this often (measured as relay latency).' },
   { name: 'candidates', type: 'string', value: 'N', default: '4', doc: 'ICE candidates trickled by each peer during setup, then end-of-candidates.' },
@@ -63,6 +64,7 @@ export const OPTION_DOCS: OptionDoc[] = [
   { name: 'host-password', type: 'string', value: 'PASSWORD', doc: 'Password given to seeded hosts (default: random, kept in the state file).' },
   { name: 'state-file', type: 'string', value: 'PATH', default: '.loadtest-state.json', doc: 'Where seeded hosts and links are kept for --reuse.' },
   { name: 'reuse', type: 'boolean', doc: 'Reuse the hosts and links of the state file (seeding only what is missing).' },
+  { name: 'refresh-before', type: 'string', value: 'TIME', default: '5m', doc: 'Renew a host\'s access token (15 min) once less than this is left, one refresh at a time per host; the newest refresh token goes to the state file.' },
   { name: 'max-p99-setup', type: 'string', value: 'TIME', doc: 'Fail (exit 1) when the p99 call setup time exceeds this.' },
   { name: 'max-p99-relay', type: 'string', value: 'TIME', doc: 'Fail when the p99 relay latency exceeds this.' },
   { name: 'max-error-rate', type: 'string', value: 'SHARE', doc: 'Fail when failed calls / attempted calls exceeds this (0.1%, 0.001).' },
@@ -109,6 +111,9 @@ function positive(name: string, text: string): number {
   return value;
 }
 
+/** Longest `--duration`: a guest session lasts 24 h and cannot be renewed, and it must outlive its call. */
+export const MAX_CALL_DURATION_MS = 23 * 3_600_000;
+
 function isLoopback(url: string): boolean {
   try {
     const host = new URL(url).hostname;
@@ -144,19 +149,24 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const adminPassword = str('admin-password') ?? env['LOADTEST_ADMIN_PASSWORD'];
   const hostPassword = str('host-password');
   const report = str('report');
+  const durationMs = parseDuration(str('duration') ?? def('duration'), 's');
+  if (durationMs > MAX_CALL_DURATION_MS) throw new TypeError(`--duration must be at most 23h: a guest session lasts 24 h and cannot be renewed (got "${str('duration')}")`);
+  const refreshBeforeMs = parseDuration(str('refresh-before') ?? def('refresh-before'), 's');
+  if (refreshBeforeMs <= 0) throw new TypeError(`--refresh-before must be > 0 (got "${str('refresh-before')}")`);
   return {
     api,
     signal,
     calls,
     concurrency,
     rampPerSec: positive('ramp', str('ramp') ?? def('ramp')),
-    durationMs: parseDuration(str('duration') ?? def('duration'), 's'),
+    durationMs,
     pingIntervalMs: Math.max(100, parseDuration(str('ping-interval') ?? def('ping-interval'), 's')),
     muteIntervalMs: Math.max(100, parseDuration(str('mute-interval') ?? def('mute-interval'), 's')),
     candidates: integer('candidates', str('candidates') ?? def('candidates'), 0),
     churn: parseRatio(str('churn') ?? def('churn')),
     churnDelayMs: parseDuration(str('churn-delay') ?? def('churn-delay'), 's'),
     setupTimeoutMs: parseDuration(str('setup-timeout') ?? def('setup-timeout'), 's'),
+    refreshBeforeMs,
     seed: str('seed') ?? def('seed'),
     workers,
     localAddresses,

@@ -8,6 +8,7 @@ import { RampScheduler } from './scheduler.js';
 import type { ReadyHost } from './seed.js';
 import { StatsAggregate } from './stats.js';
 import { buildSummary, formatStatus, type Summary } from './summary.js';
+import type { TokenRefresher } from './token-refresher.js';
 
 const WORKER_PATH = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -22,11 +23,12 @@ function post(w: WorkerHandle, message: ToWorker): void {
 }
 
 /**
- * Runs the calls: forks `workers` processes, hands each call (host + link) to the least-loaded
- * worker as the ramp allows, aggregates their stats deltas into a per-second series, prints a
- * status line per second to `status`, and resolves with the summary once every call is over.
+ * Runs the calls: forks `workers` processes, hands each call (host + link + the host's current
+ * access token) to the least-loaded worker as the ramp allows, forwards a host's renewed token to
+ * the worker running its call, aggregates the workers' stats deltas into a per-second series,
+ * prints a status line per second to `status`, and resolves with the summary once every call is over.
  */
-export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], status: (line: string) => void): Promise<Summary> {
+export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], refresher: TokenRefresher, status: (line: string) => void): Promise<Summary> {
   const agg = new StatsAggregate();
   const plan: CallPlan = {
     durationMs: options.durationMs, pingIntervalMs: options.pingIntervalMs, muteIntervalMs: options.muteIntervalMs,
@@ -54,6 +56,13 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], sta
 
   const free = [...hosts];
   const busy = new Map<number, ReadyHost>();
+  const running = new Map<ReadyHost, { index: number; worker: WorkerHandle }>();
+  for (const host of hosts) {
+    host.session.onRenewed((session) => {
+      const call = running.get(host);
+      if (call) post(call.worker, { kind: 'host-token', index: call.index, token: session.accessToken });
+    });
+  }
   const scheduler = new RampScheduler(
     { total: options.calls, ratePerSec: options.rampPerSec, concurrency: Math.min(options.concurrency, hosts.length) },
     systemClock,
@@ -62,15 +71,19 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], sta
       busy.set(index, host);
       const worker = workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       worker.inFlight += 1;
+      running.set(host, { index, worker });
       const signal = options.signal.length > 1 ? [options.signal[index % options.signal.length]!, options.signal[(index + 1) % options.signal.length]!] : options.signal;
-      post(worker, { kind: 'start', call: { index, shortCode: host.shortCode, hostToken: host.accessToken, signal } });
+      post(worker, { kind: 'start', call: { index, shortCode: host.shortCode, hostToken: host.session.accessToken, signal } });
     },
   );
   function onDone(worker: WorkerHandle, index: number): void {
     worker.inFlight -= 1;
     const host = busy.get(index);
     busy.delete(index);
-    if (host) free.push(host);
+    if (host) {
+      running.delete(host);
+      free.push(host);
+    }
     scheduler.release();
   }
 
@@ -81,7 +94,7 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], sta
     const now = performance.now();
     const point = agg.sample((now - t0) / 1000, (now - last) / 1000);
     last = now;
-    status(formatStatus(point, agg.totals, options.calls));
+    status(formatStatus(point, agg.totals, options.calls, refresher.failed));
   }, 1000);
   let interrupted = false;
   const onSignal = () => {
@@ -99,5 +112,5 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], sta
   process.off('SIGINT', onSignal);
   const end = performance.now();
   agg.sample((end - t0) / 1000, Math.max(0.001, (end - last) / 1000));
-  return buildSummary(options, agg, startedAt, (end - t0) / 1000);
+  return buildSummary(options, agg, startedAt, (end - t0) / 1000, { renewed: refresher.renewed, failed: refresher.failed, errors: refresher.errors });
 }

@@ -1,7 +1,7 @@
 import { Histogram, type HistogramData } from './histogram.js';
 
 /** Counters every worker keeps; sent to the parent as deltas. */
-export const COUNTERS = ['attempted', 'succeeded', 'failed', 'setups', 'resumesAttempted', 'resumesSucceeded', 'framesSent', 'framesReceived', 'errors'] as const;
+export const COUNTERS = ['attempted', 'succeeded', 'failed', 'setups', 'resumesAttempted', 'resumesSucceeded', 'framesSent', 'framesReceived', 'errors', 'hostTokenUpdates'] as const;
 export type Counter = (typeof COUNTERS)[number];
 
 /** What a worker reports once per second (and once at the end): changes since its last report, plus gauges. */

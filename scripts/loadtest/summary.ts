@@ -25,6 +25,11 @@ export interface Summary {
   resumes: { attempted: number; succeeded: number };
   sockets: { peak: number; peakActiveCalls: number };
   frames: { sent: number; received: number; perSec: number };
+  /**
+   * Access-token renewals of hosts (and of the admin while seeding); `sentToCalls`: renewed host
+   * tokens handed to calls in progress. Failures are also in `errorsByCode` as `token_refresh:<code>`.
+   */
+  tokens: { renewed: number; failed: number; sentToCalls: number };
   thresholds: ThresholdResult[];
   passed: boolean;
   series: SeriesPoint[];
@@ -44,8 +49,15 @@ export function evaluateThresholds(t: LoadtestOptions['thresholds'], s: Pick<Sum
   return results;
 }
 
+/** Token renewal counts of the run (TokenRefresher's). */
+export interface TokenStats {
+  renewed: number;
+  failed: number;
+  errors: Record<string, number>;
+}
+
 /** Builds the summary from the aggregate at the end of the run. */
-export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, startedAt: Date, elapsedSec: number): Summary {
+export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, startedAt: Date, elapsedSec: number, tokens: TokenStats = { renewed: 0, failed: 0, errors: {} }): Summary {
   const attempted = agg.totals.attempted;
   const failed = agg.totals.failed;
   const base = {
@@ -61,7 +73,7 @@ export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, star
     target: { api: options.api, signal: options.signal },
     config: { calls: options.calls, concurrency: options.concurrency, rampPerSec: options.rampPerSec, durationMs: options.durationMs, churn: options.churn, seed: options.seed, workers: options.workers },
     ...base,
-    errorsByCode: { ...agg.errorCodes },
+    errorsByCode: { ...agg.errorCodes, ...tokens.errors },
     resumes: { attempted: agg.totals.resumesAttempted, succeeded: agg.totals.resumesSucceeded },
     sockets: { peak: agg.peakSockets, peakActiveCalls: agg.peakActiveCalls },
     frames: {
@@ -69,6 +81,7 @@ export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, star
       received: agg.totals.framesReceived,
       perSec: elapsedSec > 0 ? Math.round((agg.totals.framesSent + agg.totals.framesReceived) / elapsedSec) : 0,
     },
+    tokens: { renewed: tokens.renewed, failed: tokens.failed, sentToCalls: agg.totals.hostTokenUpdates },
     thresholds,
     passed: thresholds.every((r) => r.passed),
     series: agg.series,
@@ -98,14 +111,16 @@ export function formatSummary(s: Summary): string {
     `resumes    ${s.resumes.succeeded}/${s.resumes.attempted} succeeded`,
     `sockets    peak ${s.sockets.peak} held (${s.sockets.peakActiveCalls} calls active at peak)`,
     `frames     ${s.frames.sent} sent, ${s.frames.received} received, ${s.frames.perSec}/s`,
+    `tokens     ${s.tokens.renewed} renewed (${s.tokens.sentToCalls} handed to running calls), ${s.tokens.failed} renewal(s) failed`,
   );
   for (const r of s.thresholds) lines.push(`threshold  ${r.passed ? 'PASS' : 'FAIL'} ${r.name}: ${thresholdValue(r, r.actual)} (limit ${thresholdValue(r, r.limit)})`);
   return lines.join('\n');
 }
 
 /** One live status line (stderr, once per second; plain text so logs stay readable off a TTY). */
-export function formatStatus(p: SeriesPoint, totals: { attempted: number; succeeded: number; failed: number }, target: number): string {
+export function formatStatus(p: SeriesPoint, totals: { attempted: number; succeeded: number; failed: number }, target: number, tokenFailures = 0): string {
   return `[${p.t.toFixed(0).padStart(4)}s] calls ${totals.attempted}/${target} active ${p.activeCalls} ok ${totals.succeeded} failed ${totals.failed}`
     + ` | setups/s ${p.setupsPerSec.toFixed(0)} errors/s ${p.errorsPerSec.toFixed(0)} frames/s ${p.framesPerSec.toFixed(0)}`
-    + ` | setup p50 ${formatMs(p.setupP50)} p99 ${formatMs(p.setupP99)} relay p99 ${formatMs(p.relayP99)} | sockets ${p.sockets}`;
+    + ` | setup p50 ${formatMs(p.setupP50)} p99 ${formatMs(p.setupP99)} relay p99 ${formatMs(p.relayP99)} | sockets ${p.sockets}`
+    + (tokenFailures > 0 ? ` | token renewals failed ${tokenFailures}` : '');
 }

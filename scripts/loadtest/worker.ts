@@ -15,6 +15,7 @@ function send(message: FromWorker): void {
 function runWorker(): void {
   const stats = new StatsRecorder();
   const running = new Set<Promise<void>>();
+  const drivers = new Map<number, CallDriver>();
   let init: Extract<ToWorker, { kind: 'init' }> | undefined;
   let api: ApiClient | undefined;
   let nextAddress = 0;
@@ -30,8 +31,10 @@ function runWorker(): void {
       random: callRandom(init.seed, message.call.index),
       localAddress: () => (addresses.length ? addresses[nextAddress++ % addresses.length] : undefined),
     });
+    drivers.set(message.call.index, driver);
     const p = driver.run().finally(() => {
       running.delete(p);
+      drivers.delete(message.call.index);
       send({ kind: 'done', index: message.call.index });
     });
     running.add(p);
@@ -46,6 +49,9 @@ function runWorker(): void {
         return;
       case 'start':
         start(message);
+        return;
+      case 'host-token':
+        if (drivers.get(message.index)?.setHostToken(message.token)) stats.add('hostTokenUpdates');
         return;
       case 'stop':
         stopping = true;

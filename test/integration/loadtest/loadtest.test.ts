@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SeedState } from '../../../scripts/loadtest/state-file.js';
 import type { Summary } from '../../../scripts/loadtest/summary.js';
 import { PROJECT_ROOT } from '../../../shared/runtime/paths.js';
 import { generateKeyFile } from '../../../shared/tokens/index.js';
@@ -92,6 +93,7 @@ describe('vidivo loadtest against a local two-node deployment', () => {
     expect(summary.relayMs.count).toBeGreaterThan(6 * 2 * 4);
     expect(summary.sockets.peak).toBe(12);
     expect(summary.passed).toBe(true);
+    expect(summary.tokens).toEqual({ renewed: 0, failed: 0, sentToCalls: 0 });
     expect(res.stderr).toMatch(/calls \d+\/6 active \d+/);
 
     const texts = await Promise.all([all.signalPort, second.signalPort].map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
@@ -139,6 +141,33 @@ describe('vidivo loadtest against a local two-node deployment', () => {
       expect.objectContaining({ name: 'max-error-rate', passed: true }),
     ]);
     expect(res.stderr).toContain('reusing 6 host(s)');
+  });
+
+  // Retries: see above (uWS post-upgrade drop).
+  it('renews host tokens during a run, hands them to running calls, and keeps the newest refresh tokens', { retry: 2, timeout: 90_000 }, async () => {
+    const stateFile = join(dir, 'state.json');
+    const res = await runCli([
+      'loadtest', '--api', `http://127.0.0.1:${all.apiPort}`, '--signal', signalUrls[0]!, '--signal', signalUrls[1]!, '-n', '2', '-d', '8s',
+      '--churn', '100%', '--churn-delay', '300ms', '--refresh-before', '899s', '--json', '-q', '--reuse', '--state-file', stateFile,
+    ], {});
+    expect(res.code, res.stderr).toBe(0);
+    const s = JSON.parse(res.stdout) as Summary;
+    expect(s.calls.succeeded).toBe(2);
+    expect(s.resumes.attempted).toBeGreaterThan(0);
+    expect(s.resumes.succeeded).toBe(s.resumes.attempted);
+    expect(s.tokens.failed).toBe(0);
+    expect(s.tokens.renewed).toBeGreaterThanOrEqual(6);
+    expect(s.tokens.sentToCalls).toBeGreaterThan(0);
+    expect(Object.keys(s.errorsByCode).filter((code) => code.startsWith('token_refresh'))).toEqual([]);
+
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as SeedState;
+    expect(state.hosts).toHaveLength(6);
+    for (const host of state.hosts) {
+      const refreshed = await fetch(`http://127.0.0.1:${all.apiPort}/v1/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: host.refreshToken }) });
+      expect(refreshed.status, host.email).toBe(200);
+      host.refreshToken = ((await refreshed.json()) as { refresh_token: string }).refresh_token;
+    }
+    writeFileSync(stateFile, JSON.stringify(state));
   });
 
   it('exits 2 on bad options and explains --help', async () => {

@@ -48,6 +48,18 @@ describe('parseOptions', () => {
     expect(o.adminEmail).toBe('a@b.co');
   });
 
+  it('renews host tokens 5 minutes before expiry by default, and caps a call below the 24 h guest session', () => {
+    const o = parseOptions([]);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.refreshBeforeMs).toBe(300_000);
+    const custom = parseOptions(['--refresh-before', '90s', '-d', '23h']);
+    if (custom === 'help') throw new Error('unexpected help');
+    expect(custom.refreshBeforeMs).toBe(90_000);
+    expect(custom.durationMs).toBe(23 * 3_600_000);
+    expect(() => parseOptions(['-d', '24h'])).toThrow(/--duration.*guest session/);
+    expect(() => parseOptions(['--refresh-before', '0'])).toThrow(/--refresh-before/);
+  });
+
   it('refuses unknown options and bad values', () => {
     expect(() => parseOptions(['--bogus'])).toThrow();
     expect(() => parseOptions(['-n', '0'])).toThrow(/--calls/);
