@@ -8,17 +8,30 @@ export interface TransitionResult {
   changed: boolean;
 }
 
+/** Options of `CallStore.transition`. */
+export interface TransitionOptions {
+  reason?: EndReason;
+  at?: Date;
+  /**
+   * Identifies one logical transition across retries. When an attempt fails with a storage error
+   * after its update was in fact made (or claimed), a retry with the same key reports
+   * `changed: true` instead of mistaking it for a rival's. Use a fresh random key per transition.
+   */
+  key?: string;
+}
+
 /**
  * Persistence of calls shared by api and signal. `transition` is exactly-once: of any number of
  * concurrent callers asking for the same transition, exactly one sees `changed: true`; asking for
  * the state the call is already in (or is being moved to) is a no-op (`changed: false`). Server
  * timestamps are set by the store. An illegal transition throws AppError `conflict` (details.status);
- * an unknown id throws `not_found`.
+ * an unknown id throws `not_found`. Any other error is a storage failure: the transition may or may
+ * not have been made, and retrying it (with the same `key`) is safe.
  */
 export interface CallStore {
   create(call: Call): Promise<Call>;
   get(id: string): Promise<Call | null>;
-  transition(id: string, to: CallStatus, options?: { reason?: EndReason; at?: Date }): Promise<TransitionResult>;
+  transition(id: string, to: CallStatus, options?: TransitionOptions): Promise<TransitionResult>;
   /** Open calls (waiting/ringing) created before `before`, for the ring-timeout sweeper. */
   findStaleRinging(before: Date, limit: number): Promise<Call[]>;
 }

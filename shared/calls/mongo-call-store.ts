@@ -2,7 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { AppError } from '../errors/index.js';
 import { isDuplicateKey } from '../runtime/mongo/errors.js';
 import type { Call } from './call.js';
-import type { CallStore, TransitionResult } from './call-store.js';
+import type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
 import { canTransition, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
 
 /** A call as stored in `calls`: the id is `_id`. */
@@ -19,6 +19,8 @@ interface TransitionClaim {
   at: Date;
   /** When the claim was inserted (server clock of the claimer). */
   claimed_at?: Date;
+  /** The claimer's `TransitionOptions.key`, so that its own retry recognises the claim. */
+  key?: string;
 }
 
 /** A claim still unapplied after this long is taken to belong to a writer that died. */
@@ -85,22 +87,35 @@ export class MongoCallStore implements CallStore {
     return docs.map(({ version, from, to, reason, at }) => ({ version, from, to, reason, at }));
   }
 
-  async transition(id: string, to: CallStatus, options: { reason?: EndReason; at?: Date } = {}): Promise<TransitionResult> {
+  async transition(id: string, to: CallStatus, options: TransitionOptions = {}): Promise<TransitionResult> {
     const at = options.at ?? new Date();
     const reason = reasonFor(to, options.reason);
+    const { key } = options;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.get(id);
       if (!current) throw new AppError('not_found', { message: 'Call not found.' });
-      if (current.status === to) return { call: current, changed: false };
+      if (current.status === to) {
+        // An earlier attempt of this same transition may have been written before its error.
+        const mine = key !== undefined && current.version > 0 && (await this.claims.findOne({ _id: `${id}:${current.version - 1}` }))?.key === key;
+        return { call: current, changed: mine };
+      }
       if (!canTransition(current.status, to)) {
         throw new AppError('conflict', { message: `Call is ${current.status}; it cannot become ${to}.`, details: { status: current.status } });
       }
-      const claim: TransitionClaim = { _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at, claimed_at: new Date() };
+      const claim: TransitionClaim = {
+        _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at, claimed_at: new Date(),
+        ...(key !== undefined ? { key } : {}),
+      };
       try {
         await this.claims.insertOne(claim);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const rival = await this.claims.findOne({ _id: claim._id });
+        if (rival && key !== undefined && rival.key === key) {
+          // Our own claim from an attempt that failed after inserting it: finish it.
+          const changes = await this.applyClaim(rival);
+          return { call: { ...current, ...changes }, changed: true };
+        }
         if (rival && Date.now() - (rival.claimed_at ?? rival.at).getTime() > STALE_CLAIM_MS) await this.applyClaim(rival);
         if (rival && rival.to === to) {
           const call = { ...current, ...changesOf(to, rival.reason ?? undefined, rival.at), version: current.version + 1 };

@@ -54,8 +54,14 @@ export interface RoomDirectory {
   /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */
   appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome>;
   members(callId: string): Promise<Map<string, MemberRecord>>;
-  /** Grace periods past `now`, each returned to exactly one caller cluster-wide. */
-  claimExpiredGrace(now: number, limit: number): Promise<Array<{ callId: string; peer: string }>>;
+  /**
+   * Grace periods past `now`, each handed to one caller at a time cluster-wide: claiming moves
+   * the entry's deadline to `now + leaseMs`, so an entry whose claimer fails (or dies) before
+   * `releaseGrace` comes due again. A `join` of the peer removes the entry.
+   */
+  claimExpiredGrace(now: number, limit: number, leaseMs: number): Promise<Array<{ callId: string; peer: string }>>;
+  /** Removes a claimed grace entry once its call is settled. */
+  releaseGrace(callId: string, peer: string): Promise<void>;
   /** Forgets a call: members, grace entries, node index (not the replay buffers, which expire). */
   clearRoom(callId: string, peers: readonly string[]): Promise<void>;
   /** Drops `callId` from this node's room index (no local member left). */

@@ -52,15 +52,19 @@ export class MemoryDirectory implements RoomDirectory {
     return new Map([...(this.#rooms.get(callId) ?? [])].map(([p, m]) => [p, { ...m }]));
   }
 
-  async claimExpiredGrace(now: number, limit: number): Promise<Array<{ callId: string; peer: string }>> {
+  async claimExpiredGrace(now: number, limit: number, leaseMs: number): Promise<Array<{ callId: string; peer: string }>> {
     const due: Array<{ callId: string; peer: string }> = [];
     for (const [key, deadline] of this.#grace) {
       if (deadline > now || due.length >= limit) continue;
-      this.#grace.delete(key);
+      this.#grace.set(key, now + leaseMs);
       const [callId, peer] = key.split('\n') as [string, string];
       due.push({ callId, peer });
     }
     return due;
+  }
+
+  async releaseGrace(callId: string, peer: string): Promise<void> {
+    this.#grace.delete(`${callId}\n${peer}`);
   }
 
   async clearRoom(callId: string, peers: readonly string[]): Promise<void> {

@@ -83,10 +83,10 @@ redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return {2, seq}`;
 
-/** KEYS: grace; ARGV: now, limit */
+/** KEYS: grace; ARGV: now, limit, lease deadline */
 const CLAIM_GRACE = `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, m in ipairs(due) do redis.call('ZREM', KEYS[1], m) end
+for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], m) end
 return due`;
 
 /**
@@ -123,9 +123,9 @@ function parseMembers(flat: string[]): Map<string, MemberRecord> {
 /**
  * The room directory on Redis. Keys (all under `<prefix>:`): `room:<call>:members` (hash peer →
  * member JSON), `room:<call>:seq:<peer>` and `room:<call>:replay:<peer>` (counter and trimmed
- * list), `grace` (zset of `call\npeer` by deadline), `node:<id>:rooms` (set), `signal:nodes`
- * (set of nodes that registered members), `tick:<call>:<minute>`. Every multi-key change is one
- * Lua script, so it is atomic.
+ * list), `grace` (zset of `call\npeer` by deadline; once claimed, by the end of the claim's
+ * lease), `node:<id>:rooms` (set), `signal:nodes` (set of nodes that registered members),
+ * `tick:<call>:<minute>`. Every multi-key change is one Lua script, so it is atomic.
  */
 export class RedisDirectory implements RoomDirectory {
   readonly #r: Redis;
@@ -168,12 +168,16 @@ export class RedisDirectory implements RoomDirectory {
     return parseMembers(Object.entries(await this.#r.hgetall(this.#members(callId))).flat());
   }
 
-  async claimExpiredGrace(now: number, limit: number): Promise<Array<{ callId: string; peer: string }>> {
-    const due = (await this.#r.eval(CLAIM_GRACE, 1, this.#grace(), String(now), String(limit))) as string[];
+  async claimExpiredGrace(now: number, limit: number, leaseMs: number): Promise<Array<{ callId: string; peer: string }>> {
+    const due = (await this.#r.eval(CLAIM_GRACE, 1, this.#grace(), String(now), String(limit), String(now + leaseMs))) as string[];
     return due.map((entry) => {
       const cut = entry.indexOf('\n');
       return { callId: entry.slice(0, cut), peer: entry.slice(cut + 1) };
     });
+  }
+
+  async releaseGrace(callId: string, peer: string): Promise<void> {
+    await this.#r.zrem(this.#grace(), `${callId}\n${peer}`);
   }
 
   async clearRoom(callId: string, peers: readonly string[]): Promise<void> {

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import {
   PEERS, announcementOf, callsChannelName, isTerminal,
-  type Call, type CallAnnouncement, type CallStatus, type CallStore, type EndReason,
+  type Call, type CallAnnouncement, type CallStatus, type CallStore, type EndReason, type TransitionResult,
 } from '../../shared/calls/index.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import {
@@ -13,6 +14,7 @@ import type { SignalMetrics } from '../metrics.js';
 import type { Session } from '../session/session.js';
 import { seqOf, withSeq, type MemberRecord, type RoomDirectory } from './directory.js';
 import type { CallEvents } from './events.js';
+import { STORAGE_RETRY_DELAYS_MS, isFinalStorageError, withRetry } from './retry.js';
 
 /** Limits and timings the room service needs (a slice of `config.signal`). */
 export interface RoomSettings {
@@ -37,6 +39,8 @@ interface Dormant {
   ring: string[];
   /** Frames the failed `leave` could not persist. */
   pending: string[];
+  /** End of the peer's grace period (ms since the epoch); used only while the directory is unreachable. */
+  deadline: number;
 }
 
 /** A call as one node sees it: its local sockets, peers dropped here, and where the others are. */
@@ -56,6 +60,17 @@ interface Hint {
   node: string;
   state: PeerState;
 }
+
+/** How long a claimed grace expiry stays with its claimer before another sweep may take it again. */
+export const GRACE_CLAIM_LEASE_MS = 10_000;
+/** A `hangup` is answered within this long: `ack` once the call is over, else `service_unavailable`. */
+export const HANGUP_REPLY_BUDGET_MS = 5_000;
+
+/** What became of a transition asked of the store (after retrying storage failures). */
+type StoreOutcome =
+  | { kind: 'done'; result: TransitionResult }
+  | { kind: 'refused'; err: AppError }
+  | { kind: 'unavailable'; err: unknown };
 
 const now = (): number => Date.now();
 const preciseNow = (): number => performance.timeOrigin + performance.now();
@@ -89,6 +104,10 @@ export class RoomService {
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #pendingLeaves = new Map<string, () => Promise<void>>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Calls this node is ending because a grace period ran out (one attempt per call at a time). */
+  readonly #ending = new Set<string>();
+  /** When a sweep last reached the directory's grace periods (ms since the epoch; 0: never). */
+  #directoryReachedAt = 0;
   readonly callsChannel: string;
 
   constructor(private readonly deps: {
@@ -216,42 +235,119 @@ export class RoomService {
     return results.filter(Boolean).length;
   }
 
-  /** Handles `hangup`: ends (or declines) the call; every peer gets `call-state`. */
-  async hangup(session: Session): Promise<void> {
-    const room = this.#rooms.get(session.callId);
-    const status = room?.call.status ?? 'active';
-    if (status === 'active') await this.transition(session.callId, 'ended', 'hangup');
-    else if (session.peer === 'host') await this.transition(session.callId, 'declined', 'declined');
-    else await this.transition(session.callId, 'ended', 'hangup');
+  /**
+   * Handles `hangup`: an active call → `ended`/`hangup`; before that the host's hangup declines
+   * it and the guest's ends it. Replies once: `ack` (when the request has an `id`) only after the
+   * call is over (ended here, or already over), before the peers get `call-state`; an `error`
+   * `service_unavailable` when storage failed on every attempt or did not answer within
+   * HANGUP_REPLY_BUDGET_MS (resending is safe: the store transition is idempotent).
+   */
+  async hangup(session: Session, id: string | undefined): Promise<void> {
+    let replied = false;
+    const reply = (code?: ErrorCode, message?: string): void => {
+      if (replied) return;
+      replied = true;
+      if (code) this.#reply(session, id, code, message ?? '');
+      else if (id) this.#send(session, JSON.stringify({ type: 'ack', id }), 'ack');
+    };
+    const unavailable = (): void => reply('service_unavailable', 'Call storage is unavailable; the call was not ended. Retry.');
+    const budget = setTimeout(unavailable, HANGUP_REPLY_BUDGET_MS);
+    try {
+      const over = await this.#endByHangup(session, () => reply());
+      if (over === 'unavailable') unavailable();
+      else if (over === 'not_found') reply('not_found', 'Call not found.');
+    } finally {
+      clearTimeout(budget);
+    }
+  }
+
+  /** The transitions of a hangup; `onOver` runs once the call is over, before the peers are told. */
+  async #endByHangup(session: Session, onOver: () => void): Promise<'over' | 'unavailable' | 'not_found'> {
+    const { callId } = session;
+    const at = new Date();
+    let status = this.#rooms.get(callId)?.call.status ?? 'active';
+    for (let round = 0; round < 3; round++) {
+      const to: CallStatus = status !== 'active' && session.peer === 'host' ? 'declined' : 'ended';
+      const before = this.#rooms.get(callId)?.call.status ?? null;
+      const outcome = await this.#storeTransition(callId, to, to === 'declined' ? 'declined' : 'hangup', at);
+      if (outcome.kind === 'unavailable') return 'unavailable';
+      if (outcome.kind === 'done') {
+        onOver();
+        this.#settle(callId, to, before, outcome.result);
+        return 'over';
+      }
+      if (outcome.err.code === 'not_found') return 'not_found';
+      const call = await this.#read(callId);
+      if (call === undefined) return 'unavailable';
+      if (call === null) return 'not_found';
+      if (isTerminal(call.status)) {
+        onOver();
+        this.#applyCall(callId, snapshotOf(call));
+        return 'over';
+      }
+      status = call.status;
+    }
+    return 'unavailable';
   }
 
   /**
-   * Applies a call transition through the store. Only the caller whose atomic update won
-   * emits the event and pushes `call-state` (locally, and to other nodes on the calls channel).
+   * Applies a call transition through the store, retrying storage failures. Only the caller
+   * whose atomic update won emits the event and pushes `call-state` (locally, and to other nodes
+   * on the calls channel).
    */
   async transition(callId: string, to: CallStatus, reason?: EndReason): Promise<boolean> {
-    const { store, log, events, nodeId } = this.deps;
-    let before: CallStatus | null = this.#rooms.get(callId)?.call.status ?? null;
-    let result;
-    try {
-      result = await store.transition(callId, to, reason ? { reason } : {});
-    } catch (err) {
-      if (err instanceof AppError && (err.code === 'conflict' || err.code === 'not_found')) {
-        log.debug({ call: callId, to, err: err.message }, 'transition not applied');
-        if (err.code === 'conflict') await this.refreshCall(callId);
-        return false;
-      }
-      log.error({ err, call: callId, to }, 'transition failed');
+    const before: CallStatus | null = this.#rooms.get(callId)?.call.status ?? null;
+    const outcome = await this.#storeTransition(callId, to, reason);
+    if (outcome.kind === 'unavailable') return false;
+    if (outcome.kind === 'refused') {
+      this.deps.log.debug({ call: callId, to, err: outcome.err.message }, 'transition not applied');
+      if (outcome.err.code === 'conflict') await this.refreshCall(callId);
       return false;
     }
+    return this.#settle(callId, to, before, outcome.result);
+  }
+
+  /** Asks the store for a transition, retrying storage failures (one idempotency key for all attempts). */
+  async #storeTransition(callId: string, to: CallStatus, reason?: EndReason, at = new Date()): Promise<StoreOutcome> {
+    const options = { ...(reason ? { reason } : {}), at, key: randomUUID() };
+    try {
+      return { kind: 'done', result: await withRetry(() => this.deps.store.transition(callId, to, options), this.#retryOptions(callId, `transition to ${to}`)) };
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'conflict' || err.code === 'not_found')) return { kind: 'refused', err };
+      this.deps.log.error({ err, call: callId, to }, 'transition failed');
+      return { kind: 'unavailable', err };
+    }
+  }
+
+  /** The stored call (null: no such call), retrying storage failures; undefined when storage kept failing. */
+  async #read(callId: string): Promise<Call | null | undefined> {
+    try {
+      return await withRetry(() => this.deps.store.get(callId), this.#retryOptions(callId, 'call lookup'));
+    } catch (err) {
+      this.deps.log.error({ err, call: callId }, 'call lookup failed');
+      return undefined;
+    }
+  }
+
+  #retryOptions(callId: string, operation: string) {
+    return {
+      delaysMs: STORAGE_RETRY_DELAYS_MS,
+      isFinal: isFinalStorageError,
+      onRetry: (err: unknown, attempt: number) => this.deps.log.warn({ err, call: callId, operation, attempt }, 'call storage failed; retrying'),
+    };
+  }
+
+  /** Announces and applies what the store did; true when this caller made the transition. */
+  #settle(callId: string, to: CallStatus, before: CallStatus | null, result: TransitionResult): boolean {
+    const { log, events, nodeId } = this.deps;
     if (!result.changed) {
       this.#applyCall(callId, snapshotOf(result.call));
       return false;
     }
-    if (before === to) before = null;
+    const from = before === to ? null : before;
     const snapshot = snapshotOf(result.call);
-    log.info({ call: callId, from: before, to, reason: snapshot.endReason, version: snapshot.version }, 'call state changed');
-    events.emit('call-state', { callId, from: before, to, reason: result.call.end_reason, version: snapshot.version, at: result.call.updated_at, node: nodeId });
+    log.info({ call: callId, from, to, reason: snapshot.endReason, version: snapshot.version }, 'call state changed');
+    events.emit('call-state', { callId, from, to, reason: result.call.end_reason, version: snapshot.version, at: result.call.updated_at, node: nodeId });
     const payload = JSON.stringify(announcementOf(result.call));
     this.deps.broker.publish(this.callsChannel, payload).catch(() => this.deps.metrics.publishFailures.inc());
     this.#applyCall(callId, snapshot);
@@ -278,9 +374,9 @@ export class RoomService {
     if (room.live.size === 0) room.idleSince = now();
     if (isTerminal(room.call.status)) return;
     const frames = session.takePending();
-    room.dormant.set(session.peer, { seq: session.seq, ring: session.ring ?? [], pending: [] });
     const t = now();
     const deadline = t + this.deps.settings.reconnectGraceMs;
+    room.dormant.set(session.peer, { seq: session.seq, ring: session.ring ?? [], pending: [], deadline });
     const notify = (): void => {
       this.deps.log.info({ call: session.callId, peer: session.peer, conn: session.conn }, 'peer reconnecting');
       this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'reconnecting', node: this.deps.nodeId });
@@ -419,14 +515,24 @@ export class RoomService {
       await leave().catch(() => this.#pendingLeaves.set(conn, leave));
     }
     const t = now();
+    let claimed: Array<{ callId: string; peer: string }> | null = null;
     try {
-      for (const { callId, peer } of await directory.claimExpiredGrace(t, 100)) {
+      claimed = await directory.claimExpiredGrace(t, 100, GRACE_CLAIM_LEASE_MS);
+      this.#directoryReachedAt = t;
+    } catch (err) {
+      log.debug({ err }, 'grace periods unavailable (directory unreachable); using local deadlines');
+    }
+    if (claimed) {
+      for (const { callId, peer } of claimed) {
         log.info({ call: callId, peer }, 'reconnect grace expired');
-        const call = await this.deps.store.get(callId);
-        if (!call || isTerminal(call.status)) continue;
-        if (call.status === 'active') await this.transition(callId, 'ended', 'failure');
-        else await this.transition(callId, 'failed', 'failure');
+        this.#expireGrace(callId, peer, true)?.then(async (over) => {
+          if (over) await directory.releaseGrace(callId, peer);
+        }).catch((err: unknown) => log.debug({ err, call: callId }, 'grace entry not released; it comes due again'));
       }
+    } else {
+      this.#expireLocalGrace(t);
+    }
+    try {
       const alive = t < this.holdDeadNodeSweepUntil ? null : await aliveNodes();
       for (const { callId, peers, node } of alive ? await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, 100) : []) {
         for (const peer of peers) {
@@ -439,8 +545,84 @@ export class RoomService {
     }
     await this.#ticks(t);
     for (const [callId, room] of this.#rooms) {
-      if (room.live.size === 0 && t - room.idleSince > settings.reconnectGraceMs * 2) this.#rooms.delete(callId);
+      if (room.live.size === 0 && t - room.idleSince > settings.reconnectGraceMs * 2 && !this.#awaitsLocalExpiry(room)) this.#rooms.delete(callId);
     }
+  }
+
+  /**
+   * Ends a call whose peer's grace period ran out, in the background: `ended`/`failure` if it is
+   * active, else `failed`/`failure`, retrying storage failures. Resolves true once the call is
+   * over or the peer is back, false when storage kept failing (the caller tries again later).
+   * Null when this node is already ending the call. `viaDirectory`: the expiry came from the
+   * directory's grace zset (else from this node's own deadline while the directory is unreachable).
+   */
+  #expireGrace(callId: string, peer: string, viaDirectory: boolean): Promise<boolean> | null {
+    if (this.#ending.has(callId)) return null;
+    this.#ending.add(callId);
+    const work = this.#endForFailure(callId, peer, viaDirectory).finally(() => this.#ending.delete(callId));
+    this.#track(work);
+    return work;
+  }
+
+  async #endForFailure(callId: string, peer: string, viaDirectory: boolean): Promise<boolean> {
+    const at = new Date();
+    for (let round = 0; round < 3; round++) {
+      if (await this.#peerIsBack(callId, peer)) {
+        this.deps.log.info({ call: callId, peer }, 'grace expiry dropped: the peer is back');
+        return true;
+      }
+      const call = await this.#read(callId);
+      if (call === undefined) return false;
+      if (call === null) return true;
+      if (isTerminal(call.status)) {
+        this.#applyCall(callId, snapshotOf(call));
+        if (viaDirectory) this.deps.directory.clearRoom(callId, PEERS).catch(() => undefined);
+        return true;
+      }
+      const to: CallStatus = call.status === 'active' ? 'ended' : 'failed';
+      const outcome = await this.#storeTransition(callId, to, 'failure', at);
+      if (outcome.kind === 'unavailable') return false;
+      if (outcome.kind === 'done') {
+        this.#settle(callId, to, call.status, outcome.result);
+        return true;
+      }
+      if (outcome.err.code === 'not_found') return true;
+    }
+    return true;
+  }
+
+  async #peerIsBack(callId: string, peer: string): Promise<boolean> {
+    if (this.#rooms.get(callId)?.live.has(peer)) return true;
+    try {
+      return (await this.deps.directory.members(callId)).get(peer)?.state === 'connected';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The directory's grace zset cannot expire anyone while it is unreachable, so meanwhile this
+   * node expires the peers that dropped from its own sockets: a dormant peer whose deadline has
+   * passed, that has not come back here, and whose deadline fell after the directory was last
+   * reached (before that, the directory was in charge of it).
+   */
+  #expireLocalGrace(t: number): void {
+    for (const room of this.#rooms.values()) {
+      if (isTerminal(room.call.status) || this.#ending.has(room.callId)) continue;
+      for (const [peer, dormant] of room.dormant) {
+        if (dormant.deadline > t || dormant.deadline <= this.#directoryReachedAt || room.live.has(peer)) continue;
+        this.deps.log.warn({ call: room.callId, peer }, 'reconnect grace expired (directory unreachable; local deadline)');
+        void this.#expireGrace(room.callId, peer, false);
+        break;
+      }
+    }
+  }
+
+  /** True while a dormant peer of `room` may still need `#expireLocalGrace`. */
+  #awaitsLocalExpiry(room: LocalRoom): boolean {
+    if (isTerminal(room.call.status)) return false;
+    for (const dormant of room.dormant.values()) if (dormant.deadline > this.#directoryReachedAt) return true;
+    return false;
   }
 
   /** Re-registers every local peer (after the directory was unreachable). */
@@ -518,6 +700,7 @@ export class RoomService {
 
   #applyHint(room: LocalRoom, hint: Hint): void {
     if (room.live.has(hint.peer)) return;
+    if (hint.state === 'connected') room.dormant.delete(hint.peer);
     const known = room.remote.get(hint.peer);
     room.remote.set(hint.peer, { node: hint.node || known?.node || '', state: hint.state });
   }

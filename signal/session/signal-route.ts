@@ -175,8 +175,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
 
   async #hangup(session: Session, id: string | undefined): Promise<void> {
     if (session.phase !== 'joined') return this.#violation(session, 'Join the call first.', id, undefined, 'forbidden');
-    if (id) this.#send(session, JSON.stringify({ type: 'ack', id }), 'ack');
-    await this.deps.rooms.hangup(session);
+    await this.deps.rooms.hangup(session, id);
   }
 
   async #reauth(session: Session, token: string, id: string | undefined): Promise<void> {

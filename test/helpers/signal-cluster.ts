@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
-import { MongoCallStore, type Call, type Peer } from '../../shared/calls/index.js';
+import { MongoCallStore, type Call, type CallStore, type Peer } from '../../shared/calls/index.js';
 import { newId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/runtime/logger.js';
 import { generateKeyFile, loadKeyRing, signToken, type KeyRing } from '../../shared/tokens/index.js';
@@ -38,13 +38,19 @@ export async function peerToken(ring: KeyRing, call: Call, peer: Peer, options: 
   return token;
 }
 
-/** A signal node running inside the test process (fast; for single-node behaviour). */
-export async function startLocalNode(options: { db: Db; ring: KeyRing; env?: Record<string, string> }): Promise<{ node: SignalNode; url: string; store: MongoCallStore }> {
+/**
+ * A signal node running inside the test process (fast; for single-node behaviour). `wrapStore`
+ * may put a decorator around the real call store the node uses; `store` is the real one.
+ */
+export async function startLocalNode(options: {
+  db: Db; ring: KeyRing; env?: Record<string, string>; wrapStore?: (store: MongoCallStore) => CallStore;
+}): Promise<{ node: SignalNode; url: string; store: MongoCallStore }> {
   const config = testConfig({ SIGNAL_ICE_SERVERS: '[]', ...options.env });
   const log = createLogger({ level: config.logLevel });
   const store = new MongoCallStore(options.db);
   const ring = options.ring;
-  const node = await startSignal({ config, log, keys: { jwks: () => ring.jwks() }, calls: store, defaultMetrics: false });
+  const calls = options.wrapStore ? options.wrapStore(store) : store;
+  const node = await startSignal({ config, log, keys: { jwks: () => ring.jwks() }, calls, defaultMetrics: false });
   return { node, url: `ws://127.0.0.1:${node.port}`, store };
 }
 

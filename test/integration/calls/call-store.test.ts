@@ -79,6 +79,26 @@ describe('MongoCallStore on real storage', () => {
     expect((await store.get(call.id))!.status).toBe('ringing');
   });
 
+  it('lets a retry with the same key finish its own claim whose write failed (and only with that key)', async () => {
+    const call = await store.create(newCall('active'));
+    // What an attempt leaves behind when its claim was inserted and the write to the call failed.
+    await db.db.collection('call_transitions').insertOne({
+      _id: `${call.id}:0` as never, call_id: call.id, version: 0, from: 'active', to: 'ended', reason: 'hangup', at: new Date(), claimed_at: new Date(), key: 'k1',
+    });
+    await expect(store.transition(call.id, 'ended', { reason: 'hangup', key: 'other' })).resolves.toMatchObject({ changed: false });
+    expect((await store.get(call.id))!.status).toBe('active');
+    await expect(store.transition(call.id, 'ended', { reason: 'hangup', key: 'k1' })).resolves.toMatchObject({ changed: true, call: { status: 'ended', version: 1 } });
+    expect(await store.get(call.id)).toMatchObject({ status: 'ended', end_reason: 'hangup', version: 1 });
+  });
+
+  it('reports changed to a keyed retry whose earlier attempt was written before it failed', async () => {
+    const call = await store.create(newCall('active'));
+    await store.transition(call.id, 'ended', { reason: 'failure', key: 'k2' });
+    await expect(store.transition(call.id, 'ended', { reason: 'failure', key: 'k2' })).resolves.toMatchObject({ changed: true, call: { status: 'ended', version: 1 } });
+    await expect(store.transition(call.id, 'ended', { reason: 'failure', key: 'k3' })).resolves.toMatchObject({ changed: false });
+    await expect(store.transition(call.id, 'ended', { reason: 'failure' })).resolves.toMatchObject({ changed: false });
+  });
+
   it('answers not_found for an unknown call', async () => {
     await expect(store.transition(newId(), 'ended')).rejects.toMatchObject({ code: 'not_found' });
   });
