@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const env = {
     REDIS_URL: redisUrl, REDIS_PREFIX: `bench${newId().slice(-6)}`, MONGO_URL: mongo.url, MONGO_DB: database, JWT_KEYS_DIR: keysDir,
     SIGNAL_MAX_SOCKETS_PER_USER: '10', SIGNAL_RATE_PER_SEC: '1000', SIGNAL_RATE_BURST: '1000', SIGNAL_IDLE_TIMEOUT_MS: '3600000',
-    SIGNAL_JOIN_TIMEOUT_MS: '60000', SIGNAL_ICE_SERVERS: '[]',
+    SIGNAL_JOIN_TIMEOUT_MS: '60000', STUN_URLS: '[]',
   };
   process.stderr.write(`database ${mongo.source}; starting ${NODES} node(s)\n`);
   const nodes = await Promise.all(Array.from({ length: NODES }, (_, i) => startNode({ ...env, NODE_ID: `bench-${i}` })));

@@ -71,6 +71,5 @@ export interface Config {
     reauthLeadMs: number;
     reauthGraceMs: number;
     presenceTtlMs: number;
-    iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
   };
 }

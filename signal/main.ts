@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { CallAnnouncement, CallStore } from '../shared/calls/index.js';
+import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
 import { createTokenVerifier } from '../shared/tokens/index.js';
@@ -46,10 +47,14 @@ export interface SignalDeps {
   defaultMetrics?: boolean;
 }
 
-/** Starts a signal node: picks the broker, node registry and room directory (Redis or in-process) once, here. */
+/**
+ * Starts a signal node: picks the broker, node registry and room directory (Redis or in-process)
+ * once, here. Throws a TypeError for TURN URLs without a secret.
+ */
 export async function startSignal({ config, log: rootLog, keys, calls, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
+  assertIceConfig(config.calls.ice);
   const uws = loadUws({ allowFallback: s.allowFallback, log });
   const verifier = createTokenVerifier(keys, config.auth.issuer);
   const { prefix } = config.redis;
@@ -84,7 +89,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
   rooms = new RoomService({
     nodeId: config.nodeId, prefix, store: calls, directory, broker, events, metrics, log,
-    settings: { reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, iceServers: s.iceServers },
+    settings: { reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice },
   });
   const roomService = rooms;
   route = new SignalRoute({

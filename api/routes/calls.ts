@@ -1,12 +1,12 @@
 import { CALL_STATUSES, type Call } from '../../shared/calls/index.js';
 import { validationError } from '../../shared/errors/index.js';
+import { ICE_SERVERS_SCHEMA } from '../../shared/ice/turn.js';
 import type { AppContext } from '../http/context.js';
 import { ok, pageRequest, paginated, PAGINATION_QUERY_PROPERTIES } from '../http/envelope.js';
 import { defineRoutes, type RouteSpec } from '../http/route.js';
 import { CALL_VIEW_SCHEMA, callView } from '../services/calls/call-view.js';
 import type { CallsService } from '../services/calls/calls-service.js';
 import type { SignalingGrant } from '../services/calls/signaling-issuer.js';
-import { ICE_SERVERS_SCHEMA } from '../services/ice/turn.js';
 import type { Caller } from '../services/links/links-service.js';
 
 const envelope = (data: Record<string, unknown>) => ({ type: 'object', properties: { success: { const: true }, data } });

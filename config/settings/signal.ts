@@ -1,13 +1,5 @@
 import { defineSettings } from '../setting.js';
 
-const ICE_SERVER = {
-  type: 'object', additionalProperties: false, required: ['urls'],
-  properties: {
-    urls: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
-    username: { type: 'string' }, credential: { type: 'string' },
-  },
-};
-
 export const signalSettings = defineSettings([
   { env: 'SIGNAL_PORT', key: 'signal.port', schema: { type: 'integer', minimum: 0, maximum: 65535 }, default: 3001, doc: 'Signaling (WebSocket) port (0 picks a free one).' },
   { env: 'SIGNAL_PUBLIC_URL', key: 'signal.publicUrl', schema: { type: 'string', pattern: '^wss?://' }, doc: 'Public WebSocket URL handed to clients; default ws://HOST:SIGNAL_PORT/signal/ws.' },
@@ -30,5 +22,4 @@ export const signalSettings = defineSettings([
   { env: 'SIGNAL_REAUTH_LEAD_MS', key: 'signal.reauthLeadMs', schema: { type: 'integer', minimum: 0, maximum: 3600000 }, default: 60000, doc: 'The server sends `reauth-required` this long before the token expires.' },
   { env: 'SIGNAL_REAUTH_GRACE_MS', key: 'signal.reauthGraceMs', schema: { type: 'integer', minimum: 0, maximum: 3600000 }, default: 30000, doc: 'A socket may outlive its token by this long waiting for `reauth`; then close 4001.' },
   { env: 'SIGNAL_PRESENCE_TTL_MS', key: 'signal.presenceTtlMs', schema: { type: 'integer', minimum: 500, maximum: 3600000 }, default: 15000, doc: 'TTL of `<prefix>:presence:user:<id>` (refreshed every heartbeat while the user has a socket).' },
-  { env: 'SIGNAL_ICE_SERVERS', key: 'signal.iceServers', json: true, schema: { type: 'array', maxItems: 16, items: ICE_SERVER }, default: [{ urls: 'stun:stun.l.google.com:19302' }], doc: 'JSON array of RTCIceServer objects returned in the `join` reply.' },
 ]);

@@ -1,4 +1,8 @@
 import type { ErrorCode } from '../errors/index.js';
+import type { IceServer } from '../ice/turn.js';
+
+/** An ICE server handed to clients in the `join` reply (`RTCIceServer`; see `shared/ice/turn.ts`). */
+export type { IceServer };
 
 /** Largest SDP accepted in `offer`, `answer` and `ice-restart` (characters). */
 export const MAX_SDP_CHARS = 48 * 1024;
@@ -11,13 +15,6 @@ export interface IceCandidateInit {
   sdpMid?: string | null;
   sdpMLineIndex?: number | null;
   usernameFragment?: string | null;
-}
-
-/** An ICE server handed to clients in the `join` reply (`RTCIceServer`). */
-export interface IceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
 }
 
 interface Req<T extends string, D> {

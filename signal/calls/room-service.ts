@@ -4,10 +4,11 @@ import {
   PEERS, announcementOf, callsChannelName, isTerminal,
   type Call, type CallAnnouncement, type CallStatus, type CallStore, type EndReason, type TransitionResult,
 } from '../../shared/calls/index.js';
+import { iceServersForToken, type IceConfig } from '../../shared/ice/turn.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import {
   CLOSE_CODES, PROTOCOL_VERSION,
-  type CallStateData, type IceServer, type JoinResult, type PeerLeftReason, type PeerState,
+  type CallStateData, type JoinResult, type PeerLeftReason, type PeerState,
 } from '../../shared/protocol/index.js';
 import type { Broker, BrokerMessage } from '../broker/index.js';
 import type { SignalMetrics } from '../metrics.js';
@@ -16,12 +17,13 @@ import { seqOf, withSeq, type MemberRecord, type RoomDirectory } from './directo
 import type { CallEvents } from './events.js';
 import { STORAGE_RETRY_DELAYS_MS, isFinalStorageError, withRetry } from './retry.js';
 
-/** Limits and timings the room service needs (a slice of `config.signal`). */
+/** Limits and timings the room service needs (a slice of `config.signal`), and `config.calls.ice`. */
 export interface RoomSettings {
   reconnectGraceMs: number;
   replayBuffer: number;
   tickMs: number;
-  iceServers: IceServer[];
+  /** STUN/TURN for the `join` reply: TURN credentials per user, expiring as the calls API's do. */
+  ice: IceConfig;
 }
 
 /** What a local room knows about its call. */
@@ -199,7 +201,7 @@ export class RoomService {
       call: stateData(room.callId, room.call),
       peer: session.peer,
       peers: [...members].filter(([p]) => p !== session.peer).map(([peer, record]) => ({ peer, state: record.state })),
-      ice_servers: this.deps.settings.iceServers,
+      ice_servers: iceServersForToken(this.deps.settings.ice, session.user, session.claims.iat),
       resumed: previous !== null,
       replayed: replay.length,
       seq,

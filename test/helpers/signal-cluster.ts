@@ -45,7 +45,7 @@ export async function peerToken(ring: KeyRing, call: Call, peer: Peer, options: 
 export async function startLocalNode(options: {
   db: Db; ring: KeyRing; env?: Record<string, string>; wrapStore?: (store: MongoCallStore) => CallStore;
 }): Promise<{ node: SignalNode; url: string; store: MongoCallStore }> {
-  const config = testConfig({ SIGNAL_ICE_SERVERS: '[]', ...options.env });
+  const config = testConfig({ STUN_URLS: '[]', ...options.env });
   const log = createLogger({ level: config.logLevel });
   const store = new MongoCallStore(options.db);
   const ring = options.ring;
@@ -56,7 +56,7 @@ export async function startLocalNode(options: {
 
 /** A signal node as its own OS process (`node dist/scripts/cli.js signal`). */
 export async function spawnNode(env: Record<string, string>): Promise<ProductProcess & { url: string }> {
-  const proc = await startProductProcess('signal', { SIGNAL_ICE_SERVERS: '[]', SHUTDOWN_TIMEOUT_MS: '5000', ...env });
+  const proc = await startProductProcess('signal', { STUN_URLS: '[]', SHUTDOWN_TIMEOUT_MS: '5000', ...env });
   return Object.assign(proc, { url: `ws://127.0.0.1:${proc.signalPort}` });
 }
 

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../../../config/index.js';
+import { assertIceConfig } from '../../../shared/ice/turn.js';
 import type { KeyRing } from '../../../shared/tokens/index.js';
 import type { AvatarStorage } from '../../repositories/avatars.js';
 import { CallLinksRepository } from '../../repositories/call-links.js';
@@ -41,7 +42,7 @@ export interface CallServicesDeps {
 export async function createCallServices(deps: CallServicesDeps): Promise<CallServices> {
   const { config } = deps;
   const settings = config.calls;
-  if (settings.ice.turnUrls.length > 0 && !settings.ice.turnSecret) throw new TypeError('TURN_URLS is set but TURN_SECRET is not');
+  assertIceConfig(settings.ice);
   const log = deps.log.child({ component: 'calls' });
   const linksRepo = new CallLinksRepository(deps.db);
   const callsRepo = new CallsRepository(deps.db);

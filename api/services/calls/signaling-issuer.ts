@@ -1,7 +1,7 @@
 import type { Peer } from '../../../shared/calls/index.js';
 import type { Role } from '../../../shared/roles.js';
 import { AUDIENCE, signToken, TOKEN_TTL_SEC, type KeyRing } from '../../../shared/tokens/index.js';
-import { iceServersFor, type IceConfig, type IceServer } from '../ice/turn.js';
+import { iceServersForToken, type IceConfig, type IceServer } from '../../../shared/ice/turn.js';
 
 export interface SignalingGrant {
   signaling: { token: string; url: string; expires_in: number };
@@ -12,7 +12,7 @@ export interface SignalingIssuerOptions {
   keyRing: KeyRing;
   issuer: string;
   signalUrl: string;
-  ice: IceConfig & { turnTtlSec: number };
+  ice: IceConfig;
 }
 
 /** Mints the 5-minute signaling token for one participant of a call, with ICE servers whose TURN credential expires with it. */
@@ -24,10 +24,9 @@ export class SignalingIssuer {
     const { token, exp } = await signToken(this.options.keyRing, { role, call_id: callId, peer }, {
       issuer: this.options.issuer, audience: AUDIENCE.signal, subject: userId, ttlSec: ttl,
     });
-    const turnExpiry = exp - ttl + this.options.ice.turnTtlSec;
     return {
       signaling: { token, url: this.options.signalUrl, expires_in: ttl },
-      ice_servers: iceServersFor(this.options.ice, userId, turnExpiry),
+      ice_servers: iceServersForToken(this.options.ice, userId, exp - ttl),
     };
   }
 }

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MongoCallStore } from '../../../shared/calls/index.js';
+import type { SignalNode } from '../../../signal/main.js';
+import { coturnAccepts, signedAllocate } from '../../helpers/coturn.js';
+import { freshDb } from '../../helpers/services.js';
+import { createCall, makeKeys, peerToken, startLocalNode } from '../../helpers/signal-cluster.js';
+import { SignalClient } from '../../helpers/ws-client.js';
+
+const TURN_SECRET = 'signal-turn-secret-0123456789abcdef';
+const keys = makeKeys();
+let db: Awaited<ReturnType<typeof freshDb>>;
+let node: SignalNode;
+let url: string;
+let store: MongoCallStore;
+const clients: SignalClient[] = [];
+
+beforeAll(async () => {
+  db = await freshDb('sigice');
+  ({ node, url, store } = await startLocalNode({
+    db: db.db, ring: keys.ring,
+    env: { STUN_URLS: '["stun:stun.example.test:3478"]', TURN_URLS: '["turn:turn.example.test:3478?transport=udp","turns:turn.example.test:5349"]', TURN_SECRET },
+  }));
+});
+
+afterAll(async () => {
+  for (const c of clients) c.kill();
+  await node?.close();
+  await db?.drop();
+});
+
+describe('ICE servers in the join reply', () => {
+  it('lists STUN_URLS and TURN_URLS with a per-user TURN credential that coturn accepts until the token expires', async () => {
+    const call = await createCall(store);
+    const usernames: string[] = [];
+    for (const [peer, user] of [['guest', call.guest_id], ['host', call.host_id]] as const) {
+      const client = await SignalClient.connect(url, await peerToken(keys.ring, call, peer));
+      clients.push(client);
+      const reply = await client.join();
+      expect(reply.type).toBe('ack');
+      const [stun, turn, ...rest] = reply.data.ice_servers as Array<{ urls: string[]; username?: string; credential?: string }>;
+      expect(rest).toEqual([]);
+      expect(stun).toEqual({ urls: ['stun:stun.example.test:3478'] });
+      expect(turn?.urls).toEqual(['turn:turn.example.test:3478?transport=udp', 'turns:turn.example.test:5349']);
+      const expiry = reply.data.token_expires_at / 1000;
+      expect(turn?.username).toBe(`${expiry}:${user}`);
+      const allocate = signedAllocate(turn!.username!, turn!.credential!, 'vidivo');
+      expect(coturnAccepts(TURN_SECRET, 'vidivo', allocate, Math.floor(Date.now() / 1000))).toBe(true);
+      expect(coturnAccepts(TURN_SECRET, 'vidivo', allocate, expiry + 1)).toBe(false);
+      expect(coturnAccepts('some-other-secret-0123456789abcdef', 'vidivo', allocate, Math.floor(Date.now() / 1000))).toBe(false);
+      usernames.push(turn!.username!);
+    }
+    expect(new Set(usernames).size).toBe(2);
+  });
+});
