@@ -33,6 +33,8 @@ export interface DriverContext {
 type Role = 'host' | 'guest';
 const OTHER: Record<Role, Role> = { host: 'guest', guest: 'host' };
 const MUTE_STATES = [[true, true], [false, true], [false, false], [true, false]] as const;
+/** Relayed frames awaiting their arrival per peer; older ones are taken as lost (keeps a call's memory flat whatever the server drops). */
+const MAX_UNMATCHED = 32;
 
 function errorLabel(err: unknown): string {
   if (err instanceof ApiError) return err.label;
@@ -132,6 +134,9 @@ export class CallDriver {
       this.stopTraffic();
       this.peers.host.close();
       this.peers.guest.close();
+      this.sent.host = [];
+      this.sent.guest = [];
+      this.waiters = [];
       if (this.failed && this.callId && !this.ended && this.tokens.guest) await api.end(this.tokens.guest, this.callId).catch(() => undefined);
     }
   }
@@ -207,7 +212,10 @@ export class CallDriver {
   }
 
   private relay(from: Role, message: Parameters<SignalPeer['send']>[0], key: string): void {
-    if (this.peers[from].send(message) && this.peers[OTHER[from]].connected) this.sent[from].push({ key, at: performance.now() });
+    if (!this.peers[from].send(message) || !this.peers[OTHER[from]].connected) return;
+    const queue = this.sent[from];
+    if (queue.length >= MAX_UNMATCHED) queue.shift();
+    queue.push({ key, at: performance.now() });
   }
 
   private async negotiate(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { CallAssignment, CallPlan } from './call-driver.js';
+import type { WorkerUsage } from './generator-usage.js';
 import type { StatsDelta } from './stats.js';
 
 /** Parent → worker. */
@@ -12,6 +13,6 @@ export type ToWorker =
 /** Worker → parent. */
 export type FromWorker =
   | { kind: 'ready' }
-  | { kind: 'stats'; delta: StatsDelta }
+  | { kind: 'stats'; delta: StatsDelta; usage: WorkerUsage }
   | { kind: 'done'; index: number }
-  | { kind: 'stopped'; delta: StatsDelta };
+  | { kind: 'stopped'; delta: StatsDelta; usage: WorkerUsage };

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { ApiClient, ApiError } from './api-client.js';
 import { systemClock } from './clock.js';
-import { helpText, parseOptions, type LoadtestOptions } from './options.js';
+import { helpText, parseOptions, socketsPerWorker, WORKER_FD_MARGIN, type LoadtestOptions } from './options.js';
+import { softFdLimit } from './process-meter.js';
 import { renderHtmlReport } from './report-html.js';
 import { runCalls } from './run.js';
 import { seedHosts } from './seed.js';
@@ -29,6 +30,13 @@ export async function runLoadtest(argv: string[], env: Record<string, string | u
     return EXIT.ok;
   }
   const o = options;
+  const fdLimit = softFdLimit();
+  const perWorker = socketsPerWorker(o);
+  if (fdLimit !== null && perWorker + WORKER_FD_MARGIN > fdLimit) {
+    const needed = Math.ceil(Math.min(o.calls, o.concurrency, o.hosts) * 2 / Math.max(1, fdLimit - WORKER_FD_MARGIN));
+    process.stderr.write(`${o.workers} worker(s) would hold ${perWorker} sockets each, but a process may open ${fdLimit} descriptors: use --workers ${needed} or more (or raise ulimit -n)\n`);
+    return EXIT.cannotRun;
+  }
   const status = (line: string) => { if (!o.quiet) process.stderr.write(line + '\n'); };
   const api = new ApiClient(o.api);
   const refresher = new TokenRefresher(systemClock, { refreshBeforeMs: o.refreshBeforeMs, parallelism: 8, retryMs: 10_000, tickMs: 1000 });
@@ -49,6 +57,12 @@ export async function runLoadtest(argv: string[], env: Record<string, string | u
     process.stderr.write(`seeding failed: ${(err as Error).message}${hint ? `\n${hint}` : ''}\n`);
     await refresher.stop();
     return EXIT.cannotRun;
+  }
+  if (o.seedOnly) {
+    await refresher.stop();
+    seeded.stateFile.flush();
+    process.stderr.write(`${seeded.hosts.length} host(s) ready in ${o.stateFile}; run with --reuse\n`);
+    return EXIT.ok;
   }
   const summary = await runCalls(o, seeded.hosts, refresher, status);
   await refresher.stop();

@@ -23,6 +23,7 @@ export interface LoadtestOptions {
   hosts: number;
   stateFile: string;
   reuse: boolean;
+  seedOnly: boolean;
   json: boolean;
   report?: string;
   quiet: boolean;
@@ -64,6 +65,7 @@ export const OPTION_DOCS: OptionDoc[] = [
   { name: 'host-password', type: 'string', value: 'PASSWORD', doc: 'Password given to seeded hosts (default: random, kept in the state file).' },
   { name: 'state-file', type: 'string', value: 'PATH', default: '.loadtest-state.json', doc: 'Where seeded hosts and links are kept for --reuse.' },
   { name: 'reuse', type: 'boolean', doc: 'Reuse the hosts and links of the state file (seeding only what is missing).' },
+  { name: 'seed-only', type: 'boolean', doc: 'Seed (or sign in) the hosts and their links, write the state file and exit: prepare a large run ahead, then run it with --reuse.' },
   { name: 'refresh-before', type: 'string', value: 'TIME', default: '5m', doc: 'Renew a host\'s access token (15 min) once less than this is left, one refresh at a time per host; the newest refresh token goes to the state file.' },
   { name: 'max-p99-setup', type: 'string', value: 'TIME', doc: 'Fail (exit 1) when the p99 call setup time exceeds this.' },
   { name: 'max-p99-relay', type: 'string', value: 'TIME', doc: 'Fail when the p99 relay latency exceeds this.' },
@@ -111,6 +113,16 @@ function positive(name: string, text: string): number {
   return value;
 }
 
+/** Sockets a worker gets by default (the machines this was built on cap a process at 20,000 descriptors). */
+export const SOCKETS_PER_WORKER = 8000;
+/** Descriptors a worker needs beyond its sockets (REST connections, pipes, files). */
+export const WORKER_FD_MARGIN = 1000;
+
+/** The sockets each worker holds at peak: two per concurrent call, split evenly. */
+export function socketsPerWorker(o: Pick<LoadtestOptions, 'calls' | 'concurrency' | 'hosts' | 'workers'>): number {
+  return Math.ceil((Math.min(o.calls, o.concurrency, o.hosts) * 2) / o.workers);
+}
+
 /** Longest `--duration`: a guest session lasts 24 h and cannot be renewed, and it must outlive its call. */
 export const MAX_CALL_DURATION_MS = 23 * 3_600_000;
 
@@ -139,7 +151,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const concurrency = str('concurrency') ? integer('concurrency', str('concurrency')!, 1) : calls;
   const loopback = isLoopback(api) && signal.every(isLoopback);
   const localAddresses = (v['local-address'] as string[] | undefined) ?? (loopback ? Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`) : []);
-  const workers = str('workers') ? integer('workers', str('workers')!, 1) : Math.max(1, Math.ceil((Math.min(calls, concurrency) * 2) / 8000));
+  const workers = str('workers') ? integer('workers', str('workers')!, 1) : Math.max(1, Math.ceil((Math.min(calls, concurrency) * 2) / SOCKETS_PER_WORKER));
   const thresholds: LoadtestOptions['thresholds'] = {};
   if (str('max-p99-setup')) thresholds.maxP99SetupMs = parseDuration(str('max-p99-setup')!);
   if (str('max-p99-relay')) thresholds.maxP99RelayMs = parseDuration(str('max-p99-relay')!);
@@ -176,6 +188,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     hosts: str('hosts') ? integer('hosts', str('hosts')!, 1) : Math.min(calls, concurrency),
     stateFile: str('state-file') ?? def('state-file'),
     reuse: v['reuse'] === true,
+    seedOnly: v['seed-only'] === true,
     json: v['json'] === true,
     ...(report ? { report } : {}),
     quiet: v['quiet'] === true,

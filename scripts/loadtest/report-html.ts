@@ -1,5 +1,6 @@
+import type { ProcessUsage } from './process-meter.js';
 import type { Summary } from './summary.js';
-import { formatMs, formatPercent } from './units.js';
+import { formatBytes, formatMs, formatPercent } from './units.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -21,6 +22,7 @@ const CHART_SCRIPT = `
     return e;
   }
   function chart(id, lines, unit) {
+    if (!document.getElementById(id)) return;
     var W = 900, H = 260, L = 60, R = 20, T = 16, B = 30;
     var pts = s.series;
     var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', role: 'img' });
@@ -59,8 +61,25 @@ const CHART_SCRIPT = `
   chart('chart-active', [{ key: 'activeCalls', label: 'active calls', color: '#27c' }, { key: 'setupsPerSec', label: 'setups/s', color: '#2b7' }], '');
   chart('chart-errors', [{ key: 'errorsPerSec', label: 'errors/s', color: '#d33' }], '');
   chart('chart-frames', [{ key: 'framesPerSec', label: 'frames/s', color: '#555' }], '');
+  chart('chart-generator', [{ key: 'generatorCpuPct', label: 'all processes', color: '#27c' }, { key: 'maxWorkerCpuPct', label: 'busiest worker', color: '#d33' }], '%');
 })();
 `;
+
+function generatorSection(s: Summary): string {
+  const g = s.generator;
+  if (!g) return '';
+  const cells = (name: string, u: ProcessUsage, sockets: string, perSocket: string) => `<tr><th>${escapeHtml(name)}</th><td>${u.cpuSec.toFixed(1)}</td><td>${u.cpuPct}%</td><td>${u.peakCpuPct}%</td><td>${u.busySec}</td>`
+    + `<td>${formatBytes(u.peakRssBytes)}</td><td>${sockets}</td><td>${perSocket}</td><td>${formatMs(u.eventLoopDelayP99Ms)} / ${formatMs(u.eventLoopDelayMaxMs)}</td>`
+    + `<td>${u.peakOpenFds ?? '-'} / ${u.fdLimit ?? '-'}</td></tr>`;
+  const rows = [cells('parent', g.parent, '-', '-'), ...g.workers.map((w) => cells(`worker ${w.worker}`, w, String(w.peakSockets), w.rssPerSocketBytes === null ? '-' : formatBytes(w.rssPerSocketBytes)))].join('');
+  const warnings = g.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('');
+  return `<section><h2>Generator</h2>
+<p>${g.cores} core(s)${g.machineBusyPct !== null ? `, machine ${g.machineBusyPct}% busy over the run` : ''}; ${g.cpuSec.toFixed(1)} CPU-seconds in all${g.rssPerSocketBytes !== null ? `; ${formatBytes(g.rssPerSocketBytes)} RSS per held socket` : ''}.
+CPU shares are of one core; busy seconds are one-second samples at 90 % or more.</p>
+<table><tr><th>process</th><th>CPU s</th><th>CPU % (run)</th><th>peak CPU % (1 s)</th><th>busy s</th><th>peak RSS</th><th>sockets at peak</th><th>RSS per socket</th><th>loop delay p99 / max</th><th>fds peak / limit</th></tr>${rows}</table>
+${warnings ? `<h3>Warnings</h3><ul class="fail">${warnings}</ul>` : '<p class="pass">No sign that the generator limited the run.</p>'}
+<div id="chart-generator"></div></section>`;
+}
 
 /**
  * A self-contained HTML report: the summary as tables (readable without scripts), the raw data
@@ -79,7 +98,7 @@ export function renderHtmlReport(s: Summary): string {
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:980px}
 table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ddd;padding:4px 10px;text-align:left}
-th{background:#f6f6f6}.pass td{color:#185}.fail td{color:#c22}.verdict{font-size:18px;font-weight:600}
+th{background:#f6f6f6}.pass td,p.pass{color:#185}.fail td,ul.fail{color:#c22}.verdict{font-size:18px;font-weight:600}
 section{margin-bottom:24px}
 </style></head><body>
 <h1>Vidivo load test</h1>
@@ -93,6 +112,7 @@ ${row('churn', formatPercent(s.config.churn))}${row('seed', s.config.seed)}${row
 ${row('calls attempted', String(s.calls.attempted))}${row('calls succeeded', String(s.calls.succeeded))}${row('calls failed', String(s.calls.failed))}
 ${row('resumes succeeded', `${s.resumes.succeeded} / ${s.resumes.attempted}`)}${row('peak sockets held', String(s.sockets.peak))}${row('peak active calls', String(s.sockets.peakActiveCalls))}
 ${row('frames sent / received', `${s.frames.sent} / ${s.frames.received}`)}${row('frames per second', String(s.frames.perSec))}
+${row('host tokens renewed / handed to running calls / renewals failed', `${s.tokens.renewed} / ${s.tokens.sentToCalls} / ${s.tokens.failed}`)}
 </table>
 <table><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>samples</th></tr>${lat('call setup', s.setupMs)}${lat('relay latency', s.relayMs)}</table>
 <h3>Failed calls by error code</h3><table>${failures}</table>
@@ -104,6 +124,7 @@ ${thresholds ? `<h3>Thresholds</h3><table><tr><th>threshold</th><th>result</th><
 <section><h2>Active calls and setups per second</h2><div id="chart-active"></div></section>
 <section><h2>Errors per second</h2><div id="chart-errors"></div></section>
 <section><h2>Frames per second</h2><div id="chart-frames"></div></section>
+${generatorSection(s)}
 <script type="application/json" id="loadtest-data">${scriptJson(s)}</script>
 <script>${CHART_SCRIPT}</script>
 </body></html>

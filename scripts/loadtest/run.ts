@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { CallPlan } from './call-driver.js';
 import { systemClock } from './clock.js';
 import type { FromWorker, ToWorker } from './ipc.js';
+import { summarizeGenerator } from './generator-usage.js';
 import type { LoadtestOptions } from './options.js';
+import { coreCount, machineBusyPct, machineCpu, ProcessMeter } from './process-meter.js';
 import { RampScheduler } from './scheduler.js';
 import type { ReadyHost } from './seed.js';
 import { StatsAggregate } from './stats.js';
@@ -30,6 +32,8 @@ function post(w: WorkerHandle, message: ToWorker): void {
  */
 export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], refresher: TokenRefresher, status: (line: string) => void): Promise<Summary> {
   const agg = new StatsAggregate();
+  const meter = new ProcessMeter();
+  const machineAtStart = machineCpu();
   const plan: CallPlan = {
     durationMs: options.durationMs, pingIntervalMs: options.pingIntervalMs, muteIntervalMs: options.muteIntervalMs,
     candidates: options.candidates, churn: options.churn, churnDelayMs: options.churnDelayMs,
@@ -47,7 +51,10 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], ref
       child.once('error', reject);
       child.on('message', (message: FromWorker) => {
         if (message.kind === 'ready') resolve();
-        else if (message.kind === 'stats' || message.kind === 'stopped') agg.apply(i, message.delta);
+        else if (message.kind === 'stats' || message.kind === 'stopped') {
+          agg.apply(i, message.delta);
+          agg.applyUsage(message.usage);
+        }
         else if (message.kind === 'done') onDone(handle, message.index);
       });
       post(handle, { kind: 'init', worker: i, api: options.api, plan, seed: options.seed, localAddresses: addresses.length ? addresses : options.localAddresses });
@@ -92,7 +99,8 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], ref
   let last = t0;
   const ticker = setInterval(() => {
     const now = performance.now();
-    const point = agg.sample((now - t0) / 1000, (now - last) / 1000);
+    meter.sample();
+    const point = agg.sample((now - t0) / 1000, (now - last) / 1000, meter.lastCpuPct);
     last = now;
     status(formatStatus(point, agg.totals, options.calls, refresher.failed));
   }, 1000);
@@ -111,6 +119,9 @@ export async function runCalls(options: LoadtestOptions, hosts: ReadyHost[], ref
   clearInterval(ticker);
   process.off('SIGINT', onSignal);
   const end = performance.now();
-  agg.sample((end - t0) / 1000, Math.max(0.001, (end - last) / 1000));
-  return buildSummary(options, agg, startedAt, (end - t0) / 1000, { renewed: refresher.renewed, failed: refresher.failed, errors: refresher.errors });
+  meter.sample();
+  agg.sample((end - t0) / 1000, Math.max(0.001, (end - last) / 1000), meter.lastCpuPct);
+  const generator = summarizeGenerator({ cores: coreCount(), machineBusyPct: machineBusyPct(machineAtStart, machineCpu()), parent: meter.usage(), workers: [...agg.workerUsage.values()] });
+  meter.close();
+  return buildSummary(options, agg, startedAt, (end - t0) / 1000, { renewed: refresher.renewed, failed: refresher.failed, errors: refresher.errors }, generator);
 }

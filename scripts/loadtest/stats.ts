@@ -1,3 +1,4 @@
+import type { WorkerUsage } from './generator-usage.js';
 import { Histogram, type HistogramData } from './histogram.js';
 
 /** Counters every worker keeps; sent to the parent as deltas. */
@@ -80,6 +81,9 @@ export interface SeriesPoint {
   relayP50: number | null;
   relayP90: number | null;
   relayP99: number | null;
+  /** The generator's CPU over the last second (parent + workers, % of one core), and its busiest worker's. */
+  generatorCpuPct: number;
+  maxWorkerCpuPct: number;
 }
 
 /** The parent's view: totals over the run plus the deltas of the current one-second window. */
@@ -93,6 +97,8 @@ export class StatsAggregate {
   peakActiveCalls = 0;
   peakSockets = 0;
   private readonly gauges = new Map<number, { activeCalls: number; sockets: number }>();
+  /** Each worker's latest report about itself. */
+  readonly workerUsage = new Map<number, WorkerUsage>();
   private window = { counters: zeroCounters(), setup: new Histogram(), relay: new Histogram() };
 
   apply(worker: number, delta: StatsDelta): void {
@@ -105,6 +111,10 @@ export class StatsAggregate {
     this.window.setup.merge(delta.setup);
     this.window.relay.merge(delta.relay);
     this.gauges.set(worker, { activeCalls: delta.activeCalls, sockets: delta.sockets });
+  }
+
+  applyUsage(usage: WorkerUsage): void {
+    this.workerUsage.set(usage.worker, usage);
   }
 
   get activeCalls(): number {
@@ -120,8 +130,14 @@ export class StatsAggregate {
   }
 
   /** Closes the current window as a series point at `t` seconds covering `seconds` of wall time. */
-  sample(t: number, seconds = 1): SeriesPoint {
+  sample(t: number, seconds = 1, parentCpuPct = 0): SeriesPoint {
     const w = this.window;
+    let workersCpu = 0;
+    let maxWorkerCpu = 0;
+    for (const u of this.workerUsage.values()) {
+      workersCpu += u.recentCpuPct;
+      maxWorkerCpu = Math.max(maxWorkerCpu, u.recentCpuPct);
+    }
     const point: SeriesPoint = {
       t: Math.round(t * 10) / 10,
       activeCalls: this.activeCalls,
@@ -134,6 +150,8 @@ export class StatsAggregate {
       relayP50: w.relay.percentile(0.5),
       relayP90: w.relay.percentile(0.9),
       relayP99: w.relay.percentile(0.99),
+      generatorCpuPct: Math.round((parentCpuPct + workersCpu) * 10) / 10,
+      maxWorkerCpuPct: maxWorkerCpu,
     };
     this.peakActiveCalls = Math.max(this.peakActiveCalls, point.activeCalls);
     this.peakSockets = Math.max(this.peakSockets, point.sockets);

@@ -1,3 +1,4 @@
+import { formatGenerator, type GeneratorSummary } from './generator-usage.js';
 import { percentiles, type Percentiles } from './histogram.js';
 import type { LoadtestOptions } from './options.js';
 import type { SeriesPoint, StatsAggregate } from './stats.js';
@@ -30,6 +31,8 @@ export interface Summary {
    * tokens handed to calls in progress. Failures are also in `errorsByCode` as `token_refresh:<code>`.
    */
   tokens: { renewed: number; failed: number; sentToCalls: number };
+  /** The generator's own CPU, memory, descriptors and event-loop delay; null when not measured. */
+  generator: GeneratorSummary | null;
   thresholds: ThresholdResult[];
   passed: boolean;
   series: SeriesPoint[];
@@ -57,7 +60,7 @@ export interface TokenStats {
 }
 
 /** Builds the summary from the aggregate at the end of the run. */
-export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, startedAt: Date, elapsedSec: number, tokens: TokenStats = { renewed: 0, failed: 0, errors: {} }): Summary {
+export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, startedAt: Date, elapsedSec: number, tokens: TokenStats = { renewed: 0, failed: 0, errors: {} }, generator: GeneratorSummary | null = null): Summary {
   const attempted = agg.totals.attempted;
   const failed = agg.totals.failed;
   const base = {
@@ -82,6 +85,7 @@ export function buildSummary(options: LoadtestOptions, agg: StatsAggregate, star
       perSec: elapsedSec > 0 ? Math.round((agg.totals.framesSent + agg.totals.framesReceived) / elapsedSec) : 0,
     },
     tokens: { renewed: tokens.renewed, failed: tokens.failed, sentToCalls: agg.totals.hostTokenUpdates },
+    generator,
     thresholds,
     passed: thresholds.every((r) => r.passed),
     series: agg.series,
@@ -112,6 +116,7 @@ export function formatSummary(s: Summary): string {
     `sockets    peak ${s.sockets.peak} held (${s.sockets.peakActiveCalls} calls active at peak)`,
     `frames     ${s.frames.sent} sent, ${s.frames.received} received, ${s.frames.perSec}/s`,
     `tokens     ${s.tokens.renewed} renewed (${s.tokens.sentToCalls} handed to running calls), ${s.tokens.failed} renewal(s) failed`,
+    ...(s.generator ? formatGenerator(s.generator) : []),
   );
   for (const r of s.thresholds) lines.push(`threshold  ${r.passed ? 'PASS' : 'FAIL'} ${r.name}: ${thresholdValue(r, r.actual)} (limit ${thresholdValue(r, r.limit)})`);
   return lines.join('\n');
@@ -121,6 +126,6 @@ export function formatSummary(s: Summary): string {
 export function formatStatus(p: SeriesPoint, totals: { attempted: number; succeeded: number; failed: number }, target: number, tokenFailures = 0): string {
   return `[${p.t.toFixed(0).padStart(4)}s] calls ${totals.attempted}/${target} active ${p.activeCalls} ok ${totals.succeeded} failed ${totals.failed}`
     + ` | setups/s ${p.setupsPerSec.toFixed(0)} errors/s ${p.errorsPerSec.toFixed(0)} frames/s ${p.framesPerSec.toFixed(0)}`
-    + ` | setup p50 ${formatMs(p.setupP50)} p99 ${formatMs(p.setupP99)} relay p99 ${formatMs(p.relayP99)} | sockets ${p.sockets}`
+    + ` | setup p50 ${formatMs(p.setupP50)} p99 ${formatMs(p.setupP99)} relay p99 ${formatMs(p.relayP99)} | sockets ${p.sockets} | gen cpu ${p.generatorCpuPct.toFixed(0)}% (worker max ${p.maxWorkerCpuPct.toFixed(0)}%)`
     + (tokenFailures > 0 ? ` | token renewals failed ${tokenFailures}` : '');
 }

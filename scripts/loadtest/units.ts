@@ -35,3 +35,12 @@ export function formatMs(ms: number | null | undefined): string {
 export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(ratio < 0.01 ? 3 : 2)}%`;
 }
+
+/** Formats a byte count compactly for humans: `850 B`, `12.3 KiB`, `210 MiB`, `1.25 GiB`. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '-';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(bytes < 100 * 1024 ** 2 ? 1 : 0)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}

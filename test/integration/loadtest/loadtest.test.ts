@@ -95,6 +95,18 @@ describe('vidivo loadtest against a local two-node deployment', () => {
     expect(summary.passed).toBe(true);
     expect(summary.tokens).toEqual({ renewed: 0, failed: 0, sentToCalls: 0 });
     expect(res.stderr).toMatch(/calls \d+\/6 active \d+/);
+    expect(res.stderr).toMatch(/gen cpu \d+% \(worker max \d+%\)/);
+    const g = summary.generator!;
+    expect(g.workers).toHaveLength(summary.config.workers);
+    expect(g.workers[0]!.peakSockets).toBe(12);
+    expect(g.workers[0]!.cpuSec).toBeGreaterThan(0);
+    expect(g.workers[0]!.wallSec).toBeGreaterThan(10);
+    expect(g.workers[0]!.peakRssBytes).toBeGreaterThanOrEqual(g.workers[0]!.baselineRssBytes);
+    expect(g.workers[0]!.peakOpenFds).toBeGreaterThanOrEqual(12);
+    expect(g.rssPerSocketBytes).not.toBeNull();
+    expect(g.parent.cpuSec).toBeGreaterThan(0);
+    expect(g.cpuSec).toBeCloseTo(g.parent.cpuSec + g.workers[0]!.cpuSec, 2);
+    expect(summary.series.some((p) => p.generatorCpuPct > 0)).toBe(true);
 
     const texts = await Promise.all([all.signalPort, second.signalPort].map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
     const perNode = texts.map((t) => metric([t], 'signal_frames_in_total', 'type="join"'));
@@ -123,6 +135,7 @@ describe('vidivo loadtest against a local two-node deployment', () => {
     expect(data.calls.succeeded).toBe(6);
     expect(data.series.some((p) => p.activeCalls === 6)).toBe(true);
     expect(html).toContain('id="chart-relay"');
+    expect(html).toContain('<h2>Generator</h2>');
     expect(html).toContain('PASSED');
   }, 120_000);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { helpText, OPTION_DOCS, parseOptions } from '../../../scripts/loadtest/options.js';
+import { helpText, OPTION_DOCS, parseOptions, socketsPerWorker, WORKER_FD_MARGIN } from '../../../scripts/loadtest/options.js';
 import { parseDuration, parseRatio } from '../../../scripts/loadtest/units.js';
 
 describe('units', () => {
@@ -58,6 +58,19 @@ describe('parseOptions', () => {
     expect(custom.durationMs).toBe(23 * 3_600_000);
     expect(() => parseOptions(['-d', '24h'])).toThrow(/--duration.*guest session/);
     expect(() => parseOptions(['--refresh-before', '0'])).toThrow(/--refresh-before/);
+  });
+
+  it('reaches 10,000 concurrent calls with the defaults: hosts, workers under the descriptor cap, loopback sources', () => {
+    const o = parseOptions(['-n', '10000', '--ramp', '50', '-d', '300s', '--api', 'http://127.0.0.1:3000', '--signal', 'ws://127.0.0.1:3001/signal/ws']);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o).toMatchObject({ calls: 10000, concurrency: 10000, hosts: 10000, workers: 3 });
+    expect(socketsPerWorker(o)).toBe(6667);
+    expect(socketsPerWorker(o) + WORKER_FD_MARGIN).toBeLessThan(20000);
+    expect(o.localAddresses).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8']);
+    expect(o.rampPerSec * (o.durationMs / 1000)).toBeGreaterThanOrEqual(o.calls);
+    const fewer = parseOptions(['-n', '10000', '-w', '1']);
+    if (fewer === 'help') throw new Error('unexpected help');
+    expect(socketsPerWorker(fewer)).toBe(20000);
   });
 
   it('refuses unknown options and bad values', () => {
