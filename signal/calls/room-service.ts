@@ -4,7 +4,7 @@ import {
   PEERS, announcementOf, callsChannelName, isTerminal,
   type Call, type CallAnnouncement, type CallStatus, type CallStore, type EndReason, type TransitionResult,
 } from '../../shared/calls/index.js';
-import { iceServersForToken, type IceConfig } from '../../shared/ice/turn.js';
+import { iceServersForToken, type IceConfig, type IceServer } from '../../shared/ice/turn.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import {
   CLOSE_CODES, PROTOCOL_VERSION,
@@ -201,7 +201,7 @@ export class RoomService {
       call: stateData(room.callId, room.call),
       peer: session.peer,
       peers: [...members].filter(([p]) => p !== session.peer).map(([peer, record]) => ({ peer, state: record.state })),
-      ice_servers: iceServersForToken(this.deps.settings.ice, session.user, session.claims.iat),
+      ice_servers: this.iceServersFor(session),
       resumed: previous !== null,
       replayed: replay.length,
       seq,
@@ -226,6 +226,11 @@ export class RoomService {
       if (connected) await this.transition(session.callId, 'active');
       else if (session.peer === 'host' && room.call.status === 'waiting') await this.transition(session.callId, 'ringing');
     }
+  }
+
+  /** The ICE servers for this session's current token (TURN credential expiring with it by default). */
+  iceServersFor(session: Session): IceServer[] {
+    return iceServersForToken(this.deps.settings.ice, session.user, session.claims.iat);
   }
 
   /** Relays a peer-to-peer frame to `to` (or every other peer); resolves to how many peers it reached. */

@@ -192,7 +192,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     session.claims = claims;
     session.expiresAt = claims.exp * 1000;
     session.reauthAsked = false;
-    this.#send(session, JSON.stringify({ type: 'ack', ...(id ? { id } : {}), data: { expires_at: session.expiresAt } }), 'ack');
+    this.#send(session, JSON.stringify({ type: 'ack', ...(id ? { id } : {}), data: { expires_at: session.expiresAt, ice_servers: this.deps.rooms.iceServersFor(session) } }), 'ack');
   }
 
   #violation(session: Session, message: string, id?: string, details?: Record<string, string>, code: ErrorCode = 'validation_error'): void {

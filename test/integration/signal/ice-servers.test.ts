@@ -51,4 +51,19 @@ describe('ICE servers in the join reply', () => {
     }
     expect(new Set(usernames).size).toBe(2);
   });
+
+  it('hands out a fresh TURN credential with the reauth ack, counted from the new token', async () => {
+    const call = await createCall(store);
+    const issuedEarlier = Math.floor(Date.now() / 1000) - 120;
+    const client = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 300, now: issuedEarlier }));
+    clients.push(client);
+    const first = (await client.join()).data.ice_servers[1] as { username: string };
+    const renewed = await client.request('reauth', { token: await peerToken(keys.ring, call, 'guest', { ttlSec: 300 }) });
+    expect(renewed.type).toBe('ack');
+    const turn = renewed.data.ice_servers[1] as { username: string; credential: string };
+    const expiry = renewed.data.expires_at / 1000;
+    expect(turn.username).toBe(`${expiry}:${call.guest_id}`);
+    expect(expiry - Number(first.username.split(':')[0])).toBeGreaterThanOrEqual(119);
+    expect(coturnAccepts(TURN_SECRET, 'vidivo', signedAllocate(turn.username, turn.credential, 'vidivo'), expiry - 1)).toBe(true);
+  });
 });
