@@ -52,6 +52,8 @@ class LocalRoom {
   readonly remote = new Map<string, { node: string; state: PeerState }>();
   lastTick = 0;
   idleSince = 0;
+  /** Both peers were connected but storage failed to make the call `active`; the sweep retries. */
+  activationPending = false;
 
   constructor(readonly callId: string, public call: CallSnapshot) {}
 }
@@ -223,8 +225,33 @@ export class RoomService {
 
     if (room.call.status === 'waiting' || room.call.status === 'ringing') {
       const connected = PEERS.every((p) => members.get(p)?.state === 'connected');
-      if (connected) await this.transition(session.callId, 'active');
+      if (connected) await this.#activate(room);
       else if (session.peer === 'host' && room.call.status === 'waiting') await this.transition(session.callId, 'ringing');
+    }
+  }
+
+  /**
+   * Makes the call `active`. Losing a race to a concurrent `ringing` transition (the call moved
+   * on under us) is retried at once; when storage keeps failing, the room is marked so the sweep
+   * tries again.
+   */
+  async #activate(room: LocalRoom): Promise<void> {
+    const beforeActive = (): boolean => room.call.status === 'waiting' || room.call.status === 'ringing';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const version = room.call.version;
+      if (await this.transition(room.callId, 'active')) break;
+      if (!beforeActive() || room.call.version === version) break;
+    }
+    room.activationPending = beforeActive();
+  }
+
+  /** Retries activations that storage refused while both peers are still connected. */
+  async #retryActivations(): Promise<void> {
+    for (const room of this.#rooms.values()) {
+      if (!room.activationPending) continue;
+      const bothConnected = PEERS.every((p) => room.live.has(p) || room.remote.get(p)?.state === 'connected');
+      if (bothConnected && (room.call.status === 'waiting' || room.call.status === 'ringing')) await this.#activate(room);
+      else room.activationPending = false;
     }
   }
 
@@ -550,6 +577,7 @@ export class RoomService {
     } catch (err) {
       log.debug({ err }, 'sweep incomplete (directory unavailable)');
     }
+    await this.#retryActivations();
     await this.#ticks(t);
     for (const [callId, room] of this.#rooms) {
       if (room.live.size === 0 && t - room.idleSince > settings.reconnectGraceMs * 2 && !this.#awaitsLocalExpiry(room)) this.#rooms.delete(callId);

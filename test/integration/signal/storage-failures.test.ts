@@ -161,6 +161,21 @@ describe('call transitions when storage fails', () => {
     await host.waitType('call-state', 5000, (f) => f.data.status === 'ended');
   });
 
+  it('retries an activation that storage refused on every attempt from the sweep, while both peers stay connected', async () => {
+    flaky.failTransitions(0);
+    const call = await createCall(store);
+    const guest = await joined(call, 'guest');
+    const activated = transitionsInto(call.id, 'active');
+    // One join's five attempts fail; the sixth attempt comes from a sweep.
+    flaky.failTransitions(5);
+    const host = await joined(call, 'host');
+    await Promise.all([guest, host].map((c) => c.waitType('call-state', 15000, (f) => f.data.status === 'active')));
+    expect(flaky.attempts).toBeGreaterThanOrEqual(6);
+    expect((await store.get(call.id))?.status).toBe('active');
+    expect(activated.count()).toBe(1);
+    activated.off();
+  }, 30000);
+
   it('acks a hangup of a call that is already over without changing it', async () => {
     const { call, guest, host } = await activeCall();
     // Ended behind the node's back (as another node or the API would), without an announcement.
