@@ -12,6 +12,7 @@ export class SignalMetrics {
   readonly backpressureDrops: Counter;
   readonly closes: Counter<'code'>;
   readonly replayed: Counter;
+  readonly parked: Counter;
 
   constructor(collect: { sockets: () => number; callsByStatus: () => Record<string, number> }, defaults = true) {
     const registers = [this.registry];
@@ -33,6 +34,7 @@ export class SignalMetrics {
     this.backpressureDrops = new Counter({ name: 'signal_backpressure_drops_total', help: 'Sockets closed because their send buffer exceeded the limit.', registers });
     this.closes = new Counter({ name: 'signal_closes_total', help: 'Socket closes by close code.', labelNames: ['code'], registers });
     this.replayed = new Counter({ name: 'signal_replayed_frames_total', help: 'Frames replayed to resuming peers.', registers });
+    this.parked = new Counter({ name: 'signal_parked_frames_total', help: 'Frames for a peer whose node no longer listened, kept for its resume.', registers });
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'signal_' });
   }
 }

@@ -33,10 +33,11 @@ export type BrokerStatus = 'up' | 'down';
 export interface Broker {
   readonly nodeId: string;
   /**
-   * Publish to every subscriber of `channel` on every node. Rejects when the transport is
-   * down (fails fast, never queues); never throws synchronously.
+   * Publish to every subscriber of `channel` on every node; resolves to how many nodes'
+   * subscriptions received it (0: no node listens on the channel, e.g. its node died). Rejects
+   * when the transport is down (fails fast, never queues); never throws synchronously.
    */
-  publish(channel: string, payload: string): Promise<void>;
+  publish(channel: string, payload: string): Promise<number>;
   /**
    * Adds a local handler. The transport subscribes only when the first local handler for the
    * channel appears and unsubscribes when the last leaves. Resolves once the subscription is

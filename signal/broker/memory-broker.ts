@@ -27,11 +27,13 @@ export class MemoryHub {
     if (set?.delete(listener) && set.size === 0) this.#listeners.delete(channel);
   }
 
-  /** Delivers to every attached broker in a later microtask, in publish order. */
-  publish(channel: string, from: string, payload: string): void {
-    for (const listener of this.#listeners.get(channel) ?? []) {
+  /** Delivers to every attached broker in a later microtask, in publish order; returns how many. */
+  publish(channel: string, from: string, payload: string): number {
+    const listeners = this.#listeners.get(channel) ?? new Set<HubListener>();
+    for (const listener of listeners) {
       queueMicrotask(() => listener(channel, from, payload));
     }
+    return listeners.size;
   }
 
   /** Channels with at least one subscribed broker (the hub's `PUBSUB CHANNELS`). */
@@ -72,9 +74,9 @@ export class MemoryBroker implements Broker {
     return this.#closed ? 'down' : 'up';
   }
 
-  async publish(channel: string, payload: string): Promise<void> {
+  async publish(channel: string, payload: string): Promise<number> {
     if (this.#closed) throw new Error('broker is closed');
-    this.#hub.publish(channel, this.nodeId, payload);
+    return this.#hub.publish(channel, this.nodeId, payload);
   }
 
   async subscribe(channel: string, handler: BrokerHandler, options: SubscribeOptions = {}): Promise<Subscription> {

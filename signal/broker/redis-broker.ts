@@ -105,7 +105,7 @@ export class RedisBroker implements Broker {
     return this.#firstUp;
   }
 
-  publish(channel: string, payload: string): Promise<void> {
+  publish(channel: string, payload: string): Promise<number> {
     if (this.#closed) return Promise.reject(new Error('broker is closed'));
     // Publishing straight away when possible keeps calls in order on the one publisher connection.
     if (this.#pub.status === 'ready') return this.#send(channel, payload);
@@ -157,9 +157,9 @@ export class RedisBroker implements Broker {
     return this.#closing;
   }
 
-  async #send(channel: string, payload: string): Promise<void> {
+  async #send(channel: string, payload: string): Promise<number> {
     try {
-      await this.#pub.publish(channel, stampMessage(this.nodeId, payload));
+      return await this.#pub.publish(channel, stampMessage(this.nodeId, payload));
     } catch (err) {
       throw new Error(`publish to ${channel} failed`, { cause: err });
     }

@@ -21,6 +21,11 @@ export interface JoinOutcome {
   seq: number;
   /** Stored frames with `seq > lastSeq`, oldest first (complete JSON frames). */
   replay: string[];
+  /**
+   * Frame bodies parked for this peer while no node listened for it (its node had died or lost
+   * Redis), oldest first, taken by this join: deliver them as new frames after the replay.
+   */
+  parked: string[];
 }
 
 /** `appendOffline` outcome: stored under `seq`, or the peer is connected on `node`, or not a member. */
@@ -53,6 +58,12 @@ export interface RoomDirectory {
   record(callId: string, peer: string, frames: string[]): Promise<void>;
   /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */
   appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome>;
+  /**
+   * Keeps `body` for a peer registered as connected on a node that no longer listens (a publish
+   * reached nobody), without a sequence number: the peer's next `join` takes it, or, once the
+   * dead-node sweep marks the peer reconnecting, it moves into the replay buffer after the gap.
+   */
+  park(callId: string, peer: string, body: string): Promise<void>;
   members(callId: string): Promise<Map<string, MemberRecord>>;
   /**
    * Grace periods past `now`, each handed to one caller at a time cluster-wide: claiming moves

@@ -11,6 +11,7 @@ export class MemoryDirectory implements RoomDirectory {
   readonly #buffers = new Map<string, PeerBuffer>();
   readonly #grace = new Map<string, number>();
   readonly #ticks = new Set<string>();
+  readonly #parked = new Map<string, string[]>();
 
   constructor(private readonly replayLimit: number) {}
 
@@ -21,7 +22,9 @@ export class MemoryDirectory implements RoomDirectory {
     this.#grace.delete(`${callId}\n${peer}`);
     const buffer = this.#buffer(callId, peer);
     const replay = lastSeq === undefined ? [] : buffer.frames.filter((f) => seqOf(f) > lastSeq);
-    return { previous, members: new Map([...room].map(([p, m]) => [p, { ...m }])), seq: buffer.seq, replay };
+    const parked = this.#parked.get(`${callId}\n${peer}`) ?? [];
+    this.#parked.delete(`${callId}\n${peer}`);
+    return { previous, members: new Map([...room].map(([p, m]) => [p, { ...m }])), seq: buffer.seq, replay, parked };
   }
 
   async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {
@@ -36,6 +39,14 @@ export class MemoryDirectory implements RoomDirectory {
 
   async record(callId: string, peer: string, frames: string[]): Promise<void> {
     this.#store(callId, peer, frames);
+  }
+
+  async park(callId: string, peer: string, body: string): Promise<void> {
+    const key = `${callId}\n${peer}`;
+    const list = this.#parked.get(key) ?? [];
+    list.push(body);
+    if (list.length > this.replayLimit) list.splice(0, list.length - this.replayLimit);
+    this.#parked.set(key, list);
   }
 
   async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {

@@ -32,7 +32,7 @@ local function store(seqkey, listkey, maxlen, ttl, first)
   end
 end`;
 
-/** KEYS: members, seq, list, grace, node rooms, nodes; ARGV: peer, member json, lastSeq|-1, callId, nodeId, members ttl. */
+/** KEYS: members, seq, list, grace, node rooms, nodes, parked; ARGV: peer, member json, lastSeq|-1, callId, nodeId, members ttl. */
 const JOIN = `${SEQ_OF}
 local prev = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -50,7 +50,9 @@ if last >= 0 then
     if s and s > last then table.insert(replay, item) end
   end
 end
-return {prev or '', all, seq, replay}`;
+local parked = redis.call('LRANGE', KEYS[7], 0, -1)
+redis.call('DEL', KEYS[7])
+return {prev or '', all, seq, replay, parked}`;
 
 /** KEYS: members, grace, seq, list; ARGV: peer, conn, now, deadline, callId, max, ttl, frames… */
 const LEAVE = `${SEQ_OF}${STORE}
@@ -83,6 +85,13 @@ redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return {2, seq}`;
 
+/** KEYS: parked; ARGV: body, max, ttl */
+const PARK = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
 /** KEYS: grace; ARGV: now, limit, lease deadline */
 const CLAIM_GRACE = `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -90,9 +99,11 @@ for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], m) end
 return due`;
 
 /**
- * KEYS: members, grace; ARGV: dead node, now, deadline, callId, seq key prefix, seq gap.
+ * KEYS: members, grace; ARGV: dead node, now, deadline, callId, seq key prefix, seq gap,
+ * replay list key prefix, parked list key prefix, max, ttl.
  * The dead node may have delivered frames it never persisted, so each marked peer's counter
  * jumps by the gap: frames stored for it from now on sort after anything it may have seen.
+ * Frames parked for the peer since its node stopped listening become replayable after the gap.
  */
 const MARK_GONE = `
 local h = redis.call('HGETALL', KEYS[1])
@@ -104,7 +115,16 @@ for i = 1, #h, 2 do
     rec.since = tonumber(ARGV[2])
     redis.call('HSET', KEYS[1], h[i], cjson.encode(rec))
     redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4] .. '\\n' .. h[i])
-    redis.call('INCRBY', ARGV[5] .. h[i], ARGV[6])
+    local seq = redis.call('INCRBY', ARGV[5] .. h[i], ARGV[6])
+    local list = ARGV[7] .. h[i]
+    for _, body in ipairs(redis.call('LRANGE', ARGV[8] .. h[i], 0, -1)) do
+      seq = seq + 1
+      redis.call('RPUSH', list, '{"seq":' .. seq .. ',' .. string.sub(body, 2))
+    end
+    redis.call('DEL', ARGV[8] .. h[i])
+    redis.call('SET', ARGV[5] .. h[i], seq, 'PX', ARGV[10])
+    redis.call('LTRIM', list, -tonumber(ARGV[9]), -1)
+    redis.call('PEXPIRE', list, ARGV[10])
     table.insert(out, h[i])
   end
 end
@@ -139,10 +159,10 @@ export class RedisDirectory implements RoomDirectory {
   }
 
   async join(callId: string, peer: string, member: MemberRecord, lastSeq: number | undefined): Promise<JoinOutcome> {
-    const [prev, all, seq, replay] = (await this.#r.eval(JOIN, 6,
-      this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer), this.#grace(), this.#nodeRooms(this.#o.nodeId), this.#nodes(),
-      peer, JSON.stringify(member), String(lastSeq ?? -1), callId, this.#o.nodeId, String(MEMBERS_TTL_MS))) as [string, string[], number, string[]];
-    return { previous: prev ? (JSON.parse(prev) as MemberRecord) : null, members: parseMembers(all), seq: Number(seq), replay };
+    const [prev, all, seq, replay, parked] = (await this.#r.eval(JOIN, 7,
+      this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer), this.#grace(), this.#nodeRooms(this.#o.nodeId), this.#nodes(), this.#parked(callId, peer),
+      peer, JSON.stringify(member), String(lastSeq ?? -1), callId, this.#o.nodeId, String(MEMBERS_TTL_MS))) as [string, string[], number, string[], string[]];
+    return { previous: prev ? (JSON.parse(prev) as MemberRecord) : null, members: parseMembers(all), seq: Number(seq), replay, parked };
   }
 
   async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {
@@ -162,6 +182,10 @@ export class RedisDirectory implements RoomDirectory {
     if (kind === 1) return { node: String(value) };
     if (kind === 2) return { seq: Number(value) };
     return { missing: true };
+  }
+
+  async park(callId: string, peer: string, body: string): Promise<void> {
+    await this.#r.eval(PARK, 1, this.#parked(callId, peer), body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs));
   }
 
   async members(callId: string): Promise<Map<string, MemberRecord>> {
@@ -206,7 +230,8 @@ export class RedisDirectory implements RoomDirectory {
       }
       for (const callId of rooms) {
         const peers = (await this.#r.eval(MARK_GONE, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
-          `${this.#p}:room:${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS))) as string[];
+          `${this.#p}:room:${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#p}:room:${callId}:replay:`, `${this.#p}:room:${callId}:parked:`,
+          String(this.#o.replayLimit), String(this.#o.bufferTtlMs))) as string[];
         out.push({ callId, peers, node });
       }
     }
@@ -216,6 +241,7 @@ export class RedisDirectory implements RoomDirectory {
   #members(callId: string): string { return `${this.#p}:room:${callId}:members`; }
   #seq(callId: string, peer: string): string { return `${this.#p}:room:${callId}:seq:${peer}`; }
   #list(callId: string, peer: string): string { return `${this.#p}:room:${callId}:replay:${peer}`; }
+  #parked(callId: string, peer: string): string { return `${this.#p}:room:${callId}:parked:${peer}`; }
   #grace(): string { return `${this.#p}:grace`; }
   #nodeRooms(node: string): string { return `${this.#p}:node:${node}:rooms`; }
   #nodes(): string { return `${this.#p}:signal:nodes`; }

@@ -168,9 +168,10 @@ export class RoomService {
     let members = new Map<string, MemberRecord>();
     let storedSeq = 0;
     let replay: string[] = [];
+    let parked: string[] = [];
     try {
       const outcome = await directory.join(session.callId, session.peer, member, lastSeq);
-      ({ previous, members, replay } = outcome);
+      ({ previous, members, replay, parked } = outcome);
       storedSeq = outcome.seq;
     } catch (err) {
       log.warn({ err, call: session.callId, peer: session.peer }, 'directory unavailable at join; continuing with local state');
@@ -215,6 +216,7 @@ export class RoomService {
     this.deps.metrics.replayed.inc(replay.length);
     const queued = session.queued ?? [];
     session.queued = undefined;
+    for (const frameBody of parked) this.#deliverLocal(session, frameBody, Number.NaN);
     for (const q of queued) this.#deliverLocal(session, q.body, q.t0);
     log.info({ call: session.callId, peer: session.peer, conn: session.conn, resumed: result.resumed, replayed: replay.length }, 'peer joined');
     this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'connected', node: nodeId });
@@ -671,6 +673,7 @@ export class RoomService {
           for (const [peer, record] of outcome.members) {
             if (peer !== session.peer && !room.live.has(peer)) room.remote.set(peer, { node: record.node, state: record.state });
           }
+          for (const frameBody of outcome.parked) this.#deliverLocal(session, frameBody, Number.NaN);
         } catch {
           return;
         }
@@ -764,7 +767,7 @@ export class RoomService {
     session.seq += 1;
     const frame = withSeq(session.seq, frameBody);
     session.remember(frame, this.deps.settings.replayBuffer);
-    if (this.#send(session, frame, typeOfBody(frameBody))) {
+    if (this.#send(session, frame, typeOfBody(frameBody)) && !Number.isNaN(t0)) {
       this.deps.metrics.relayLatency.observe({ path }, Math.max(0, preciseNow() - t0) / 1000);
     }
   }
@@ -778,8 +781,22 @@ export class RoomService {
   #publishTo(node: string, callId: string, peer: string, frameBody: string, hint: Hint | undefined, t0: number, hop: number): Promise<boolean> {
     const h = hint ? `${hint.peer}|${hint.node}|${hint.state}` : '';
     const payload = `d\n${callId}\n${peer}\n${t0}\n${hop}\n${h}\n${frameBody}`;
-    return this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).then(() => true, () => {
-      this.deps.metrics.publishFailures.inc();
+    return this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).then(
+      (receivers) => receivers > 0 || this.#park(callId, peer, frameBody),
+      () => {
+        this.deps.metrics.publishFailures.inc();
+        return false;
+      },
+    );
+  }
+
+  /** Keeps a frame whose target node no longer listens until the peer resumes (or is marked gone). */
+  #park(callId: string, peer: string, frameBody: string): Promise<boolean> {
+    return this.deps.directory.park(callId, peer, frameBody).then(() => {
+      this.deps.metrics.parked.inc();
+      return true;
+    }, (err: unknown) => {
+      this.deps.log.debug({ err, call: callId, peer }, 'frame for a peer on a silent node not parked');
       return false;
     });
   }

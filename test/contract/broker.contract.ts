@@ -182,6 +182,17 @@ export function brokerContract(
       expect(all.messages.map((m) => m.from)).toEqual(['n1', 'n2']);
     });
 
+    it('resolves publish to the number of nodes listening on the channel: 0 once its node is gone', async () => {
+      const a = await make('n1');
+      const b = await make('n2');
+      const channel = a.nodeChannel('n2');
+      expect(await a.publish(channel, 'nobody')).toBe(0);
+      await b.subscribe(channel, noop);
+      expect(await a.publish(channel, 'one')).toBe(1);
+      await b.close();
+      await until(async () => (await a.publish(channel, 'gone')) === 0, 'the channel to have no listener');
+    });
+
     it('delivers between nodes sharing a prefix, both ways, stamped with the sender', async () => {
       const a = await make('n1');
       const b = await make('n2');
@@ -302,7 +313,7 @@ export function brokerContract(
       expect(seen).toEqual(['down']);
       expect(removed).toEqual([]);
 
-      let publishing: Promise<void> | undefined;
+      let publishing: Promise<number> | undefined;
       expect(() => {
         publishing = a.publish(channel, 'x');
       }).not.toThrow();

@@ -107,6 +107,9 @@ describe('two signal node processes on one Redis', { retry: 2 }, () => {
     const killedAt = Date.now();
     a.kill('SIGKILL');
     await a.exited;
+    // Sent before the node's death is detected: parked, not lost.
+    const inTheWindow = await guest.request('ice-candidate', { candidate: { candidate: 'candidate:9 1 udp 1 10.0.0.9 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+    expect(inTheWindow).toMatchObject({ type: 'ack', data: { delivered: 1 } });
     const left = await guest.waitType('peer-left', 10000, (f) => f.data.peer === 'host');
     expect(left.data).toMatchObject({ reason: 'node_failure', reconnecting: true });
     expect(Date.now() - killedAt).toBeLessThan(10000);
@@ -118,6 +121,8 @@ describe('two signal node processes on one Redis', { retry: 2 }, () => {
     expect(reply.data).toMatchObject({ resumed: true, call: { status: 'active' }, peers: [{ peer: 'guest', state: 'connected' }] });
     expect(reply.data.replayed).toBeGreaterThanOrEqual(1);
     await resumed.waitType('offer', 5000, (f) => f.data.sdp === 'while-you-were-away');
+    const order = resumed.frames.filter((f) => f.type === 'ice-candidate' || f.type === 'offer').map((f) => f.type);
+    expect(order).toEqual(['ice-candidate', 'offer']);
     await guest.waitType('peer-joined', 5000, (f) => f.data.resumed === true);
     resumed.send({ type: 'answer', data: { sdp: 'back' } });
     await guest.waitType('answer', 5000, (f) => f.data.sdp === 'back');
