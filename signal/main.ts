@@ -5,7 +5,7 @@ import type { CallAnnouncement, CallStore } from '../shared/calls/index.js';
 import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
-import { createTokenVerifier } from '../shared/tokens/index.js';
+import { createSyncTokenVerifier } from '../shared/tokens/index.js';
 import { MemoryBroker, MemoryNodeRegistry, RedisBroker, RedisNodeRegistry, type Broker, type NodeRegistry } from './broker/index.js';
 import type { RoomDirectory } from './calls/directory.js';
 import { CallEvents } from './calls/events.js';
@@ -16,6 +16,7 @@ import { RoomService } from './calls/room-service.js';
 import { SignalMetrics } from './metrics.js';
 import { SignalServer } from './server/app.js';
 import { pingOnlyRoute } from './server/ping-route.js';
+import { RemoteJwks } from './server/remote-jwks.js';
 import { loadUws } from './server/uws.js';
 import { SignalRoute } from './session/signal-route.js';
 
@@ -56,7 +57,9 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const s = config.signal;
   assertIceConfig(config.calls.ice);
   const uws = loadUws({ allowFallback: s.allowFallback, log });
-  const verifier = createTokenVerifier(keys, config.auth.issuer);
+  const keySet = 'jwksUrl' in keys ? new RemoteJwks({ url: keys.jwksUrl, log }) : keys;
+  if (keySet instanceof RemoteJwks) await keySet.refresh();
+  const verifier = createSyncTokenVerifier(keySet, config.auth.issuer);
   const { prefix } = config.redis;
   let redis: Redis | undefined;
   let broker: Broker;
@@ -183,6 +186,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
       clearInterval(sweeper);
       clearInterval(presenceTimer);
       signalRoute.stop();
+      if (keySet instanceof RemoteJwks) keySet.close();
       offStatus();
       await registry.close();
       await broker.close();

@@ -1,7 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '../errors/index.js';
-import { isRole } from '../roles.js';
 import type { AccessClaims, Audience, SignalingClaims } from './claims.js';
+import { assertKidAndRole, assertTokenShape, DEFAULT_CLOCK_TOLERANCE_SEC, REQUIRED_CLAIMS, signalingClaimsOf, unauthorized } from './token-checks.js';
 
 export interface TokenVerifier {
   verifyAccess(token: string): Promise<AccessClaims>;
@@ -9,9 +8,6 @@ export interface TokenVerifier {
 }
 
 export type KeySource = { jwks: () => { keys: JWK[] } } | { jwksUrl: string };
-
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const MAX_TOKEN_LENGTH = 8192;
 
 function keyResolver(source: KeySource): JWTVerifyGetKey {
   if ('jwksUrl' in source) return createRemoteJWKSet(new URL(source.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
@@ -27,27 +23,23 @@ function keyResolver(source: KeySource): JWTVerifyGetKey {
 }
 
 /**
- * The one token check used by api and signal: RS256 only, a `kid` that is in the key set,
- * `iss`, `aud`, `exp`/`nbf` (30 s leeway) and the claims each audience needs. Any failure is
- * AppError `unauthorized`; the reason is only in `cause`.
+ * The token check used by the API (and anything that may await): RS256 only, a `kid` that is in
+ * the key set, `iss`, `aud`, `exp`/`nbf` (30 s leeway) and the claims each audience needs. Any
+ * failure is AppError `unauthorized`; the reason is only in `cause`. `createSyncTokenVerifier`
+ * performs the same checks without awaiting.
  */
-export function createTokenVerifier(source: KeySource, issuer: string, clockToleranceSec = 30): TokenVerifier {
+export function createTokenVerifier(source: KeySource, issuer: string, clockToleranceSec = DEFAULT_CLOCK_TOLERANCE_SEC): TokenVerifier {
   const getKey = keyResolver(source);
   async function verify(token: string, audience: Audience): Promise<Record<string, unknown>> {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) {
-      throw new AppError('unauthorized', { message: 'Malformed token.' });
-    }
+    assertTokenShape(token);
     try {
       const { payload, protectedHeader } = await jwtVerify(token, getKey, {
-        algorithms: ['RS256'], issuer, audience, clockTolerance: clockToleranceSec, requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        algorithms: ['RS256'], issuer, audience, clockTolerance: clockToleranceSec, requiredClaims: [...REQUIRED_CLAIMS],
       });
-      if (!protectedHeader.kid) throw new Error('missing kid');
-      if (!isRole(payload['role'])) throw new Error('missing or unknown role');
+      assertKidAndRole(protectedHeader, payload);
       return payload as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof AppError) throw err;
-      const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      throw new AppError('unauthorized', { message: expired ? 'Token has expired.' : 'Invalid token.', cause: err });
+      throw unauthorized(err);
     }
   }
   return {
@@ -55,11 +47,7 @@ export function createTokenVerifier(source: KeySource, issuer: string, clockTole
       return (await verify(token, 'api')) as unknown as AccessClaims;
     },
     async verifySignaling(token) {
-      const claims = await verify(token, 'signal');
-      if (typeof claims['call_id'] !== 'string' || typeof claims['peer'] !== 'string') {
-        throw new AppError('unauthorized', { message: 'Not a signaling token.' });
-      }
-      return claims as unknown as SignalingClaims;
+      return signalingClaimsOf(await verify(token, 'signal'));
     },
   };
 }

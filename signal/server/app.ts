@@ -132,34 +132,23 @@ export class SignalServer {
       maxBackpressure: this.options.limits.maxBackpressure,
       closeOnBackpressureLimit: 0,
       sendPingsAutomatically: true,
+      // Synchronous on purpose: see WsRouteHandler.authenticate.
       upgrade: (res, req, context) => {
-        const query = req.getQuery() ?? '';
-        const key = req.getHeader('sec-websocket-key');
-        const extensions = req.getHeader('sec-websocket-extensions');
-        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-        const { token, protocol } = tokenFromUpgrade(query, req.getHeader('sec-websocket-protocol'));
-        let aborted = false;
-        res.onAborted(() => { aborted = true; });
-        if (!this.accepting) {
-          res.cork(() => res.writeStatus(STATUS_TEXT[503]!).writeHeader('Content-Type', 'application/json').end(jsonError('service_unavailable', 'Node is draining; connect to another node.')));
-          return;
-        }
-        const rejectUnauthorized = (message: string) => {
-          if (aborted) return;
-          res.cork(() => res.writeStatus(STATUS_TEXT[401]!).writeHeader('Content-Type', 'application/json').end(jsonError('unauthorized', message)));
+        const reject = (status: 401 | 503, code: string, message: string) => {
+          res.writeStatus(STATUS_TEXT[status]!).writeHeader('Content-Type', 'application/json').end(jsonError(code, message));
         };
-        if (!token) return rejectUnauthorized('Missing token.');
-        handler.authenticate(token).then(
-          (identity) => {
-            if (aborted) return;
-            const data: SocketData = { conn: newId(), route: path, ip, identity, closed: false };
-            res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-          },
-          (err: unknown) => {
-            log.debug({ err, route: path }, 'upgrade rejected');
-            rejectUnauthorized(err instanceof AppError ? err.message : 'Invalid token.');
-          },
-        );
+        if (!this.accepting) return reject(503, 'service_unavailable', 'Node is draining; connect to another node.');
+        const { token, protocol } = tokenFromUpgrade(req.getQuery() ?? '', req.getHeader('sec-websocket-protocol'));
+        if (!token) return reject(401, 'unauthorized', 'Missing token.');
+        let identity: unknown;
+        try {
+          identity = handler.authenticate(token);
+        } catch (err) {
+          log.debug({ err, route: path }, 'upgrade rejected');
+          return reject(401, 'unauthorized', err instanceof AppError ? err.message : 'Invalid token.');
+        }
+        const data: SocketData = { conn: newId(), route: path, ip: Buffer.from(res.getRemoteAddressAsText()).toString(), identity, closed: false };
+        res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
       },
       // An exception escaping a uWS callback makes uWS drop the connection without a close
       // frame (the client sees 1006), so every handler call is guarded and logged.

@@ -6,7 +6,7 @@ import type { WsRouteHandler } from './ws-route.js';
  * A route that authenticates at upgrade and answers `ping` with `pong`, refusing every other
  * frame with an `error`. The placeholder for routes whose protocol is not built yet.
  */
-export function pingOnlyRoute<I>(authenticate: (token: string) => Promise<I>, log: Logger): WsRouteHandler<I> {
+export function pingOnlyRoute<I>(authenticate: (token: string) => I, log: Logger): WsRouteHandler<I> {
   return {
     authenticate,
     open(ws) {

@@ -16,11 +16,13 @@ export interface SocketData<Identity = unknown> {
 export type Socket<Identity = unknown> = WebSocket<SocketData<Identity>>;
 
 /**
- * One WebSocket route's behaviour. `authenticate` runs during the HTTP upgrade: a rejection
- * answers HTTP 401 and no socket is opened.
+ * One WebSocket route's behaviour. `authenticate` runs synchronously inside the HTTP upgrade
+ * handler: a throw answers HTTP 401 and no socket is opened. It must not await: this uWS build
+ * closes some sockets upgraded later from `res.cork` (docs/signaling.md, "Why the upgrade is
+ * synchronous").
  */
 export interface WsRouteHandler<Identity = unknown> {
-  authenticate(token: string): Promise<Identity>;
+  authenticate(token: string): Identity;
   open(ws: Socket<Identity>): void;
   message(ws: Socket<Identity>, data: ArrayBuffer, isBinary: boolean): void;
   drain?(ws: Socket<Identity>): void;

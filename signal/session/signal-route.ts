@@ -6,7 +6,7 @@ import {
   CLOSE_CODES, RELAY_TYPES, closeCodeName, parseClientFrame,
   type ClientMessage, type RelayType,
 } from '../../shared/protocol/index.js';
-import type { SignalingClaims, TokenVerifier } from '../../shared/tokens/index.js';
+import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { RoomService } from '../calls/room-service.js';
 import type { Presence } from '../calls/presence.js';
 import type { SignalMetrics } from '../metrics.js';
@@ -36,7 +36,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
   readonly #handlers: { [K in ClientMessage['type']]: (s: Session, m: Extract<ClientMessage, { type: K }>, t0: number) => void | Promise<void> };
 
   constructor(private readonly deps: {
-    verifier: TokenVerifier;
+    verifier: Pick<SyncTokenVerifier, 'verifySignaling'>;
     rooms: RoomService;
     presence: Presence;
     metrics: SignalMetrics;
@@ -60,7 +60,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     return this.#sessions.size;
   }
 
-  authenticate(token: string): Promise<SignalingClaims> {
+  authenticate(token: string): SignalingClaims {
     return this.deps.verifier.verifySignaling(token);
   }
 
@@ -178,10 +178,10 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     await this.deps.rooms.hangup(session, id);
   }
 
-  async #reauth(session: Session, token: string, id: string | undefined): Promise<void> {
+  #reauth(session: Session, token: string, id: string | undefined): void {
     let claims: SignalingClaims;
     try {
-      claims = await this.deps.verifier.verifySignaling(token);
+      claims = this.deps.verifier.verifySignaling(token);
     } catch (err) {
       const message = err instanceof AppError ? err.message : 'Invalid token.';
       return this.#violation(session, message, id, undefined, 'unauthorized');
