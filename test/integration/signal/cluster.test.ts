@@ -67,11 +67,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-// Retries: this uWebSockets.js build (20.30.0-unofficial.0) sometimes terminates a socket right
-// after writing the 101 (strace: sendto 101, shutdown, close in one turn; our close handler gets
-// 1006 from uWS, not from our code). Open defect, documented in docs/signaling.md (Known issues);
-// a retry starts the scenario over with new calls and sockets.
-describe('two signal node processes on one Redis', { retry: 2 }, () => {
+describe('two signal node processes on one Redis', () => {
   let a: Node;
   let b: Node;
   const prefix = uniqueName('cluster');
