@@ -19,18 +19,10 @@ let store: MongoCallStore;
 const clients: SignalClient[] = [];
 
 async function joined(call: Call, peer: 'host' | 'guest'): Promise<SignalClient> {
-  for (let attempt = 1; ; attempt++) {
-    const c = await SignalClient.connect(url, await peerToken(keys.ring, call, peer));
-    clients.push(c);
-    const dropped = c.closed.then((info) => { throw new Error(`closed ${info.code} before the join reply`); });
-    try {
-      await Promise.race([c.join(c.lastSeq || undefined), dropped]);
-      return c;
-    } catch (err) {
-      // uWS sometimes drops a socket right after the upgrade (docs/signaling.md, Known issues).
-      if (attempt >= 3 || c.closeInfo?.code !== 1006) throw err;
-    }
-  }
+  const c = await SignalClient.connect(url, await peerToken(keys.ring, call, peer));
+  clients.push(c);
+  await c.join();
+  return c;
 }
 
 async function activeCall() {

@@ -60,21 +60,10 @@ async function connect(token: string): Promise<SignalClient> {
   return c;
 }
 
-/**
- * A joined socket. A socket that uWS drops right after the upgrade (the known issue in
- * docs/signaling.md, seen on the first connects after sockets closed) is replaced, as a client would.
- */
 async function joined(call: Call, peer: 'host' | 'guest'): Promise<SignalClient> {
-  for (let attempt = 1; ; attempt++) {
-    const c = await connect(await peerToken(keys.ring, call, peer));
-    const dropped = c.closed.then((info) => { throw Object.assign(new Error(`closed ${info.code} before the join reply`), { info }); });
-    try {
-      await Promise.race([c.join(), dropped]);
-      return c;
-    } catch (err) {
-      if (attempt >= 3 || c.closeInfo?.code !== 1006) throw err;
-    }
-  }
+  const c = await connect(await peerToken(keys.ring, call, peer));
+  await c.join();
+  return c;
 }
 
 async function activeCall() {
