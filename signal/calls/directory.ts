@@ -28,6 +28,13 @@ export interface JoinOutcome {
   parked: string[];
 }
 
+/** Sequenced frames of one peer awaiting write-behind to its replay buffer. */
+export interface PendingFrames {
+  callId: string;
+  peer: string;
+  frames: string[];
+}
+
 /** `appendOffline` outcome: stored under `seq`, or the peer is connected on `node`, or not a member. */
 export type AppendOutcome = { seq: number } | { node: string } | { missing: true };
 
@@ -54,8 +61,8 @@ export interface RoomDirectory {
    * Returns false when another socket has replaced `conn` (nothing changes then). Atomic.
    */
   leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean>;
-  /** Appends already-sequenced frames of a connected peer to its replay buffer (batched write-behind). */
-  record(callId: string, peer: string, frames: string[]): Promise<void>;
+  /** Appends already-sequenced frames of connected peers to their replay buffers (batched write-behind), atomically. */
+  record(batch: readonly PendingFrames[]): Promise<void>;
   /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */
   appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome>;
   /**

@@ -1,4 +1,4 @@
-import { seqOf, withSeq, type AppendOutcome, type JoinOutcome, type MemberRecord, type RoomDirectory } from './directory.js';
+import { seqOf, withSeq, type AppendOutcome, type JoinOutcome, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
 
 interface PeerBuffer {
   seq: number;
@@ -37,8 +37,8 @@ export class MemoryDirectory implements RoomDirectory {
     return true;
   }
 
-  async record(callId: string, peer: string, frames: string[]): Promise<void> {
-    this.#store(callId, peer, frames);
+  async record(batch: readonly PendingFrames[]): Promise<void> {
+    for (const { callId, peer, frames } of batch) this.#store(callId, peer, frames);
   }
 
   async park(callId: string, peer: string, body: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AppendOutcome, JoinOutcome, MemberRecord, RoomDirectory } from './directory.js';
+import type { AppendOutcome, JoinOutcome, MemberRecord, PendingFrames, RoomDirectory } from './directory.js';
 
 /** Options of `RedisDirectory`. */
 export interface RedisDirectoryOptions {
@@ -16,10 +16,10 @@ export interface RedisDirectoryOptions {
 const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq":(%d+),')) end`;
 
 const STORE = `
-local function store(seqkey, listkey, maxlen, ttl, first)
+local function store(seqkey, listkey, maxlen, ttl, first, last)
   local top = tonumber(redis.call('GET', seqkey) or '0')
   local n = 0
-  for i = first, #ARGV do
+  for i = first, last do
     redis.call('RPUSH', listkey, ARGV[i])
     n = n + 1
     local s = seqof(ARGV[i])
@@ -60,16 +60,22 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
 local rec = cjson.decode(cur)
 if rec.conn ~= ARGV[2] then return 0 end
-store(KEYS[3], KEYS[4], ARGV[6], ARGV[7], 8)
+store(KEYS[3], KEYS[4], ARGV[6], ARGV[7], 8, #ARGV)
 rec.state = 'reconnecting'
 rec.since = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5] .. '\\n' .. ARGV[1])
 return 1`;
 
-/** KEYS: seq, list; ARGV: max, ttl, frames… */
+/** KEYS: seq, list of each peer; ARGV: max, ttl, frame count of each peer, then all frames in peer order. */
 const RECORD = `${SEQ_OF}${STORE}
-store(KEYS[1], KEYS[2], ARGV[1], ARGV[2], 3)
+local peers = #KEYS / 2
+local at = 3 + peers
+for p = 1, peers do
+  local n = tonumber(ARGV[2 + p])
+  store(KEYS[2 * p - 1], KEYS[2 * p], ARGV[1], ARGV[2], at, at + n - 1)
+  at = at + n
+end
 return 1`;
 
 /** KEYS: members, seq, list; ARGV: peer, body, max, ttl */
@@ -171,9 +177,12 @@ export class RedisDirectory implements RoomDirectory {
     return Number(done) === 1;
   }
 
-  async record(callId: string, peer: string, frames: string[]): Promise<void> {
-    if (frames.length === 0) return;
-    await this.#r.eval(RECORD, 2, this.#seq(callId, peer), this.#list(callId, peer), String(this.#o.replayLimit), String(this.#o.bufferTtlMs), ...frames);
+  async record(batch: readonly PendingFrames[]): Promise<void> {
+    const entries = batch.filter((e) => e.frames.length > 0);
+    if (entries.length === 0) return;
+    const keys = entries.flatMap((e) => [this.#seq(e.callId, e.peer), this.#list(e.callId, e.peer)]);
+    await this.#r.eval(RECORD, keys.length, ...keys, String(this.#o.replayLimit), String(this.#o.bufferTtlMs),
+      ...entries.map((e) => String(e.frames.length)), ...entries.flatMap((e) => e.frames));
   }
 
   async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {

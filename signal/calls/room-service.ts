@@ -13,7 +13,7 @@ import {
 import type { Broker, BrokerMessage } from '../broker/index.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Session } from '../session/session.js';
-import { seqOf, withSeq, type MemberRecord, type RoomDirectory } from './directory.js';
+import { seqOf, withSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
 import type { CallEvents } from './events.js';
 import { STORAGE_RETRY_DELAYS_MS, isFinalStorageError, withRetry } from './retry.js';
 
@@ -65,6 +65,8 @@ interface Hint {
   state: PeerState;
 }
 
+/** Peers whose pending replay frames go to the directory in one call. */
+const WRITE_BEHIND_BATCH = 200;
 /** How long a claimed grace expiry stays with its claimer before another sweep may take it again. */
 export const GRACE_CLAIM_LEASE_MS = 10_000;
 /** A `hangup` is answered within this long: `ack` once the call is over, else `service_unavailable`. */
@@ -535,17 +537,7 @@ export class RoomService {
   /** One maintenance pass: write-behind of replay frames, retried leaves, grace expiry, dead nodes, ticks. */
   async sweep(aliveNodes: () => Promise<string[]>): Promise<void> {
     const { directory, log, settings } = this.deps;
-    const writes: Array<Promise<unknown>> = [];
-    for (const room of this.#rooms.values()) {
-      for (const session of room.live.values()) {
-        if (!session.pending?.length) continue;
-        const frames = session.takePending();
-        writes.push(directory.record(room.callId, session.peer, frames).catch(() => {
-          session.pending = [...frames, ...(session.pending ?? [])];
-        }));
-      }
-    }
-    await Promise.all(writes);
+    await this.#writeBehind(true);
     for (const [conn, leave] of [...this.#pendingLeaves]) {
       this.#pendingLeaves.delete(conn);
       await leave().catch(() => this.#pendingLeaves.set(conn, leave));
@@ -689,14 +681,32 @@ export class RoomService {
   /** Resolves when every in-flight leave and write-behind has finished. */
   async settle(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    const writes: Array<Promise<unknown>> = [];
+    await this.#writeBehind(false);
+  }
+
+  /**
+   * Writes every live peer's pending frames to its replay buffer, WRITE_BEHIND_BATCH peers per
+   * directory call, one call at a time, so a node with thousands of busy sockets neither floods
+   * Redis nor stalls its event loop. `keepOnFailure` puts a failed batch back for the next sweep.
+   */
+  async #writeBehind(keepOnFailure: boolean): Promise<void> {
+    let batch: Array<PendingFrames & { session: Session }> = [];
+    const flush = async (): Promise<void> => {
+      const current = batch;
+      batch = [];
+      await this.deps.directory.record(current).catch(() => {
+        if (!keepOnFailure) return;
+        for (const { session, frames } of current) session.pending = [...frames, ...(session.pending ?? [])];
+      });
+    };
     for (const room of this.#rooms.values()) {
       for (const session of room.live.values()) {
-        const frames = session.takePending();
-        if (frames.length) writes.push(this.deps.directory.record(room.callId, session.peer, frames).catch(() => undefined));
+        if (!session.pending?.length) continue;
+        batch.push({ callId: room.callId, peer: session.peer, frames: session.takePending(), session });
+        if (batch.length >= WRITE_BEHIND_BATCH) await flush();
       }
     }
-    await Promise.all(writes);
+    if (batch.length > 0) await flush();
   }
 
   #track(promise: Promise<unknown>): void {
