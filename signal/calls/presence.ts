@@ -4,6 +4,9 @@ import type { Logger } from '../../shared/runtime/logger.js';
 /** KEYS: presence key; ARGV: node id. Deletes the key only if this node wrote it last. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/** Keys written per Redis pipeline by a refresh. */
+const PRESENCE_BATCH = 500;
+
 /**
  * Presence for the calls API: while a user has a live signaling socket on some node, Redis key
  * `<prefix>:presence:user:<userId>` exists (value: a node id) with a TTL refreshed every
@@ -11,6 +14,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class Presence {
   readonly #counts = new Map<string, number>();
+  #refreshing = false;
 
   constructor(private readonly options: { redis?: Redis; prefix: string; nodeId: string; ttlMs: number; log: Logger }) {}
 
@@ -22,7 +26,7 @@ export class Presence {
   add(userId: string): void {
     const n = this.count(userId) + 1;
     this.#counts.set(userId, n);
-    if (n === 1) this.#write([userId]);
+    if (n === 1) void this.#write([userId]);
   }
 
   remove(userId: string): void {
@@ -36,17 +40,28 @@ export class Presence {
     if (redis?.status === 'ready') redis.eval(RELEASE, 1, this.#key(userId), this.options.nodeId).catch(() => undefined);
   }
 
-  /** Refreshes every local user's key (called every heartbeat). */
-  refresh(): void {
-    this.#write([...this.#counts.keys()]);
+  /**
+   * Refreshes every local user's key (called every heartbeat), PRESENCE_BATCH keys per pipeline and
+   * one pipeline at a time, so thousands of users neither stall the event loop nor flood Redis.
+   * A refresh still running when the next is due makes that one a no-op.
+   */
+  async refresh(): Promise<void> {
+    if (this.#refreshing) return;
+    this.#refreshing = true;
+    try {
+      const users = [...this.#counts.keys()];
+      for (let i = 0; i < users.length; i += PRESENCE_BATCH) await this.#write(users.slice(i, i + PRESENCE_BATCH));
+    } finally {
+      this.#refreshing = false;
+    }
   }
 
-  #write(users: string[]): void {
+  async #write(users: string[]): Promise<void> {
     const { redis, ttlMs, nodeId, log } = this.options;
     if (!redis || users.length === 0 || redis.status !== 'ready') return;
     const pipeline = redis.pipeline();
     for (const user of users) pipeline.set(this.#key(user), nodeId, 'PX', ttlMs);
-    pipeline.exec().catch((err: unknown) => log.debug({ err }, 'presence write failed'));
+    await pipeline.exec().catch((err: unknown) => log.debug({ err }, 'presence write failed'));
   }
 
   #key(userId: string): string {
