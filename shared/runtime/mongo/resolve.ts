@@ -93,8 +93,16 @@ async function startFerret(bin: string, source: MongoSource, reason: string, bac
     backendArgs = ['--handler=sqlite', `--sqlite-url=file:${backend.sqliteDir}/`, `--state-dir=${backend.sqliteDir}`];
   }
   const server = await startChildServer(bin, [`--listen-addr=127.0.0.1:${port}`, ...backendArgs, '--telemetry=disable', '--log-level=error'], port);
-  return wrap(server, source, reason, cleanup);
+  const resolved = wrap(server, source, reason, cleanup);
+  return { ...resolved, url: `${resolved.url}?maxPoolSize=${FERRET_CLIENT_POOL}` };
 }
+
+/**
+ * Driver connections per client of the embedded FerretDB. FerretDB 1.24 on PostgreSQL deadlocks
+ * once 50 `update` commands run at once (each holds one of its 50 pgx connections for the query
+ * and waits for a second); the clients of one FerretDB must stay well under that in total.
+ */
+const FERRET_CLIENT_POOL = 24;
 
 async function startMemoryServer(dataRoot: string, cleanup: () => void): Promise<ResolvedMongo> {
   const { MongoMemoryServer } = await import('mongodb-memory-server');
