@@ -96,6 +96,11 @@ function body(type: string, data: unknown): string {
   return JSON.stringify({ type, data });
 }
 
+/** True while a call has not been answered yet (`waiting` or `ringing`). */
+function awaitsAnswer(status: CallStatus): boolean {
+  return status === 'waiting' || status === 'ringing';
+}
+
 function otherPeers(peer: string): string[] {
   return PEERS.filter((p) => p !== peer);
 }
@@ -227,7 +232,7 @@ export class RoomService {
     const joined = body('peer-joined', { peer: session.peer, resumed: result.resumed });
     for (const [peer] of members) if (peer !== session.peer) void this.route(session.callId, peer, joined, hint);
 
-    if (room.call.status === 'waiting' || room.call.status === 'ringing') {
+    if (awaitsAnswer(room.call.status)) {
       const connected = PEERS.every((p) => members.get(p)?.state === 'connected');
       if (connected) await this.#activate(room);
       else if (session.peer === 'host' && room.call.status === 'waiting') await this.transition(session.callId, 'ringing');
@@ -240,13 +245,12 @@ export class RoomService {
    * tries again.
    */
   async #activate(room: LocalRoom): Promise<void> {
-    const beforeActive = (): boolean => room.call.status === 'waiting' || room.call.status === 'ringing';
     for (let attempt = 0; attempt < 3; attempt++) {
       const version = room.call.version;
       if (await this.transition(room.callId, 'active')) break;
-      if (!beforeActive() || room.call.version === version) break;
+      if (!awaitsAnswer(room.call.status) || room.call.version === version) break;
     }
-    room.activationPending = beforeActive();
+    room.activationPending = awaitsAnswer(room.call.status);
   }
 
   /** Retries activations that storage refused while both peers are still connected. */
@@ -254,7 +258,7 @@ export class RoomService {
     for (const room of this.#rooms.values()) {
       if (!room.activationPending) continue;
       const bothConnected = PEERS.every((p) => room.live.has(p) || room.remote.get(p)?.state === 'connected');
-      if (bothConnected && (room.call.status === 'waiting' || room.call.status === 'ringing')) await this.#activate(room);
+      if (bothConnected && awaitsAnswer(room.call.status)) await this.#activate(room);
       else room.activationPending = false;
     }
   }
