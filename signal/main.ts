@@ -143,7 +143,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     roomService.sweep(() => registry.aliveNodes()).catch((err: unknown) => log.warn({ err }, 'sweep failed')).finally(() => { sweeping = false; });
   }, s.sweepMs);
   sweeper.unref();
-  const presenceTimer = setInterval(() => void presence.refresh(), s.heartbeatMs);
+  const presenceTimer = setInterval(() => void presence.refresh(), presence.refreshMs);
   presenceTimer.unref();
 
   const uwsIdleSec = Math.min(960, Math.max(16, Math.ceil((s.idleTimeoutMs * 2) / 4000) * 4 + 8));

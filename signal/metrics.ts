@@ -1,12 +1,36 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * Per-type frame totals kept in a plain map and copied into a prom-client counter when it is
+ * scraped: counting runs for every frame in and out, and prom-client's `inc(labels)` hashes
+ * and validates its labels on every call.
+ */
+class FrameTotals {
+  readonly #totals = new Map<string, number>();
+
+  add(type: string): void {
+    this.#totals.set(type, (this.#totals.get(type) ?? 0) + 1);
+  }
+
+  get(type: string): number {
+    return this.#totals.get(type) ?? 0;
+  }
+
+  copyInto(counter: Counter<'type'>): void {
+    counter.reset();
+    for (const [type, n] of this.#totals) counter.inc({ type }, n);
+  }
+}
+
 /** The signal node's Prometheus metrics (one registry per node, served at `/metrics`). */
 export class SignalMetrics {
   readonly registry = new Registry();
   readonly sockets: Gauge;
   readonly calls: Gauge<'status'>;
-  readonly framesIn: Counter<'type'>;
-  readonly framesOut: Counter<'type'>;
+  /** Frames received from clients, by type (`signal_frames_in_total`). */
+  readonly framesIn = new FrameTotals();
+  /** Frames sent to clients, by type (`signal_frames_out_total`). */
+  readonly framesOut = new FrameTotals();
   readonly relayLatency: Histogram<'path'>;
   readonly publishFailures: Counter;
   readonly backpressureDrops: Counter;
@@ -24,8 +48,10 @@ export class SignalMetrics {
         for (const [status, n] of Object.entries(collect.callsByStatus())) this.set({ status }, n);
       },
     });
-    this.framesIn = new Counter({ name: 'signal_frames_in_total', help: 'Frames received from clients, by type.', labelNames: ['type'], registers });
-    this.framesOut = new Counter({ name: 'signal_frames_out_total', help: 'Frames sent to clients, by type.', labelNames: ['type'], registers });
+    const framesIn = this.framesIn;
+    const framesOut = this.framesOut;
+    new Counter({ name: 'signal_frames_in_total', help: 'Frames received from clients, by type.', labelNames: ['type'], registers, collect() { framesIn.copyInto(this); } });
+    new Counter({ name: 'signal_frames_out_total', help: 'Frames sent to clients, by type.', labelNames: ['type'], registers, collect() { framesOut.copyInto(this); } });
     this.relayLatency = new Histogram({
       name: 'signal_relay_latency_seconds', help: 'From receipt on the sender\'s socket to send on the receiver\'s socket.', labelNames: ['path'], registers,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],

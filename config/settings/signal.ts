@@ -21,5 +21,5 @@ export const signalSettings = defineSettings([
   { env: 'SIGNAL_TIMER_MS', key: 'signal.timerMs', schema: { type: 'integer', minimum: 20, maximum: 10000 }, default: 250, doc: 'Resolution of per-socket deadlines (join, idle, reauth).' },
   { env: 'SIGNAL_REAUTH_LEAD_MS', key: 'signal.reauthLeadMs', schema: { type: 'integer', minimum: 0, maximum: 3600000 }, default: 60000, doc: 'The server sends `reauth-required` this long before the token expires.' },
   { env: 'SIGNAL_REAUTH_GRACE_MS', key: 'signal.reauthGraceMs', schema: { type: 'integer', minimum: 0, maximum: 3600000 }, default: 30000, doc: 'A socket may outlive its token by this long waiting for `reauth`; then close 4001.' },
-  { env: 'SIGNAL_PRESENCE_TTL_MS', key: 'signal.presenceTtlMs', schema: { type: 'integer', minimum: 500, maximum: 3600000 }, default: 15000, doc: 'TTL of `<prefix>:presence:user:<id>` (refreshed every heartbeat while the user has a socket).' },
+  { env: 'SIGNAL_PRESENCE_TTL_MS', key: 'signal.presenceTtlMs', schema: { type: 'integer', minimum: 500, maximum: 3600000 }, default: 15000, doc: 'TTL of `<prefix>:presence:user:<id>` (refreshed every third of it while the user has a socket).' },
 ]);

@@ -32,6 +32,7 @@ export interface JoinOutcome {
 export interface PendingFrames {
   callId: string;
   peer: string;
+  /** Sequenced frames, oldest first; each is single-line JSON (as `JSON.stringify` writes it). */
   frames: string[];
 }
 
@@ -47,6 +48,12 @@ export function withSeq(seq: number, body: string): string {
 export function seqOf(frame: string): number {
   const end = frame.indexOf(',');
   return Number(frame.slice(7, end));
+}
+
+/** One billing tick to claim: minute `minute` of call `callId`. */
+export interface TickClaim {
+  callId: string;
+  minute: number;
 }
 
 export interface RoomDirectory {
@@ -84,8 +91,11 @@ export interface RoomDirectory {
   clearRoom(callId: string, peers: readonly string[]): Promise<void>;
   /** Drops `callId` from this node's room index (no local member left). */
   forgetLocalRoom(callId: string): Promise<void>;
-  /** Claims billing tick `minute` of `callId`; true for exactly one caller cluster-wide. */
-  claimTick(callId: string, minute: number): Promise<boolean>;
+  /**
+   * Claims billing ticks, one round trip for the whole batch: for each `{callId, minute}`, true
+   * for exactly one caller cluster-wide. Results are in the order of `ticks`.
+   */
+  claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]>;
   /**
    * Nodes that registered members and are not in `alive`; for each, takes up to `limit` of its
    * rooms (each room to one caller) and marks its connected members reconnecting until

@@ -1,4 +1,4 @@
-import { seqOf, withSeq, type AppendOutcome, type JoinOutcome, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
+import { seqOf, withSeq, type AppendOutcome, type JoinOutcome, type MemberRecord, type PendingFrames, type RoomDirectory, type TickClaim } from './directory.js';
 
 interface PeerBuffer {
   seq: number;
@@ -89,11 +89,13 @@ export class MemoryDirectory implements RoomDirectory {
 
   async forgetLocalRoom(): Promise<void> {}
 
-  async claimTick(callId: string, minute: number): Promise<boolean> {
-    const key = `${callId}:${minute}`;
-    if (this.#ticks.has(key)) return false;
-    this.#ticks.add(key);
-    return true;
+  async claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]> {
+    return ticks.map(({ callId, minute }) => {
+      const key = `${callId}:${minute}`;
+      if (this.#ticks.has(key)) return false;
+      this.#ticks.add(key);
+      return true;
+    });
   }
 
   async sweepDeadNodes(): Promise<Array<{ callId: string; peers: string[]; node: string }>> {

@@ -4,13 +4,17 @@ import type { Logger } from '../../shared/runtime/logger.js';
 /** KEYS: presence key; ARGV: node id. Deletes the key only if this node wrote it last. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-/** Keys written per Redis pipeline by a refresh. */
-const PRESENCE_BATCH = 500;
+/** KEYS: presence keys; ARGV: node id, ttl ms. */
+const WRITE = `for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end return #KEYS`;
+
+/** Keys written per Redis command by a refresh. */
+const PRESENCE_BATCH = 1000;
 
 /**
  * Presence for the calls API: while a user has a live signaling socket on some node, Redis key
- * `<prefix>:presence:user:<userId>` exists (value: a node id) with a TTL refreshed every
- * heartbeat. Without Redis it only counts locally. Redis errors are logged, never thrown.
+ * `<prefix>:presence:user:<userId>` exists (value: a node id) with a TTL, refreshed every
+ * `refreshMs` (a third of the TTL: two refreshes may fail before a key lapses). Without Redis it
+ * only counts locally. Redis errors are logged, never thrown.
  */
 export class Presence {
   readonly #counts = new Map<string, number>();
@@ -40,10 +44,16 @@ export class Presence {
     if (redis?.status === 'ready') redis.eval(RELEASE, 1, this.#key(userId), this.options.nodeId).catch(() => undefined);
   }
 
+  /** How often `refresh` should run to keep every key alive. */
+  get refreshMs(): number {
+    return Math.max(100, Math.floor(this.options.ttlMs / 3));
+  }
+
   /**
-   * Refreshes every local user's key (called every heartbeat), PRESENCE_BATCH keys per pipeline and
-   * one pipeline at a time, so thousands of users neither stall the event loop nor flood Redis.
-   * A refresh still running when the next is due makes that one a no-op.
+   * Refreshes every local user's key, PRESENCE_BATCH keys per Redis command (one script, so
+   * one command object and one write for the whole batch) and one command at a time, so
+   * thousands of users neither stall the event loop nor flood Redis. A refresh still running
+   * when the next is due makes that one a no-op.
    */
   async refresh(): Promise<void> {
     if (this.#refreshing) return;
@@ -59,9 +69,8 @@ export class Presence {
   async #write(users: string[]): Promise<void> {
     const { redis, ttlMs, nodeId, log } = this.options;
     if (!redis || users.length === 0 || redis.status !== 'ready') return;
-    const pipeline = redis.pipeline();
-    for (const user of users) pipeline.set(this.#key(user), nodeId, 'PX', ttlMs);
-    await pipeline.exec().catch((err: unknown) => log.debug({ err }, 'presence write failed'));
+    await redis.eval(WRITE, users.length, ...users.map((user) => this.#key(user)), nodeId, String(ttlMs))
+      .catch((err: unknown) => log.debug({ err }, 'presence write failed'));
   }
 
   #key(userId: string): string {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AppendOutcome, JoinOutcome, MemberRecord, PendingFrames, RoomDirectory } from './directory.js';
+import type { AppendOutcome, JoinOutcome, MemberRecord, PendingFrames, RoomDirectory, TickClaim } from './directory.js';
 
 /** Options of `RedisDirectory`. */
 export interface RedisDirectoryOptions {
@@ -16,13 +16,13 @@ export interface RedisDirectoryOptions {
 const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq":(%d+),')) end`;
 
 const STORE = `
-local function store(seqkey, listkey, maxlen, ttl, first, last)
+local function store(seqkey, listkey, maxlen, ttl, frames)
   local top = tonumber(redis.call('GET', seqkey) or '0')
   local n = 0
-  for i = first, last do
-    redis.call('RPUSH', listkey, ARGV[i])
+  for _, f in ipairs(frames) do
+    redis.call('RPUSH', listkey, f)
     n = n + 1
-    local s = seqof(ARGV[i])
+    local s = seqof(f)
     if s and s > top then top = s end
   end
   redis.call('SET', seqkey, top, 'PX', ttl)
@@ -60,21 +60,24 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
 local rec = cjson.decode(cur)
 if rec.conn ~= ARGV[2] then return 0 end
-store(KEYS[3], KEYS[4], ARGV[6], ARGV[7], 8, #ARGV)
+local frames = {}
+for i = 8, #ARGV do frames[#frames + 1] = ARGV[i] end
+store(KEYS[3], KEYS[4], ARGV[6], ARGV[7], frames)
 rec.state = 'reconnecting'
 rec.since = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5] .. '\\n' .. ARGV[1])
 return 1`;
 
-/** KEYS: seq, list of each peer; ARGV: max, ttl, frame count of each peer, then all frames in peer order. */
+/**
+ * KEYS: seq, list of each peer; ARGV: max, ttl, then each peer's frames joined by newlines
+ * (frames are single-line JSON, so a newline never occurs inside one).
+ */
 const RECORD = `${SEQ_OF}${STORE}
-local peers = #KEYS / 2
-local at = 3 + peers
-for p = 1, peers do
-  local n = tonumber(ARGV[2 + p])
-  store(KEYS[2 * p - 1], KEYS[2 * p], ARGV[1], ARGV[2], at, at + n - 1)
-  at = at + n
+for p = 1, #KEYS / 2 do
+  local frames = {}
+  for f in string.gmatch(ARGV[2 + p], '[^\\n]+') do frames[#frames + 1] = f end
+  store(KEYS[2 * p - 1], KEYS[2 * p], ARGV[1], ARGV[2], frames)
 end
 return 1`;
 
@@ -97,6 +100,12 @@ redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
+
+/** KEYS: tick keys; ARGV: node id, ttl. 1 for each key this call created, 0 for each that existed. */
+const CLAIM_TICKS = `
+local won = {}
+for i = 1, #KEYS do won[i] = redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0 end
+return won`;
 
 /** KEYS: grace; ARGV: now, limit, lease deadline */
 const CLAIM_GRACE = `
@@ -181,8 +190,10 @@ export class RedisDirectory implements RoomDirectory {
     const entries = batch.filter((e) => e.frames.length > 0);
     if (entries.length === 0) return;
     const keys = entries.flatMap((e) => [this.#seq(e.callId, e.peer), this.#list(e.callId, e.peer)]);
+    // One argument per peer instead of one per frame: the command is built from a few large
+    // strings rather than thousands of small ones (this runs for every relayed frame, batched).
     await this.#r.eval(RECORD, keys.length, ...keys, String(this.#o.replayLimit), String(this.#o.bufferTtlMs),
-      ...entries.map((e) => String(e.frames.length)), ...entries.flatMap((e) => e.frames));
+      ...entries.map((e) => e.frames.join('\n')));
   }
 
   async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {
@@ -223,8 +234,11 @@ export class RedisDirectory implements RoomDirectory {
     await this.#r.srem(this.#nodeRooms(this.#o.nodeId), callId);
   }
 
-  async claimTick(callId: string, minute: number): Promise<boolean> {
-    return (await this.#r.set(`${this.#p}:tick:${callId}:${minute}`, this.#o.nodeId, 'PX', this.#o.tickTtlMs, 'NX')) === 'OK';
+  async claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]> {
+    if (ticks.length === 0) return [];
+    const won = (await this.#r.eval(CLAIM_TICKS, ticks.length, ...ticks.map((t) => `${this.#p}:tick:${t.callId}:${t.minute}`),
+      this.#o.nodeId, String(this.#o.tickTtlMs))) as number[];
+    return won.map((w) => w === 1);
   }
 
   async sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number): Promise<Array<{ callId: string; peers: string[]; node: string }>> {

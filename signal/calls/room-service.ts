@@ -65,6 +65,8 @@ interface Hint {
   state: PeerState;
 }
 
+/** Billing-tick claims sent to the directory in one call. */
+const TICK_CLAIM_BATCH = 500;
 /** Peers whose pending replay frames go to the directory in one call. */
 const WRITE_BEHIND_BATCH = 200;
 /** How long a claimed grace expiry stays with its claimer before another sweep may take it again. */
@@ -101,8 +103,11 @@ function awaitsAnswer(status: CallStatus): boolean {
   return status === 'waiting' || status === 'ringing';
 }
 
-function otherPeers(peer: string): string[] {
-  return PEERS.filter((p) => p !== peer);
+const OTHER_PEERS = new Map<string, readonly string[]>(PEERS.map((peer) => [peer, PEERS.filter((p) => p !== peer)]));
+
+/** Every participant slot but `peer` (precomputed: this runs for every relayed frame). */
+function otherPeers(peer: string): readonly string[] {
+  return OTHER_PEERS.get(peer) ?? PEERS;
 }
 
 /**
@@ -268,13 +273,22 @@ export class RoomService {
     return iceServersForToken(this.deps.settings.ice, session.user, session.claims.iat);
   }
 
-  /** Relays a peer-to-peer frame to `to` (or every other peer); resolves to how many peers it reached. */
-  async relay(session: Session, type: string, data: Record<string, unknown>, t0: number): Promise<number> {
+  /**
+   * Relays a peer-to-peer frame to `to` (or every other peer): how many peers it reached, as a
+   * number when every target was served synchronously (peers on this node), else a promise.
+   */
+  relay(session: Session, type: string, data: Record<string, unknown>, t0: number): number | Promise<number> {
     const { to, ...rest } = data;
-    const targets = typeof to === 'string' ? [to] : otherPeers(session.peer);
     const frame = body(type, { from: session.peer, ...rest });
-    const results = await Promise.all(targets.map((peer) => this.route(session.callId, peer, frame, undefined, t0)));
-    return results.filter(Boolean).length;
+    let reached = 0;
+    let later: Array<Promise<boolean>> | undefined;
+    for (const peer of typeof to === 'string' ? [to] : otherPeers(session.peer)) {
+      const outcome = this.route(session.callId, peer, frame, undefined, t0);
+      if (outcome === true) reached += 1;
+      else if (outcome !== false) (later ??= []).push(outcome);
+    }
+    if (!later) return reached;
+    return Promise.all(later).then((results) => reached + results.filter(Boolean).length);
   }
 
   /**
@@ -444,9 +458,11 @@ export class RoomService {
 
   /**
    * Sends a frame body to one peer wherever it is; true when it was delivered, published or
-   * stored for replay. Work before the first await is synchronous, so frames keep their order.
+   * stored for replay. A peer on this node is served synchronously (the value is a boolean, no
+   * promise is made); otherwise work before the first await is synchronous, so frames keep
+   * their order.
    */
-  async route(callId: string, peer: string, frameBody: string, hint?: Hint, t0 = preciseNow(), hop = 0): Promise<boolean> {
+  route(callId: string, peer: string, frameBody: string, hint?: Hint, t0 = preciseNow(), hop = 0): boolean | Promise<boolean> {
     const room = this.#rooms.get(callId);
     if (hint && room && hint.peer !== peer) this.#applyHint(room, hint);
     const local = room?.live.get(peer);
@@ -456,6 +472,11 @@ export class RoomService {
     }
     const cached = room?.remote.get(peer);
     if (cached?.state === 'connected' && cached.node !== this.deps.nodeId) return this.#publishTo(cached.node, callId, peer, frameBody, hint, t0, hop);
+    return this.#routeAway(room, callId, peer, frameBody, hint, t0, hop);
+  }
+
+  /** `route` for a peer this node does not know to be connected: the directory decides. */
+  async #routeAway(room: LocalRoom | undefined, callId: string, peer: string, frameBody: string, hint: Hint | undefined, t0: number, hop: number): Promise<boolean> {
     try {
       const outcome = await this.deps.directory.appendOffline(callId, peer, frameBody);
       if ('seq' in outcome) return true;
@@ -718,28 +739,50 @@ export class RoomService {
     void promise.finally(() => this.#inflight.delete(promise));
   }
 
+  /**
+   * Claims and emits the billing ticks due on this node's active calls, TICK_CLAIM_BATCH claims
+   * per directory round trip. A call's ticks are claimed and emitted in minute order; when the
+   * directory fails, this sweep claims nothing more (so no later minute is claimed before an
+   * earlier one) and the unclaimed ticks are claimed at the next sweep.
+   */
   async #ticks(t: number): Promise<void> {
     const { tickMs } = this.deps.settings;
+    let batch: Array<{ room: LocalRoom; minute: number }> = [];
+    const claim = async (): Promise<boolean> => {
+      const current = batch;
+      batch = [];
+      let won: boolean[];
+      try {
+        won = await this.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
+      } catch {
+        return false;
+      }
+      current.forEach(({ room, minute }, i) => {
+        if (minute !== room.lastTick + 1) return;
+        room.lastTick = minute;
+        if (won[i]) this.#emitTick(room, minute);
+      });
+      return true;
+    };
     for (const room of this.#rooms.values()) {
       const { call } = room;
       if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) continue;
-      const minute = Math.floor((t - call.answeredAt) / tickMs);
-      while (room.lastTick < minute) {
-        const m = room.lastTick + 1;
-        let won: boolean;
-        try {
-          won = await this.deps.directory.claimTick(room.callId, m);
-        } catch {
-          break;
-        }
-        room.lastTick = m;
-        if (!won) continue;
-        const reconnecting = PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');
-        const at = new Date(call.answeredAt + m * tickMs);
-        this.deps.log.info({ call: room.callId, minute: m, reconnecting }, 'call tick');
-        this.deps.events.emit('tick', { callId: room.callId, minute: m, at, node: this.deps.nodeId, hostId: call.hostId, guestId: call.guestId, reconnecting });
+      const due = Math.floor((t - call.answeredAt) / tickMs);
+      for (let minute = room.lastTick + 1; minute <= due; minute += 1) {
+        batch.push({ room, minute });
+        if (batch.length >= TICK_CLAIM_BATCH && !(await claim())) return;
       }
     }
+    if (batch.length > 0) await claim();
+  }
+
+  #emitTick(room: LocalRoom, minute: number): void {
+    const { call } = room;
+    if (call.answeredAt === null) return;
+    const reconnecting = PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');
+    const at = new Date(call.answeredAt + minute * this.deps.settings.tickMs);
+    this.deps.log.info({ call: room.callId, minute, reconnecting }, 'call tick');
+    this.deps.events.emit('tick', { callId: room.callId, minute, at, node: this.deps.nodeId, hostId: call.hostId, guestId: call.guestId, reconnecting });
   }
 
   #notifyLeft(callId: string, peer: string, reason: PeerLeftReason): void {
@@ -788,7 +831,7 @@ export class RoomService {
 
   #send(session: Session, text: string, type: string): boolean {
     const sent = session.io.send(text);
-    if (sent) this.deps.metrics.framesOut.inc({ type });
+    if (sent) this.deps.metrics.framesOut.add(type);
     return sent;
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/runtime/logger.js';
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { PEERS } from '../../shared/calls/index.js';
 import {
-  CLOSE_CODES, RELAY_TYPES, closeCodeName, parseClientFrame,
+  CLOSE_CODES, closeCodeName, parseClientFrame,
   type ClientMessage, type RelayType,
 } from '../../shared/protocol/index.js';
 import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
@@ -18,7 +18,7 @@ export type SessionLimits = Pick<Config['signal'],
   'maxFrameBytes' | 'ratePerSec' | 'rateBurst' | 'maxSocketsPerUser' | 'joinTimeoutMs' | 'idleTimeoutMs'
   | 'maxBufferedBytes' | 'maxViolations' | 'reauthLeadMs' | 'reauthGraceMs' | 'timerMs'>;
 
-const RELAY = new Set<string>(RELAY_TYPES);
+const utf8 = new TextDecoder();
 const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 function errorFrame(code: ErrorCode, message: string, id?: string, details?: Record<string, string>): string {
@@ -125,10 +125,10 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
       return;
     }
     if (isBinary) return this.#violation(session, 'Frames must be JSON text.');
-    const parsed = parseClientFrame(Buffer.from(raw).toString('utf8'));
+    const parsed = parseClientFrame(utf8.decode(raw));
     if (!parsed.ok) return this.#violation(session, parsed.message, parsed.id, parsed.details);
     const message = parsed.message;
-    this.deps.metrics.framesIn.inc({ type: message.type });
+    this.deps.metrics.framesIn.add(message.type);
     const handler = this.#handlers[message.type] as (s: Session, m: ClientMessage, t0: number) => void | Promise<void>;
     try {
       const result = handler(session, message, t0);
@@ -161,13 +161,19 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     clearInterval(this.#timer);
   }
 
-  async #relay(session: Session, type: RelayType, data: Record<string, unknown>, id: string | undefined, t0: number): Promise<void> {
+  /** Relays a peer-to-peer frame; synchronous (no promise) when the other peer is on this node. */
+  #relay(session: Session, type: RelayType, data: Record<string, unknown>, id: string | undefined, t0: number): void | Promise<void> {
     if (session.phase !== 'joined') return this.#violation(session, 'Join the call first.', id, undefined, 'forbidden');
     const to = data['to'];
     if (to !== undefined && (to === session.peer || !(PEERS as readonly string[]).includes(to as string))) {
       return this.#violation(session, 'No such peer in this call.', id, { 'data.to': 'must name the other peer' });
     }
-    const reached = await this.deps.rooms.relay(session, type, data, t0);
+    const reached = this.deps.rooms.relay(session, type, data, t0);
+    if (typeof reached === 'number') return this.#relayed(session, id, reached);
+    return reached.then((n) => this.#relayed(session, id, n));
+  }
+
+  #relayed(session: Session, id: string | undefined, reached: number): void {
     if (!id) return;
     if (reached > 0) this.#send(session, JSON.stringify({ type: 'ack', id, data: { delivered: reached } }), 'ack');
     else this.#send(session, errorFrame('not_found', 'The other peer is not in the call (or unreachable right now).', id), 'error');
@@ -207,13 +213,14 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
   }
 
   #send(session: Session, text: string, type: string): void {
-    if (session.io.send(text)) this.deps.metrics.framesOut.inc({ type });
+    if (session.io.send(text)) this.deps.metrics.framesOut.add(type);
   }
 
   #checkDeadlines(): void {
     const t = Date.now();
     const { joinTimeoutMs, idleTimeoutMs, reauthLeadMs, reauthGraceMs } = this.deps.limits;
-    for (const session of [...this.#sessions]) {
+    // No copy of the set: a Set tolerates deletion (a close) during iteration.
+    for (const session of this.#sessions) {
       if (session.phase === 'open' && t - session.openedAt > joinTimeoutMs) {
         this.#send(session, errorFrame('forbidden', `No join within ${joinTimeoutMs} ms.`), 'error');
         session.io.close(CLOSE_CODES.JOIN_TIMEOUT, 'join timeout');
