@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { seqOf, withSeq, type MemberRecord, type RoomDirectory } from '../../signal/calls/directory.js';
+
+/** Makes a directory as seen by node `nodeId`; directories made for one test share their state. */
+export type DirectoryFactory = (nodeId: string, replayLimit: number) => Promise<RoomDirectory>;
+
+const member = (node: string, conn: string): MemberRecord => ({ node, conn, user: `u-${conn}`, state: 'connected', since: 1 });
+
+/** A frame body as the room service builds it (single-line JSON), with a payload that needs escaping. */
+const frameBody = (n: number): string => JSON.stringify({ type: 'ice-candidate', data: { from: 'host', candidate: { candidate: `candidate:${n} 1 udp\nline "two" é ✓` } } });
+
+/**
+ * The RoomDirectory contract, run against every implementation: replay buffers written by the
+ * batched write-behind and by `leave`, trimming, and billing-tick claims (exactly one winner).
+ */
+export function roomDirectoryContract(name: string, make: DirectoryFactory, cleanup: () => Promise<void> = async () => {}): void {
+  describe(`RoomDirectory contract: ${name}`, () => {
+    afterEach(cleanup);
+
+    it('replays recorded frames after last_seq, in order and byte for byte', async () => {
+      const dir = await make('n1', 16);
+      await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);
+      const frames = [1, 2, 3, 4, 5].map((n) => withSeq(n, frameBody(n)));
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames: frames.slice(0, 2) }, { callId: 'call-b', peer: 'host', frames: [] }]);
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames: frames.slice(2) }]);
+      const outcome = await dir.join('call-a', 'guest', member('n1', 'c2'), 2);
+      expect(outcome.replay).toEqual(frames.slice(2));
+      expect(outcome.seq).toBe(5);
+      expect(outcome.previous?.conn).toBe('c1');
+    });
+
+    it('keeps only the newest replayLimit frames of a peer', async () => {
+      const dir = await make('n1', 4);
+      await dir.join('call-a', 'host', member('n1', 'c1'), undefined);
+      const frames = Array.from({ length: 10 }, (_, i) => withSeq(i + 1, frameBody(i + 1)));
+      await dir.record([{ callId: 'call-a', peer: 'host', frames }]);
+      const outcome = await dir.join('call-a', 'host', member('n1', 'c2'), 0);
+      expect(outcome.replay.map(seqOf)).toEqual([7, 8, 9, 10]);
+    });
+
+    it('stores the frames of a leave only while the socket is still the registered one', async () => {
+      const dir = await make('n1', 16);
+      await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);
+      expect(await dir.leave('call-a', 'guest', 'c-other', 10, 1000, [withSeq(1, frameBody(1))])).toBe(false);
+      expect(await dir.leave('call-a', 'guest', 'c1', 10, 1000, [withSeq(1, frameBody(1)), withSeq(2, frameBody(2))])).toBe(true);
+      expect((await dir.members('call-a')).get('guest')?.state).toBe('reconnecting');
+      const outcome = await dir.join('call-a', 'guest', member('n1', 'c2'), 0);
+      expect(outcome.replay).toEqual([withSeq(1, frameBody(1)), withSeq(2, frameBody(2))]);
+    });
+
+    it('claims each billing tick once, answering in the order asked', async () => {
+      const dir = await make('n1', 16);
+      expect(await dir.claimTicks([])).toEqual([]);
+      expect(await dir.claimTicks([{ callId: 'call-a', minute: 1 }, { callId: 'call-b', minute: 1 }])).toEqual([true, true]);
+      expect(await dir.claimTicks([{ callId: 'call-b', minute: 2 }, { callId: 'call-a', minute: 1 }, { callId: 'call-a', minute: 2 }])).toEqual([true, false, true]);
+    });
+
+    it('hands every tick to exactly one of two nodes claiming at once', async () => {
+      const [a, b] = await Promise.all([make('n1', 16), make('n2', 16)]);
+      const ticks = Array.from({ length: 600 }, (_, i) => ({ callId: `call-${i % 50}`, minute: Math.floor(i / 50) + 1 }));
+      const [wonA, wonB] = await Promise.all([a.claimTicks(ticks), b.claimTicks(ticks)]);
+      expect(wonA).toHaveLength(ticks.length);
+      expect(wonA.map((w, i) => Number(w) + Number(wonB[i]))).toEqual(ticks.map(() => 1));
+    });
+  });
+}
