@@ -38,7 +38,11 @@ interface CallSnapshot {
 
 interface Dormant {
   seq: number;
-  ring: string[];
+  /**
+   * The frames the write-behind had not yet persisted when the socket closed (the `leave`
+   * persists them): a resume on this node replays them even when the directory cannot.
+   */
+  unflushed: string[];
   /** Frames the failed `leave` could not persist. */
   pending: string[];
   /** End of the peer's grace period (ms since the epoch); used only while the directory is unreachable. */
@@ -98,6 +102,13 @@ function body(type: string, data: unknown): string {
   return JSON.stringify({ type, data });
 }
 
+/** A relayed frame's body: the sender's data without `to`, plus `from`. */
+function relayBody(type: string, from: string, data: Record<string, unknown>): string {
+  if (data['to'] === undefined) return body(type, { from, ...data });
+  const { to: _to, ...rest } = data;
+  return body(type, { from, ...rest });
+}
+
 /** True while a call has not been answered yet (`waiting` or `ringing`). */
 function awaitsAnswer(status: CallStatus): boolean {
   return status === 'waiting' || status === 'ringing';
@@ -119,6 +130,8 @@ function otherPeers(peer: string): readonly string[] {
 export class RoomService {
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #pendingLeaves = new Map<string, () => Promise<void>>();
+  /** Sessions holding frames not yet written to their replay buffer (the write-behind's work list). */
+  readonly #unpersisted = new Set<Session>();
   readonly #inflight = new Set<Promise<unknown>>();
   /** Calls this node is ending because a grace period ran out (one attempt per call at a time). */
   readonly #ending = new Set<string>();
@@ -200,9 +213,12 @@ export class RoomService {
     if (dormant) {
       previous ??= { ...member, state: 'reconnecting' };
       const have = new Set(replay.map(seqOf));
-      const extra = dormant.ring.filter((f) => lastSeq !== undefined && seqOf(f) > lastSeq && !have.has(seqOf(f)));
+      const extra = dormant.unflushed.filter((f) => lastSeq !== undefined && seqOf(f) > lastSeq && !have.has(seqOf(f)));
       if (extra.length > 0) replay = [...replay, ...extra].sort((a, b) => seqOf(a) - seqOf(b));
-      if (dormant.pending.length > 0) (session.pending ??= []).push(...dormant.pending);
+      if (dormant.pending.length > 0) {
+        (session.pending ??= []).push(...dormant.pending);
+        this.#unpersisted.add(session);
+      }
     }
     const seq = Math.max(storedSeq, dormant?.seq ?? 0, lastSeq ?? 0, ...replay.map(seqOf));
     session.seq = seq;
@@ -260,8 +276,9 @@ export class RoomService {
 
   /** Retries activations that storage refused while both peers are still connected. */
   async #retryActivations(): Promise<void> {
-    for (const room of this.#rooms.values()) {
-      if (!room.activationPending) continue;
+    const due: LocalRoom[] = [];
+    for (const room of this.#rooms.values()) if (room.activationPending) due.push(room);
+    for (const room of due) {
       const bothConnected = PEERS.every((p) => room.live.has(p) || room.remote.get(p)?.state === 'connected');
       if (bothConnected && awaitsAnswer(room.call.status)) await this.#activate(room);
       else room.activationPending = false;
@@ -278,8 +295,8 @@ export class RoomService {
    * number when every target was served synchronously (peers on this node), else a promise.
    */
   relay(session: Session, type: string, data: Record<string, unknown>, t0: number): number | Promise<number> {
-    const { to, ...rest } = data;
-    const frame = body(type, { from: session.peer, ...rest });
+    const to = data['to'];
+    const frame = relayBody(type, session.peer, data);
     let reached = 0;
     let later: Array<Promise<boolean>> | undefined;
     for (const peer of typeof to === 'string' ? [to] : otherPeers(session.peer)) {
@@ -423,6 +440,7 @@ export class RoomService {
   socketClosed(session: Session): void {
     const wasJoined = session.phase === 'joined' || session.phase === 'joining';
     session.phase = 'closed';
+    this.#unpersisted.delete(session);
     if (!wasJoined || session.replaced) return;
     const room = this.#rooms.get(session.callId);
     if (!room || room.live.get(session.peer) !== session) return;
@@ -432,7 +450,7 @@ export class RoomService {
     const frames = session.takePending();
     const t = now();
     const deadline = t + this.deps.settings.reconnectGraceMs;
-    room.dormant.set(session.peer, { seq: session.seq, ring: session.ring ?? [], pending: [], deadline });
+    room.dormant.set(session.peer, { seq: session.seq, unflushed: frames, pending: [], deadline });
     const notify = (): void => {
       this.deps.log.info({ call: session.callId, peer: session.peer, conn: session.conn }, 'peer reconnecting');
       this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'reconnecting', node: this.deps.nodeId });
@@ -710,28 +728,33 @@ export class RoomService {
   }
 
   /**
-   * Writes every live peer's pending frames to its replay buffer, WRITE_BEHIND_BATCH peers per
-   * directory call, one call at a time, so a node with thousands of busy sockets neither floods
-   * Redis nor stalls its event loop. `keepOnFailure` puts a failed batch back for the next sweep.
+   * Writes the pending frames of every live peer that has some (the `#unpersisted` set, so idle
+   * sockets cost nothing) to its replay buffer, WRITE_BEHIND_BATCH peers per directory call, one
+   * call at a time, so a node with thousands of busy sockets neither floods Redis nor stalls its
+   * event loop. `keepOnFailure` puts a failed batch back for the next sweep.
    */
   async #writeBehind(keepOnFailure: boolean): Promise<void> {
+    const batches: Array<Array<PendingFrames & { session: Session }>> = [];
     let batch: Array<PendingFrames & { session: Session }> = [];
-    const flush = async (): Promise<void> => {
-      const current = batch;
-      batch = [];
-      await this.deps.directory.record(current).catch(() => {
-        if (!keepOnFailure) return;
-        for (const { session, frames } of current) session.pending = [...frames, ...(session.pending ?? [])];
-      });
-    };
-    for (const room of this.#rooms.values()) {
-      for (const session of room.live.values()) {
-        if (!session.pending?.length) continue;
-        batch.push({ callId: room.callId, peer: session.peer, frames: session.takePending(), session });
-        if (batch.length >= WRITE_BEHIND_BATCH) await flush();
+    for (const session of this.#unpersisted) {
+      this.#unpersisted.delete(session);
+      if (!session.pending?.length || this.#rooms.get(session.callId)?.live.get(session.peer) !== session) continue;
+      batch.push({ callId: session.callId, peer: session.peer, frames: session.takePending(), session });
+      if (batch.length >= WRITE_BEHIND_BATCH) {
+        batches.push(batch);
+        batch = [];
       }
     }
-    if (batch.length > 0) await flush();
+    if (batch.length > 0) batches.push(batch);
+    for (const current of batches) {
+      await this.deps.directory.record(current).catch(() => {
+        if (!keepOnFailure) return;
+        for (const { session, frames } of current) {
+          session.pending = [...frames, ...(session.pending ?? [])];
+          this.#unpersisted.add(session);
+        }
+      });
+    }
   }
 
   #track(promise: Promise<unknown>): void {
@@ -747,33 +770,34 @@ export class RoomService {
    */
   async #ticks(t: number): Promise<void> {
     const { tickMs } = this.deps.settings;
+    const batches: Array<Array<{ room: LocalRoom; minute: number }>> = [];
     let batch: Array<{ room: LocalRoom; minute: number }> = [];
-    const claim = async (): Promise<boolean> => {
-      const current = batch;
-      batch = [];
-      let won: boolean[];
-      try {
-        won = await this.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
-      } catch {
-        return false;
-      }
-      current.forEach(({ room, minute }, i) => {
-        if (minute !== room.lastTick + 1) return;
-        room.lastTick = minute;
-        if (won[i]) this.#emitTick(room, minute);
-      });
-      return true;
-    };
     for (const room of this.#rooms.values()) {
       const { call } = room;
       if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) continue;
       const due = Math.floor((t - call.answeredAt) / tickMs);
       for (let minute = room.lastTick + 1; minute <= due; minute += 1) {
         batch.push({ room, minute });
-        if (batch.length >= TICK_CLAIM_BATCH && !(await claim())) return;
+        if (batch.length >= TICK_CLAIM_BATCH) {
+          batches.push(batch);
+          batch = [];
+        }
       }
     }
-    if (batch.length > 0) await claim();
+    if (batch.length > 0) batches.push(batch);
+    for (const current of batches) {
+      let won: boolean[];
+      try {
+        won = await this.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
+      } catch {
+        return;
+      }
+      current.forEach(({ room, minute }, i) => {
+        if (minute !== room.lastTick + 1) return;
+        room.lastTick = minute;
+        if (won[i]) this.#emitTick(room, minute);
+      });
+    }
   }
 
   #emitTick(room: LocalRoom, minute: number): void {
@@ -824,6 +848,7 @@ export class RoomService {
     session.seq += 1;
     const frame = withSeq(session.seq, frameBody);
     session.remember(frame, this.deps.settings.replayBuffer);
+    this.#unpersisted.add(session);
     if (this.#send(session, frame, typeOfBody(frameBody)) && !Number.isNaN(t0)) {
       this.deps.metrics.relayLatency.observe({ path }, Math.max(0, preciseNow() - t0) / 1000);
     }

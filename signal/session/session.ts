@@ -32,10 +32,11 @@ export class Session {
   replaced = false;
   /** Last sequence number sent to this peer. */
   seq = 0;
-  /** Sequenced frames not yet written to the replay buffer in the directory. */
+  /**
+   * Sequenced frames not yet written to the replay buffer in the directory (the write-behind
+   * takes them every sweep; while Redis is down they stay, bounded, and serve a resume here).
+   */
   pending: string[] | undefined;
-  /** Recent sequenced frames (kept locally for a resume on this node while Redis is down). */
-  ring: string[] | undefined;
   /** Frame bodies that arrived while joining; sent (sequenced) after the join reply. */
   queued: Array<{ body: string; t0: number }> | undefined;
 
@@ -70,13 +71,15 @@ export class Session {
     return this.claims.sub;
   }
 
-  /** Remembers a sequenced frame for write-behind and local replay (bounded by `limit`). */
+  /**
+   * Remembers a sequenced frame for the write-behind (bounded by `limit`). Frames are kept only
+   * until they are persisted: a copy per socket for its whole life would make every frame
+   * survive into the old generation, and the garbage collector's copying of it stalls relaying.
+   */
   remember(frame: string, limit: number): void {
-    (this.pending ??= []).push(frame);
-    const ring = (this.ring ??= []);
-    ring.push(frame);
-    if (ring.length > limit * 2) ring.splice(0, ring.length - limit);
-    if (this.pending.length > limit * 2) this.pending.splice(0, this.pending.length - limit);
+    const pending = (this.pending ??= []);
+    pending.push(frame);
+    if (pending.length > limit * 2) pending.splice(0, pending.length - limit);
   }
 
   /** Takes the frames awaiting write-behind. */
