@@ -18,6 +18,7 @@ import { PROJECT_ROOT } from '../shared/runtime/paths.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
+import { affinityOf, cpuSplit, pin } from './cpu-pinning.js';
 import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB } from './proc-stats.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 
@@ -48,6 +49,12 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
                        own btree index cannot serve, so every lookup scans the whole collection)
   --json               print one JSON object on stdout (the human summary goes to stderr)
   --log-dir DIR        keep the nodes' logs (stdout+stderr, LOG_LEVEL=warn) in DIR instead of a temporary folder
+  --probe-calls P      calls (of the N) owned by one extra client process that does nothing else (default 10; 0: none)
+  --probe-rate R       frames/s the probe process relays during the relay phase, part of --relay-rate (default 100):
+                       its latency is the node's, free of the bulk workers' own event-loop delays
+  --pin                the node(s) on CPU 0; the workers, this process, the database server it started and the
+                       Redis server (restored at the end) on the other CPUs, so the load generator does not take
+                       the node's core (taskset)
 
 BENCH_NODE_ARGS adds Node flags to the node processes (e.g. "--trace-gc", "--cpu-prof --cpu-prof-dir=/tmp/prof").
 
@@ -80,6 +87,9 @@ interface Options {
   maxInflight: number;
   idIndex: boolean;
   forcedGc: boolean;
+  pin: boolean;
+  probeCalls: number;
+  probeRate: number;
 }
 
 function parseOptions(): Options {
@@ -101,6 +111,9 @@ function parseOptions(): Options {
       'max-inflight': { type: 'string', default: '200' },
       'no-id-index': { type: 'boolean', default: false },
       'no-forced-gc': { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: false },
+      'probe-calls': { type: 'string', default: '10' },
+      'probe-rate': { type: 'string', default: '100' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -124,7 +137,8 @@ function parseOptions(): Options {
     pingSec: num('ping-sec', 0), pingEveryMs: num('ping-every-ms', 100), idleSec: num('idle-sec', 0), workers: Math.min(workers, calls),
     socketsPerWorker, retries: Math.floor(num('retries', 0, 20)), json: values.json === true, logDir: values['log-dir'],
     maxInflight: Math.floor(num('max-inflight', 1)), idIndex: values['no-id-index'] !== true,
-    forcedGc: values['no-forced-gc'] !== true,
+    forcedGc: values['no-forced-gc'] !== true, pin: values.pin === true,
+    probeCalls: Math.floor(num('probe-calls', 0, Math.max(0, calls - 1))), probeRate: num('probe-rate', 0),
   };
 }
 
@@ -501,6 +515,21 @@ function loopDelay(replies: Array<{ common: PhaseCommon }>): { p99: number; max:
   return { p99: r(Math.max(0, ...replies.map((x) => x.common.loopDelayMs.p99))), max: r(Math.max(0, ...replies.map((x) => x.common.loopDelayMs.max))) };
 }
 
+/** The pid of the Redis server at `url` when it runs on this machine (`INFO server`), else undefined. */
+async function redisServerPid(url: string): Promise<number | undefined> {
+  if (!/^redis:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) return undefined;
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  redis.on('error', () => undefined);
+  try {
+    const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
+    return pid ? Number(pid) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function resolveRedis(): Promise<{ url: string; source: string; stop?: () => Promise<void> }> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, source: 'REDIS_URL' };
   const url = 'redis://127.0.0.1:6379';
@@ -626,9 +655,10 @@ async function main(): Promise<void> {
     report['config'] = {
       calls: opts.calls, nodes: opts.nodes, workers: opts.workers, ramp_calls_per_sec: opts.ramp, relay_rate: opts.relayRate, relay_sec: opts.relaySec,
       ping_sec: opts.pingSec, ping_every_ms: opts.pingEveryMs, idle_sec: opts.idleSec, retries: opts.retries,
+      probe_calls: opts.probeCalls, probe_frames_per_sec: opts.probeCalls > 0 ? Math.min(opts.probeRate, opts.relayRate) : 0,
       database: `${mongo.source}${onPostgres ? ' (PostgreSQL backend)' : ''}`, redis: redis.source, redis_prefix: prefix, client_source_addresses: sources,
     };
-    log(`database: ${mongo.source}${onPostgres ? ' on PostgreSQL' : ''}; redis: ${redis.source} (prefix ${prefix}); ${opts.calls} calls, ${opts.nodes} node(s), ${opts.workers} worker(s)`);
+    log(`database: ${mongo.source}${onPostgres ? ' on PostgreSQL' : ''}; redis: ${redis.source} (prefix ${prefix}); ${opts.calls} calls, ${opts.nodes} node(s), ${opts.workers} worker(s)${opts.probeCalls > 0 ? ` + a probe process (${opts.probeCalls} calls)` : ''}`);
 
     const nodeMongo = new URL(mongo.url);
     if (mongo.source.startsWith('ferretdb') && !nodeMongo.searchParams.has('maxPoolSize')) {
@@ -663,17 +693,35 @@ async function main(): Promise<void> {
     const freshRss = await idleRss(nodes, opts.idleSec);
     const fresh = freshRss.settled;
 
-    const perWorker = Math.ceil(opts.calls / opts.workers);
+    // The bulk workers own the first N - P calls; the probe process (the last worker) the other P.
+    const bulkCalls = opts.calls - opts.probeCalls;
+    const perWorker = Math.ceil(bulkCalls / opts.workers);
     const inits: WorkerInit[] = [];
-    for (let w = 0, first = 0; first < opts.calls; w += 1, first += perWorker) {
-      inits.push({
-        worker: w, nodeUrls: nodes.map((n) => `ws://127.0.0.1:${n.port}`), localAddresses: sources, mongoUrl: mongo.url, database, keysDir,
-        issuer: ISSUER, tokenTtlSec, firstIndex: first, count: Math.min(perWorker, opts.calls - first), createConcurrency: 16,
-        connectTimeoutMs: 30000, setupTimeoutMs: 90000, retries: opts.retries, maxInflight: Math.max(1, Math.ceil(opts.maxInflight / opts.workers)),
-      });
-    }
+    const workerInit = (w: number, first: number, count: number): WorkerInit => ({
+      worker: w, nodeUrls: nodes.map((n) => `ws://127.0.0.1:${n.port}`), localAddresses: sources, mongoUrl: mongo.url, database, keysDir,
+      issuer: ISSUER, tokenTtlSec, firstIndex: first, count, createConcurrency: 16,
+      connectTimeoutMs: 30000, setupTimeoutMs: 90000, retries: opts.retries, maxInflight: Math.max(1, Math.ceil(opts.maxInflight / opts.workers)),
+    });
+    for (let w = 0, first = 0; first < bulkCalls; w += 1, first += perWorker) inits.push(workerInit(w, first, Math.min(perWorker, bulkCalls - first)));
+    const probeIndex = opts.probeCalls > 0 ? inits.length : -1;
+    if (probeIndex >= 0) inits.push(workerInit(probeIndex, bulkCalls, opts.probeCalls));
     cleanups.push({ name: 'workers', run: () => pool.stop() });
     await pool.start(inits);
+    if (opts.pin) {
+      const split = cpuSplit();
+      if (!split) throw new Error('--pin needs at least 2 CPUs');
+      for (const n of nodes) pin(n.pid, split.nodes);
+      const database = [...childrenNamed(process.pid, 'ferretdb'), ...childrenNamed(process.pid, 'mongod')];
+      for (const pid of [process.pid, ...pool.workers.map((w) => w.pid), ...database]) pin(pid, split.others);
+      const redisPid = await redisServerPid(redis.url);
+      if (redisPid) {
+        const before = affinityOf(redisPid);
+        pin(redisPid, split.others);
+        cleanups.push({ name: 'redis-server CPU affinity', run: async () => pin(redisPid, before) });
+      }
+      notes.push(`Pinned (--pin): node(s) on CPU ${split.nodes}; workers, the bench, ${database.length ? 'the database server, ' : ''}${redisPid ? 'the Redis server ' : ''}on CPU ${split.others}. PostgreSQL backends (if any) are not pinned.`);
+      report['config'] = { ...(report['config'] as object), pinned: split };
+    }
 
     let snap = meter.snapshot();
     log(`prepare: creating ${opts.calls} calls and ${opts.calls * 2} tokens`);
@@ -756,11 +804,14 @@ async function main(): Promise<void> {
 
     if (opts.relaySec > 0 && opts.relayRate > 0) {
       const openBy = signaled.map((r) => r.common.open);
-      const openTotal = Math.max(1, sum(openBy));
-      log(`relay: ${opts.relayRate} frames/s for ${opts.relaySec} s`);
-      const rel = await measure('relay', () => pool.run('relay', (w) => ({ kind: 'relay', rate: (opts.relayRate * openBy[w.index]!) / openTotal, durationMs: opts.relaySec * 1000, drainMs: 10000 }),
+      const probeRate = probeIndex >= 0 ? Math.min(opts.probeRate, opts.relayRate) : 0;
+      const openBulk = Math.max(1, sum(openBy.filter((_, i) => i !== probeIndex)));
+      const rateOf = (w: number): number => (w === probeIndex ? probeRate : ((opts.relayRate - probeRate) * openBy[w]!) / openBulk);
+      log(`relay: ${opts.relayRate} frames/s for ${opts.relaySec} s${probeRate ? ` (${probeRate}/s of them from the probe process)` : ''}`);
+      const rel = await measure('relay', () => pool.run('relay', (w) => ({ kind: 'relay', rate: rateOf(w.index), durationMs: opts.relaySec * 1000, drainMs: 10000 }),
         (opts.relaySec + 60) * 1000));
       const relayed = rel.replies;
+      const probe = probeIndex >= 0 ? relayed[probeIndex] : undefined;
       const sent = relayed.reduce((n, r) => n + r.result.sent, 0);
       const received = relayed.reduce((n, r) => n + r.result.received, 0);
       const sendSec = Math.max(...relayed.map((r) => r.result.sendMs)) / 1000;
@@ -771,10 +822,15 @@ async function main(): Promise<void> {
         target_frames_per_sec: opts.relayRate, calls: relayed.reduce((n, r) => n + r.result.calls, 0), sent, unsent: relayed.reduce((n, r) => n + r.result.unsent, 0),
         received, lost: sent - received, sent_per_sec: Math.round(sent / sendSec), received_per_sec: Math.round(received / sendSec),
         latency_ms: { all: ms(all), local: ms(local), remote: ms(remote) },
+        ...(probe ? { probe: {
+          calls: probe.result.calls, sent: probe.result.sent, received: probe.result.received,
+          latency_ms: { local: ms(merge([probe.result.latency.local])), remote: ms(merge([probe.result.latency.remote])) },
+          client_loop_delay_ms: { p99: probe.common.loopDelayMs.p99, max: probe.common.loopDelayMs.max },
+        } } : {}),
         server_latency: serverRelay(rel.before, rel.after),
         drops: rel.drops, node_loop_delay_ms: rel.node_loop_delay_ms, client_loop_delay_ms: rel.client_loop_delay_ms,
       };
-      log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms`);
+      log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms${probe ? `; probe p99 local ${ms(merge([probe.result.latency.local])).p99} ms, remote ${ms(merge([probe.result.latency.remote])).p99} ms` : ''}`);
     }
 
     if (opts.pingSec > 0) {
@@ -823,13 +879,18 @@ function targets(report: Record<string, unknown>, opts: Options): Record<string,
   const relayOk = (get(report, 'relay.received_per_sec') ?? 0) >= 0.95 * opts.relayRate;
   const local = get(report, 'relay.latency_ms.local.p99') as number | null | undefined;
   const remote = get(report, 'relay.latency_ms.remote.p99') as number | null | undefined;
+  const probeLocal = get(report, 'relay.probe.latency_ms.local.p99') as number | null | undefined;
+  const probeRemote = get(report, 'relay.probe.latency_ms.remote.p99') as number | null | undefined;
+  const under = (v: number | null | undefined, limit: number): boolean | null => (v === null || v === undefined ? null : v < limit);
   const perSocket = get(report, 'memory.rss_kib_per_idle_socket') as number;
   return {
     sockets_20000_on_one_node: opts.nodes === 1 ? (get(report, 'sockets.held') ?? 0) >= 20000 : null,
     rss_per_idle_socket_le_8_kib: opts.nodes === 1 ? perSocket <= 8 : null,
     relay_rate_reached: get(report, 'relay') ? relayOk : null,
-    relay_p99_local_under_10_ms: local === null || local === undefined ? null : local < 10,
-    relay_p99_remote_under_20_ms: remote === null || remote === undefined ? null : remote < 20,
+    relay_p99_local_under_10_ms: under(local, 10),
+    relay_p99_remote_under_20_ms: under(remote, 20),
+    probe_relay_p99_local_under_10_ms: under(probeLocal, 10),
+    probe_relay_p99_remote_under_20_ms: under(probeRemote, 20),
   };
 }
 
@@ -848,6 +909,7 @@ function summary(report: Record<string, unknown>): string {
     `signaling         ${fmt(get(report, 'signaling.completed'))}/${fmt(get(report, 'signaling.calls'))} calls, ${fmt(get(report, 'signaling.frames_per_sec'))} frames/s; local ${lat('signaling.latency_ms.local')}; remote ${lat('signaling.latency_ms.remote')}`,
     `relay             ${fmt(get(report, 'relay.received'))}/${fmt(get(report, 'relay.sent'))} frames at ${fmt(get(report, 'relay.received_per_sec'))}/s (target ${fmt(get(report, 'relay.target_frames_per_sec'))})`,
     `  client local    ${lat('relay.latency_ms.local')}`,
+    `  probe local     ${lat('relay.probe.latency_ms.local')}; probe remote ${lat('relay.probe.latency_ms.remote')}`,
     `  client remote   ${lat('relay.latency_ms.remote')}`,
     `  server          ${fmt(get(report, 'relay.server_latency'))}`,
     `  loop delay      node(s) ${fmt(get(report, 'relay.node_loop_delay_ms'))}, client workers ${fmt(get(report, 'relay.client_loop_delay_ms'))} ms`,

@@ -11,6 +11,7 @@ import {
   type CallStateData, type JoinResult, type PeerLeftReason, type PeerState,
 } from '../../shared/protocol/index.js';
 import type { Broker, BrokerMessage } from '../broker/index.js';
+import { preciseNow } from '../clock.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Session } from '../session/session.js';
 import { seqOf, withSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
@@ -85,7 +86,6 @@ type StoreOutcome =
   | { kind: 'unavailable'; err: unknown };
 
 const now = (): number => Date.now();
-const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 function snapshotOf(call: Call): CallSnapshot {
   return {

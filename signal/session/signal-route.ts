@@ -9,6 +9,7 @@ import {
 import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { RoomService } from '../calls/room-service.js';
 import type { Presence } from '../calls/presence.js';
+import { preciseNow } from '../clock.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { Session, type SessionIo } from './session.js';
@@ -19,7 +20,6 @@ export type SessionLimits = Pick<Config['signal'],
   | 'maxBufferedBytes' | 'maxViolations' | 'reauthLeadMs' | 'reauthGraceMs' | 'timerMs'>;
 
 const utf8 = new TextDecoder();
-const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 function errorFrame(code: ErrorCode, message: string, id?: string, details?: Record<string, string>): string {
   return JSON.stringify({ type: 'error', ...(id ? { id } : {}), data: { code, message, ...(details ? { details } : {}) } });

@@ -1,0 +1,26 @@
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+
+/** CPU lists for `taskset`: the nodes on CPU 0, everything else the bench drives on the rest. */
+export interface CpuSplit {
+  nodes: string;
+  others: string;
+}
+
+/** The split `--pin` uses; undefined on a one-CPU machine (nothing to split). */
+export function cpuSplit(): CpuSplit | undefined {
+  const n = cpus().length;
+  if (n < 2) return undefined;
+  return { nodes: '0', others: n === 2 ? '1' : `1-${n - 1}` };
+}
+
+/** The CPU list a process may run on now (`taskset -cp`), to restore it later. */
+export function affinityOf(pid: number): string {
+  const out = execFileSync('taskset', ['-cp', String(pid)], { encoding: 'utf8' });
+  return out.slice(out.lastIndexOf(':') + 1).trim();
+}
+
+/** Restricts every thread of `pid` to `cpuList` (threads it starts later inherit it). */
+export function pin(pid: number, cpuList: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpuList, String(pid)], { stdio: 'ignore' });
+}
