@@ -67,6 +67,7 @@ export interface Config {
     replayBuffer: number;
     tickMs: number;
     sweepMs: number;
+    replayFlushMs: number;
     timerMs: number;
     reauthLeadMs: number;
     reauthGraceMs: number;

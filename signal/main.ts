@@ -143,6 +143,10 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     roomService.sweep(() => registry.aliveNodes()).catch((err: unknown) => log.warn({ err }, 'sweep failed')).finally(() => { sweeping = false; });
   }, s.sweepMs);
   sweeper.unref();
+  const flusher = setInterval(() => {
+    roomService.flushReplay().catch((err: unknown) => log.warn({ err }, 'replay flush failed'));
+  }, s.replayFlushMs);
+  flusher.unref();
   const presenceTimer = setInterval(() => void presence.refresh(), presence.refreshMs);
   presenceTimer.unref();
 
@@ -182,6 +186,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
       server.stopAccepting();
       signalRoute.drain();
       server.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
+      clearInterval(flusher);
       await roomService.settle();
       clearInterval(sweeper);
       clearInterval(presenceTimer);

@@ -130,6 +130,7 @@ function otherPeers(peer: string): readonly string[] {
 export class RoomService {
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #pendingLeaves = new Map<string, () => Promise<void>>();
+  #flushing: Promise<void> | undefined;
   /** Sessions holding frames not yet written to their replay buffer (the write-behind's work list). */
   readonly #unpersisted = new Set<Session>();
   readonly #inflight = new Set<Promise<unknown>>();
@@ -577,10 +578,21 @@ export class RoomService {
   /** No dead-node sweep before this time (ms): after a Redis outage every node must heartbeat again first. */
   holdDeadNodeSweepUntil = 0;
 
-  /** One maintenance pass: write-behind of replay frames, retried leaves, grace expiry, dead nodes, ticks. */
+  /**
+   * Writes the frames delivered since the last flush to the peers' replay buffers (run every
+   * `SIGNAL_REPLAY_FLUSH_MS`). Flushes never overlap, so a peer's frames reach Redis in order.
+   */
+  async flushReplay(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    this.#flushing = this.#writeBehind(true).finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  /** One maintenance pass: retried leaves, grace expiry, dead nodes, activations, ticks. */
   async sweep(aliveNodes: () => Promise<string[]>): Promise<void> {
     const { directory, log, settings } = this.deps;
-    await this.#writeBehind(true);
     for (const [conn, leave] of [...this.#pendingLeaves]) {
       this.#pendingLeaves.delete(conn);
       await leave().catch(() => this.#pendingLeaves.set(conn, leave));
@@ -724,6 +736,7 @@ export class RoomService {
   /** Resolves when every in-flight leave and write-behind has finished. */
   async settle(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#flushing;
     await this.#writeBehind(false);
   }
 
