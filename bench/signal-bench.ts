@@ -56,7 +56,8 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
                        Redis server (restored at the end) on the other CPUs, so the load generator does not take
                        the node's core (taskset)
 
-BENCH_NODE_ARGS adds Node flags to the node processes (e.g. "--trace-gc", "--cpu-prof --cpu-prof-dir=/tmp/prof").
+BENCH_NODE_ARGS adds Node flags to the node processes (e.g. "--trace-gc", "--cpu-prof --cpu-prof-dir=/tmp/prof");
+BENCH_NODE_ENV adds settings to their environment (e.g. "SIGNAL_REPLAY_FLUSH_MS=1000").
 
 Database: MONGO_URL, else FerretDB on a scratch PostgreSQL database (FERRETDB_POSTGRESQL_URL or
 the local server), else the embedded default. Redis: REDIS_URL, else 127.0.0.1:6379, else a
@@ -172,6 +173,16 @@ interface NodeProcess {
   logFile: string;
 }
 
+/** `BENCH_NODE_ENV="SIGNAL_REPLAY_FLUSH_MS=1000 LOG_LEVEL=info"`: extra settings for the node processes. */
+function benchNodeEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (process.env.BENCH_NODE_ENV ?? '').split(' ').filter(Boolean)) {
+    const cut = pair.indexOf('=');
+    if (cut > 0) out[pair.slice(0, cut)] = pair.slice(cut + 1);
+  }
+  return out;
+}
+
 async function startNode(index: number, env: Record<string, string>, logDir: string, withInspector: boolean): Promise<NodeProcess> {
   const port = await freePort();
   const inspectPort = withInspector ? await freePort() : undefined;
@@ -183,7 +194,7 @@ async function startNode(index: number, env: Record<string, string>, logDir: str
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'warn',
-      ...env, NODE_ID: id, SIGNAL_PORT: String(port),
+      ...env, ...benchNodeEnv(), NODE_ID: id, SIGNAL_PORT: String(port),
     },
     stdio: ['ignore', fd, fd],
   });
