@@ -130,6 +130,7 @@ function otherPeers(peer: string): readonly string[] {
 export class RoomService {
   readonly #rooms = new Map<string, LocalRoom>();
   readonly #pendingLeaves = new Map<string, () => Promise<void>>();
+  /** The replay flush in progress (at most one at a time, so a peer's frames reach Redis in order). */
   #flushing: Promise<void> | undefined;
   /** Sessions holding frames not yet written to their replay buffer (the write-behind's work list). */
   readonly #unpersisted = new Set<Session>();
