@@ -200,6 +200,13 @@ export class RoomService {
       const outcome = await directory.join(session.callId, session.peer, member, lastSeq);
       ({ previous, members, replay, parked } = outcome);
       storedSeq = outcome.seq;
+      // A peer joined on this node is connected whatever the directory says (its own join may
+      // have missed Redis, e.g. just after Redis came back): without it the call never activates.
+      for (const [peer, live] of room.live) {
+        if (peer !== session.peer && live.phase === 'joined' && members.get(peer)?.state !== 'connected') {
+          members.set(peer, { node: nodeId, conn: live.conn, user: live.user, state: 'connected', since: live.openedAt });
+        }
+      }
     } catch (err) {
       log.warn({ err, call: session.callId, peer: session.peer }, 'directory unavailable at join; continuing with local state');
       members = this.#localMembers(room);
