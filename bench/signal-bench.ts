@@ -90,6 +90,7 @@ interface Options {
   forcedGc: boolean;
   pin: boolean;
   probeCalls: number;
+  /** Frames/s of the probe process: 0 without one, never above `relayRate`. */
   probeRate: number;
 }
 
@@ -131,15 +132,17 @@ function parseOptions(): Options {
     return n;
   };
   const calls = Math.floor(num('calls', 1));
+  const relayRate = num('relay-rate', 0);
+  const probeCalls = Math.floor(num('probe-calls', 0, Math.max(0, calls - 1)));
   const socketsPerWorker = Math.floor(num('sockets-per-worker', 2, 19000));
   const workers = Math.floor(num('workers', 0, 64)) || Math.max(1, Math.ceil((calls * 2) / socketsPerWorker));
   return {
-    calls, nodes: Math.floor(num('nodes', 1, 8)), ramp: num('ramp', 0.1), relayRate: num('relay-rate', 0), relaySec: num('relay-sec', 0),
+    calls, nodes: Math.floor(num('nodes', 1, 8)), ramp: num('ramp', 0.1), relayRate, relaySec: num('relay-sec', 0),
     pingSec: num('ping-sec', 0), pingEveryMs: num('ping-every-ms', 100), idleSec: num('idle-sec', 0), workers: Math.min(workers, calls),
     socketsPerWorker, retries: Math.floor(num('retries', 0, 20)), json: values.json === true, logDir: values['log-dir'],
     maxInflight: Math.floor(num('max-inflight', 1)), idIndex: values['no-id-index'] !== true,
     forcedGc: values['no-forced-gc'] !== true, pin: values.pin === true,
-    probeCalls: Math.floor(num('probe-calls', 0, Math.max(0, calls - 1))), probeRate: num('probe-rate', 0),
+    probeCalls, probeRate: probeCalls > 0 ? Math.min(num('probe-rate', 0), relayRate) : 0,
   };
 }
 
@@ -666,7 +669,7 @@ async function main(): Promise<void> {
     report['config'] = {
       calls: opts.calls, nodes: opts.nodes, workers: opts.workers, ramp_calls_per_sec: opts.ramp, relay_rate: opts.relayRate, relay_sec: opts.relaySec,
       ping_sec: opts.pingSec, ping_every_ms: opts.pingEveryMs, idle_sec: opts.idleSec, retries: opts.retries,
-      probe_calls: opts.probeCalls, probe_frames_per_sec: opts.probeCalls > 0 ? Math.min(opts.probeRate, opts.relayRate) : 0,
+      probe_calls: opts.probeCalls, probe_frames_per_sec: opts.probeRate,
       database: `${mongo.source}${onPostgres ? ' (PostgreSQL backend)' : ''}`, redis: redis.source, redis_prefix: prefix, client_source_addresses: sources,
     };
     log(`database: ${mongo.source}${onPostgres ? ' on PostgreSQL' : ''}; redis: ${redis.source} (prefix ${prefix}); ${opts.calls} calls, ${opts.nodes} node(s), ${opts.workers} worker(s)${opts.probeCalls > 0 ? ` + a probe process (${opts.probeCalls} calls)` : ''}`);
@@ -815,7 +818,7 @@ async function main(): Promise<void> {
 
     if (opts.relaySec > 0 && opts.relayRate > 0) {
       const openBy = signaled.map((r) => r.common.open);
-      const probeRate = probeIndex >= 0 ? Math.min(opts.probeRate, opts.relayRate) : 0;
+      const { probeRate } = opts;
       const openBulk = Math.max(1, sum(openBy.filter((_, i) => i !== probeIndex)));
       const rateOf = (w: number): number => (w === probeIndex ? probeRate : ((opts.relayRate - probeRate) * openBy[w]!) / openBulk);
       log(`relay: ${opts.relayRate} frames/s for ${opts.relaySec} s${probeRate ? ` (${probeRate}/s of them from the probe process)` : ''}`);
@@ -823,6 +826,7 @@ async function main(): Promise<void> {
         (opts.relaySec + 60) * 1000));
       const relayed = rel.replies;
       const probe = probeIndex >= 0 ? relayed[probeIndex] : undefined;
+      const probeLatency = probe ? { local: ms(merge([probe.result.latency.local])), remote: ms(merge([probe.result.latency.remote])) } : undefined;
       const sent = relayed.reduce((n, r) => n + r.result.sent, 0);
       const received = relayed.reduce((n, r) => n + r.result.received, 0);
       const sendSec = Math.max(...relayed.map((r) => r.result.sendMs)) / 1000;
@@ -835,13 +839,13 @@ async function main(): Promise<void> {
         latency_ms: { all: ms(all), local: ms(local), remote: ms(remote) },
         ...(probe ? { probe: {
           calls: probe.result.calls, sent: probe.result.sent, received: probe.result.received,
-          latency_ms: { local: ms(merge([probe.result.latency.local])), remote: ms(merge([probe.result.latency.remote])) },
+          latency_ms: probeLatency,
           client_loop_delay_ms: { p99: probe.common.loopDelayMs.p99, max: probe.common.loopDelayMs.max },
         } } : {}),
         server_latency: serverRelay(rel.before, rel.after),
         drops: rel.drops, node_loop_delay_ms: rel.node_loop_delay_ms, client_loop_delay_ms: rel.client_loop_delay_ms,
       };
-      log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms${probe ? `; probe p99 local ${ms(merge([probe.result.latency.local])).p99} ms, remote ${ms(merge([probe.result.latency.remote])).p99} ms` : ''}`);
+      log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms${probeLatency ? `; probe p99 local ${probeLatency.local.p99} ms, remote ${probeLatency.remote.p99} ms` : ''}`);
     }
 
     if (opts.pingSec > 0) {

@@ -12,10 +12,6 @@ class FrameTotals {
     this.#totals.set(type, (this.#totals.get(type) ?? 0) + 1);
   }
 
-  get(type: string): number {
-    return this.#totals.get(type) ?? 0;
-  }
-
   copyInto(counter: Counter<'type'>): void {
     counter.reset();
     for (const [type, n] of this.#totals) counter.inc({ type }, n);

@@ -44,8 +44,8 @@ interface Dormant {
    * persists them): a resume on this node replays them even when the directory cannot.
    */
   unflushed: string[];
-  /** Frames the failed `leave` could not persist. */
-  pending: string[];
+  /** True once the `leave` failed: `unflushed` is then in no replay buffer yet. */
+  leaveFailed: boolean;
   /** End of the peer's grace period (ms since the epoch); used only while the directory is unreachable. */
   deadline: number;
 }
@@ -107,6 +107,13 @@ function relayBody(type: string, from: string, data: Record<string, unknown>): s
   if (data['to'] === undefined) return body(type, { from, ...data });
   const { to: _to, ...rest } = data;
   return body(type, { from, ...rest });
+}
+
+/** `items` in consecutive slices of at most `size`. */
+function inBatches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** True while a call has not been answered yet (`waiting` or `ringing`). */
@@ -203,9 +210,7 @@ export class RoomService {
       // A peer joined on this node is connected whatever the directory says (its own join may
       // have missed Redis, e.g. just after Redis came back): without it the call never activates.
       for (const [peer, live] of room.live) {
-        if (peer !== session.peer && live.phase === 'joined' && members.get(peer)?.state !== 'connected') {
-          members.set(peer, { node: nodeId, conn: live.conn, user: live.user, state: 'connected', since: live.openedAt });
-        }
+        if (peer !== session.peer && live.phase === 'joined' && members.get(peer)?.state !== 'connected') members.set(peer, this.#liveMember(live));
       }
     } catch (err) {
       log.warn({ err, call: session.callId, peer: session.peer }, 'directory unavailable at join; continuing with local state');
@@ -224,8 +229,8 @@ export class RoomService {
       const have = new Set(replay.map(seqOf));
       const extra = dormant.unflushed.filter((f) => lastSeq !== undefined && seqOf(f) > lastSeq && !have.has(seqOf(f)));
       if (extra.length > 0) replay = [...replay, ...extra].sort((a, b) => seqOf(a) - seqOf(b));
-      if (dormant.pending.length > 0) {
-        (session.pending ??= []).push(...dormant.pending);
+      if (dormant.leaveFailed && dormant.unflushed.length > 0) {
+        (session.pending ??= []).push(...dormant.unflushed);
         this.#unpersisted.add(session);
       }
     }
@@ -459,7 +464,7 @@ export class RoomService {
     const frames = session.takePending();
     const t = now();
     const deadline = t + this.deps.settings.reconnectGraceMs;
-    room.dormant.set(session.peer, { seq: session.seq, unflushed: frames, pending: [], deadline });
+    room.dormant.set(session.peer, { seq: session.seq, unflushed: frames, leaveFailed: false, deadline });
     const notify = (): void => {
       this.deps.log.info({ call: session.callId, peer: session.peer, conn: session.conn }, 'peer reconnecting');
       this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'reconnecting', node: this.deps.nodeId });
@@ -474,7 +479,7 @@ export class RoomService {
     this.#track(leave().catch((err: unknown) => {
       this.deps.log.warn({ err, call: session.callId, peer: session.peer }, 'leave not recorded (directory unavailable); will retry');
       const dormant = room.dormant.get(session.peer);
-      if (dormant) dormant.pending.push(...frames);
+      if (dormant) dormant.leaveFailed = true;
       this.#pendingLeaves.set(session.conn, leave);
       for (const peer of otherPeers(session.peer)) {
         const local = room.live.get(peer);
@@ -755,19 +760,13 @@ export class RoomService {
    * event loop. `keepOnFailure` puts a failed batch back for the next sweep.
    */
   async #writeBehind(keepOnFailure: boolean): Promise<void> {
-    const batches: Array<Array<PendingFrames & { session: Session }>> = [];
-    let batch: Array<PendingFrames & { session: Session }> = [];
+    const work: Array<PendingFrames & { session: Session }> = [];
     for (const session of this.#unpersisted) {
       this.#unpersisted.delete(session);
       if (!session.pending?.length || this.#rooms.get(session.callId)?.live.get(session.peer) !== session) continue;
-      batch.push({ callId: session.callId, peer: session.peer, frames: session.takePending(), session });
-      if (batch.length >= WRITE_BEHIND_BATCH) {
-        batches.push(batch);
-        batch = [];
-      }
+      work.push({ callId: session.callId, peer: session.peer, frames: session.takePending(), session });
     }
-    if (batch.length > 0) batches.push(batch);
-    for (const current of batches) {
+    for (const current of inBatches(work, WRITE_BEHIND_BATCH)) {
       await this.deps.directory.record(current).catch(() => {
         if (!keepOnFailure) return;
         for (const { session, frames } of current) {
@@ -791,22 +790,14 @@ export class RoomService {
    */
   async #ticks(t: number): Promise<void> {
     const { tickMs } = this.deps.settings;
-    const batches: Array<Array<{ room: LocalRoom; minute: number }>> = [];
-    let batch: Array<{ room: LocalRoom; minute: number }> = [];
+    const due: Array<{ room: LocalRoom; minute: number }> = [];
     for (const room of this.#rooms.values()) {
       const { call } = room;
       if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) continue;
-      const due = Math.floor((t - call.answeredAt) / tickMs);
-      for (let minute = room.lastTick + 1; minute <= due; minute += 1) {
-        batch.push({ room, minute });
-        if (batch.length >= TICK_CLAIM_BATCH) {
-          batches.push(batch);
-          batch = [];
-        }
-      }
+      const last = Math.floor((t - call.answeredAt) / tickMs);
+      for (let minute = room.lastTick + 1; minute <= last; minute += 1) due.push({ room, minute });
     }
-    if (batch.length > 0) batches.push(batch);
-    for (const current of batches) {
+    for (const current of inBatches(due, TICK_CLAIM_BATCH)) {
       let won: boolean[];
       try {
         won = await this.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
@@ -910,9 +901,14 @@ export class RoomService {
     this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
   }
 
+  /** The member record of a socket on this node. */
+  #liveMember(session: Session): MemberRecord {
+    return { node: this.deps.nodeId, conn: session.conn, user: session.user, state: 'connected', since: session.openedAt };
+  }
+
   #localMembers(room: LocalRoom): Map<string, MemberRecord> {
     const members = new Map<string, MemberRecord>();
-    for (const [peer, s] of room.live) members.set(peer, { node: this.deps.nodeId, conn: s.conn, user: s.user, state: 'connected', since: s.openedAt });
+    for (const [peer, s] of room.live) members.set(peer, this.#liveMember(s));
     for (const [peer, r] of room.remote) if (!members.has(peer)) members.set(peer, { node: r.node, conn: '', user: '', state: r.state, since: 0 });
     return members;
   }
