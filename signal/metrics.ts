@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FixedLabelHistogram } from './latency-histogram.js';
 
 /**
  * Per-type frame totals kept in a plain map and copied into a prom-client counter when it is
@@ -27,7 +28,8 @@ export class SignalMetrics {
   readonly framesIn = new FrameTotals();
   /** Frames sent to clients, by type (`signal_frames_out_total`). */
   readonly framesOut = new FrameTotals();
-  readonly relayLatency: Histogram<'path'>;
+  /** Receipt-to-send latency of relayed frames, by path (`signal_relay_latency_seconds`). */
+  readonly relayLatency: FixedLabelHistogram<'local' | 'remote'>;
   readonly publishFailures: Counter;
   readonly backpressureDrops: Counter;
   readonly closes: Counter<'code'>;
@@ -48,10 +50,11 @@ export class SignalMetrics {
     const framesOut = this.framesOut;
     new Counter({ name: 'signal_frames_in_total', help: 'Frames received from clients, by type.', labelNames: ['type'], registers, collect() { framesIn.copyInto(this); } });
     new Counter({ name: 'signal_frames_out_total', help: 'Frames sent to clients, by type.', labelNames: ['type'], registers, collect() { framesOut.copyInto(this); } });
-    this.relayLatency = new Histogram({
-      name: 'signal_relay_latency_seconds', help: 'From receipt on the sender\'s socket to send on the receiver\'s socket.', labelNames: ['path'], registers,
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
-    });
+    this.relayLatency = new FixedLabelHistogram(
+      'signal_relay_latency_seconds', 'From receipt on the sender\'s socket to send on the receiver\'s socket.', 'path', ['local', 'remote'],
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    );
+    this.registry.registerMetric(this.relayLatency.asRegistryMetric());
     this.publishFailures = new Counter({ name: 'signal_redis_publish_failures_total', help: 'Cross-node publishes that failed (Redis down).', registers });
     this.backpressureDrops = new Counter({ name: 'signal_backpressure_drops_total', help: 'Sockets closed because their send buffer exceeded the limit.', registers });
     this.closes = new Counter({ name: 'signal_closes_total', help: 'Socket closes by close code.', labelNames: ['code'], registers });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RedisScript } from '../redis-script.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import type { NodeRegistry } from './node-registry.js';
 
@@ -24,16 +25,16 @@ local ttl = tonumber(ARGV[1])
 `;
 
 /** KEYS: alive key, nodes zset; ARGV: ttl ms, node id. */
-const HEARTBEAT = `${SERVER_NOW}
+const HEARTBEAT = new RedisScript(`${SERVER_NOW}
 redis.call('SET', KEYS[1], now, 'PX', ttl)
 redis.call('ZADD', KEYS[2], now, ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return now`;
+return now`);
 
 /** KEYS: nodes zset; ARGV: ttl ms. */
-const ALIVE = `${SERVER_NOW}
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - ttl), '+inf')`;
+const ALIVE = new RedisScript(`${SERVER_NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - ttl), '+inf')`);
 
 /**
  * Node liveness on Redis: key `<prefix>:node:<id>:alive` with a PX TTL, plus the ZSET
@@ -79,7 +80,7 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   async aliveNodes(): Promise<string[]> {
-    return (await this.#redis.eval(ALIVE, 1, this.#nodesKey(), String(this.#ttlMs))) as string[];
+    return (await ALIVE.run(this.#redis, 1, this.#nodesKey(), String(this.#ttlMs))) as string[];
   }
 
   close(): Promise<void> {
@@ -132,7 +133,7 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   async #beat(): Promise<void> {
-    await this.#redis.eval(HEARTBEAT, 2, this.#aliveKey(this.nodeId), this.#nodesKey(), String(this.#ttlMs), this.nodeId);
+    await HEARTBEAT.run(this.#redis, 2, this.#aliveKey(this.nodeId), this.#nodesKey(), String(this.#ttlMs), this.nodeId);
   }
 
   #aliveKey(nodeId: string): string {

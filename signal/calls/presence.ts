@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
+import { RedisScript } from '../redis-script.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 
 /** KEYS: presence key; ARGV: node id. Deletes the key only if this node wrote it last. */
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /** KEYS: presence keys; ARGV: node id, ttl ms. */
-const WRITE = `for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end return #KEYS`;
+const WRITE = new RedisScript(`for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end return #KEYS`);
 
 /** Keys written per Redis command by a refresh. */
 const PRESENCE_BATCH = 1000;
@@ -41,7 +42,7 @@ export class Presence {
     }
     this.#counts.delete(userId);
     const { redis } = this.options;
-    if (redis?.status === 'ready') redis.eval(RELEASE, 1, this.#key(userId), this.options.nodeId).catch(() => undefined);
+    if (redis?.status === 'ready') RELEASE.run(redis, 1, this.#key(userId), this.options.nodeId).catch(() => undefined);
   }
 
   /** How often `refresh` should run to keep every key alive. */
@@ -69,7 +70,7 @@ export class Presence {
   async #write(users: string[]): Promise<void> {
     const { redis, ttlMs, nodeId, log } = this.options;
     if (!redis || users.length === 0 || redis.status !== 'ready') return;
-    await redis.eval(WRITE, users.length, ...users.map((user) => this.#key(user)), nodeId, String(ttlMs))
+    await WRITE.run(redis, users.length, ...users.map((user) => this.#key(user)), nodeId, String(ttlMs))
       .catch((err: unknown) => log.debug({ err }, 'presence write failed'));
   }
 

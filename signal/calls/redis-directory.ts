@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RedisScript } from '../redis-script.js';
 import type { AppendOutcome, JoinOutcome, MemberRecord, PendingFrames, RoomDirectory, TickClaim } from './directory.js';
 
 /** Options of `RedisDirectory`. */
@@ -33,7 +34,7 @@ local function store(seqkey, listkey, maxlen, ttl, frames)
 end`;
 
 /** KEYS: members, seq, list, grace, node rooms, nodes, parked; ARGV: peer, member json, lastSeq|-1, callId, nodeId, members ttl. */
-const JOIN = `${SEQ_OF}
+const JOIN = new RedisScript(`${SEQ_OF}
 local prev = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -52,10 +53,10 @@ if last >= 0 then
 end
 local parked = redis.call('LRANGE', KEYS[7], 0, -1)
 redis.call('DEL', KEYS[7])
-return {prev or '', all, seq, replay, parked}`;
+return {prev or '', all, seq, replay, parked}`);
 
 /** KEYS: members, grace, seq, list; ARGV: peer, conn, now, deadline, callId, max, ttl, frames… */
-const LEAVE = `${SEQ_OF}${STORE}
+const LEAVE = new RedisScript(`${SEQ_OF}${STORE}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
 local rec = cjson.decode(cur)
@@ -67,22 +68,22 @@ rec.state = 'reconnecting'
 rec.since = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5] .. '\\n' .. ARGV[1])
-return 1`;
+return 1`);
 
 /**
  * KEYS: seq, list of each peer; ARGV: max, ttl, then each peer's frames joined by newlines
  * (frames are single-line JSON, so a newline never occurs inside one).
  */
-const RECORD = `${SEQ_OF}${STORE}
+const RECORD = new RedisScript(`${SEQ_OF}${STORE}
 for p = 1, #KEYS / 2 do
   local frames = {}
   for f in string.gmatch(ARGV[2 + p], '[^\\n]+') do frames[#frames + 1] = f end
   store(KEYS[2 * p - 1], KEYS[2 * p], ARGV[1], ARGV[2], frames)
 end
-return 1`;
+return 1`);
 
 /** KEYS: members, seq, list; ARGV: peer, body, max, ttl */
-const APPEND_OFFLINE = `
+const APPEND_OFFLINE = new RedisScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {0} end
 local rec = cjson.decode(cur)
@@ -92,26 +93,26 @@ redis.call('SET', KEYS[2], seq, 'PX', ARGV[4])
 redis.call('RPUSH', KEYS[3], '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2))
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
-return {2, seq}`;
+return {2, seq}`);
 
 /** KEYS: parked; ARGV: body, max, ttl */
-const PARK = `
+const PARK = new RedisScript(`
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1`;
+return 1`);
 
 /** KEYS: tick keys; ARGV: node id, ttl. 1 for each key this call created, 0 for each that existed. */
-const CLAIM_TICKS = `
+const CLAIM_TICKS = new RedisScript(`
 local won = {}
 for i = 1, #KEYS do won[i] = redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0 end
-return won`;
+return won`);
 
 /** KEYS: grace; ARGV: now, limit, lease deadline */
-const CLAIM_GRACE = `
+const CLAIM_GRACE = new RedisScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], m) end
-return due`;
+return due`);
 
 /**
  * KEYS: members, grace; ARGV: dead node, now, deadline, callId, seq key prefix, seq gap,
@@ -120,7 +121,7 @@ return due`;
  * jumps by the gap: frames stored for it from now on sort after anything it may have seen.
  * Frames parked for the peer since its node stopped listening become replayable after the gap.
  */
-const MARK_GONE = `
+const MARK_GONE = new RedisScript(`
 local h = redis.call('HGETALL', KEYS[1])
 local out = {}
 for i = 1, #h, 2 do
@@ -143,7 +144,7 @@ for i = 1, #h, 2 do
     table.insert(out, h[i])
   end
 end
-return out`;
+return out`);
 
 const MEMBERS_TTL_MS = 24 * 60 * 60 * 1000;
 /** Sequence numbers skipped for a peer whose node died (more than it can deliver unpersisted). */
@@ -188,14 +189,14 @@ export class RedisDirectory implements RoomDirectory {
   }
 
   async join(callId: string, peer: string, member: MemberRecord, lastSeq: number | undefined): Promise<JoinOutcome> {
-    const [prev, all, seq, replay, parked] = (await this.#r.eval(JOIN, 7,
+    const [prev, all, seq, replay, parked] = (await JOIN.run(this.#r, 7,
       this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer), this.#grace(), this.#nodeRooms(this.#o.nodeId), this.#nodes(), this.#parked(callId, peer),
       peer, JSON.stringify(member), String(lastSeq ?? -1), callId, this.#o.nodeId, String(MEMBERS_TTL_MS))) as [string, string[], number, string[], string[]];
     return { previous: prev ? (JSON.parse(prev) as MemberRecord) : null, members: parseMembers(all), seq: Number(seq), replay, parked };
   }
 
   async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {
-    const done = await this.#r.eval(LEAVE, 4, this.#members(callId), this.#grace(), this.#seq(callId, peer), this.#list(callId, peer),
+    const done = await LEAVE.run(this.#r, 4, this.#members(callId), this.#grace(), this.#seq(callId, peer), this.#list(callId, peer),
       peer, conn, String(now), String(graceDeadline), callId, String(this.#o.replayLimit), String(this.#o.bufferTtlMs), ...frames);
     return Number(done) === 1;
   }
@@ -207,12 +208,12 @@ export class RedisDirectory implements RoomDirectory {
     // One argument per peer instead of one per frame, written into a Buffer: every relayed frame
     // passes through here, and copies of it as strings (a join, the command text) would be
     // garbage on the V8 heap while a Buffer's bytes are not.
-    await this.#r.eval(RECORD, keys.length, ...keys, String(this.#o.replayLimit), String(this.#o.bufferTtlMs),
+    await RECORD.run(this.#r, keys.length, ...keys, String(this.#o.replayLimit), String(this.#o.bufferTtlMs),
       ...entries.map((e) => linesBuffer(e.frames)));
   }
 
   async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {
-    const [kind, value] = (await this.#r.eval(APPEND_OFFLINE, 3, this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer),
+    const [kind, value] = (await APPEND_OFFLINE.run(this.#r, 3, this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer),
       peer, body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs))) as [number, string | number | undefined];
     if (kind === 1) return { node: String(value) };
     if (kind === 2) return { seq: Number(value) };
@@ -220,7 +221,7 @@ export class RedisDirectory implements RoomDirectory {
   }
 
   async park(callId: string, peer: string, body: string): Promise<void> {
-    await this.#r.eval(PARK, 1, this.#parked(callId, peer), body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs));
+    await PARK.run(this.#r, 1, this.#parked(callId, peer), body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs));
   }
 
   async members(callId: string): Promise<Map<string, MemberRecord>> {
@@ -228,7 +229,7 @@ export class RedisDirectory implements RoomDirectory {
   }
 
   async claimExpiredGrace(now: number, limit: number, leaseMs: number): Promise<Array<{ callId: string; peer: string }>> {
-    const due = (await this.#r.eval(CLAIM_GRACE, 1, this.#grace(), String(now), String(limit), String(now + leaseMs))) as string[];
+    const due = (await CLAIM_GRACE.run(this.#r, 1, this.#grace(), String(now), String(limit), String(now + leaseMs))) as string[];
     return due.map((entry) => {
       const cut = entry.indexOf('\n');
       return { callId: entry.slice(0, cut), peer: entry.slice(cut + 1) };
@@ -251,7 +252,7 @@ export class RedisDirectory implements RoomDirectory {
 
   async claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]> {
     if (ticks.length === 0) return [];
-    const won = (await this.#r.eval(CLAIM_TICKS, ticks.length, ...ticks.map((t) => `${this.#p}:tick:${t.callId}:${t.minute}`),
+    const won = (await CLAIM_TICKS.run(this.#r, ticks.length, ...ticks.map((t) => `${this.#p}:tick:${t.callId}:${t.minute}`),
       this.#o.nodeId, String(this.#o.tickTtlMs))) as number[];
     return won.map((w) => w === 1);
   }
@@ -267,7 +268,7 @@ export class RedisDirectory implements RoomDirectory {
         continue;
       }
       for (const callId of rooms) {
-        const peers = (await this.#r.eval(MARK_GONE, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
+        const peers = (await MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
           `${this.#p}:room:${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#p}:room:${callId}:replay:`, `${this.#p}:room:${callId}:parked:`,
           String(this.#o.replayLimit), String(this.#o.bufferTtlMs))) as string[];
         out.push({ callId, peers, node });

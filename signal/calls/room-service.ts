@@ -102,11 +102,16 @@ function body(type: string, data: unknown): string {
   return JSON.stringify({ type, data });
 }
 
-/** A relayed frame's body: the sender's data without `to`, plus `from`. */
+/**
+ * A relayed frame's body: the sender's data without `to`, plus `from` as its first member.
+ * `type` and `from` are schema-checked names that need no escaping; `data` is the sender's
+ * freshly parsed frame, so its `to` is cleared in place (`JSON.stringify` skips undefined)
+ * rather than copied into a second object for every relayed frame.
+ */
 function relayBody(type: string, from: string, data: Record<string, unknown>): string {
-  if (data['to'] === undefined) return body(type, { from, ...data });
-  const { to: _to, ...rest } = data;
-  return body(type, { from, ...rest });
+  if (data['to'] !== undefined) data['to'] = undefined;
+  const rest = JSON.stringify(data);
+  return `{"type":"${type}","data":{"from":"${from}"${rest === '{}' ? '}' : ',' + rest.slice(1)}}`;
 }
 
 /** `items` in consecutive slices of at most `size`. */
@@ -862,7 +867,7 @@ export class RoomService {
     session.remember(frame, this.deps.settings.replayBuffer);
     this.#unpersisted.add(session);
     if (this.#send(session, frame, typeOfBody(frameBody)) && !Number.isNaN(t0)) {
-      this.deps.metrics.relayLatency.observe({ path }, Math.max(0, preciseNow() - t0) / 1000);
+      this.deps.metrics.relayLatency.observe(path, Math.max(0, preciseNow() - t0) / 1000);
     }
   }
 
