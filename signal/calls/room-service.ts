@@ -102,16 +102,11 @@ function body(type: string, data: unknown): string {
   return JSON.stringify({ type, data });
 }
 
-/**
- * A relayed frame's body: the sender's data without `to`, plus `from` as its first member.
- * `type` and `from` are schema-checked names that need no escaping; `data` is the sender's
- * freshly parsed frame, so its `to` is cleared in place (`JSON.stringify` skips undefined)
- * rather than copied into a second object for every relayed frame.
- */
+/** A relayed frame's body: the sender's data without `to`, plus `from`. */
 function relayBody(type: string, from: string, data: Record<string, unknown>): string {
-  if (data['to'] !== undefined) data['to'] = undefined;
-  const rest = JSON.stringify(data);
-  return `{"type":"${type}","data":{"from":"${from}"${rest === '{}' ? '}' : ',' + rest.slice(1)}}`;
+  if (data['to'] === undefined) return body(type, { from, ...data });
+  const { to: _to, ...rest } = data;
+  return body(type, { from, ...rest });
 }
 
 /** `items` in consecutive slices of at most `size`. */
