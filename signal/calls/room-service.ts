@@ -12,6 +12,7 @@ import {
 } from '../../shared/protocol/index.js';
 import type { Broker, BrokerMessage } from '../broker/index.js';
 import { preciseNow } from '../clock.js';
+import { DeadlineWheel, type WheelEntry } from '../deadline-wheel.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Session } from '../session/session.js';
 import { seqOf, withSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
@@ -51,14 +52,14 @@ interface Dormant {
 }
 
 /** A call as one node sees it: its local sockets, peers dropped here, and where the others are. */
-class LocalRoom {
+class LocalRoom implements WheelEntry {
   readonly live = new Map<string, Session>();
   readonly dormant = new Map<string, Dormant>();
   readonly remote = new Map<string, { node: string; state: PeerState }>();
   lastTick = 0;
   idleSince = 0;
-  /** Both peers were connected but storage failed to make the call `active`; the sweep retries. */
-  activationPending = false;
+  /** Slot on the billing-tick wheel (the wheel's bookkeeping). */
+  wheelSlot = -1;
 
   constructor(readonly callId: string, public call: CallSnapshot) {}
 }
@@ -70,6 +71,8 @@ interface Hint {
   state: PeerState;
 }
 
+/** Resolution of the billing-tick wheel (ms): a tick is emitted at the first sweep at least this long after its minute. */
+const TICK_WHEEL_RESOLUTION_MS = 100;
 /** Billing-tick claims sent to the directory in one call. */
 const TICK_CLAIM_BATCH = 500;
 /** Peers whose pending replay frames go to the directory in one call. */
@@ -142,6 +145,12 @@ export class RoomService {
   /** Sessions holding frames not yet written to their replay buffer (the write-behind's work list). */
   readonly #unpersisted = new Set<Session>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Rooms with no socket on this node (the sweep forgets them after a while). */
+  readonly #idleRooms = new Set<LocalRoom>();
+  /** Rooms whose peers were both connected but storage failed to make the call `active`; the sweep retries. */
+  readonly #activationPending = new Set<LocalRoom>();
+  /** Active calls with a socket here, each under the time its next billing tick is due. */
+  readonly #tickWheel = new DeadlineWheel<LocalRoom>(TICK_WHEEL_RESOLUTION_MS, now());
   /** Calls this node is ending because a grace period ran out (one attempt per call at a time). */
   readonly #ending = new Set<string>();
   /** When a sweep last reached the directory's grace periods (ms since the epoch; 0: never). */
@@ -196,6 +205,8 @@ export class RoomService {
       earlier.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     }
     room.live.set(session.peer, session);
+    this.#idleRooms.delete(room);
+    this.#scheduleTick(room);
     session.queued = [];
     const member: MemberRecord = { node: nodeId, conn: session.conn, user: session.user, state: 'connected', since: now() };
     let previous: MemberRecord | null = null;
@@ -285,17 +296,16 @@ export class RoomService {
       if (await this.transition(room.callId, 'active')) break;
       if (!awaitsAnswer(room.call.status) || room.call.version === version) break;
     }
-    room.activationPending = awaitsAnswer(room.call.status);
+    if (awaitsAnswer(room.call.status)) this.#activationPending.add(room);
+    else this.#activationPending.delete(room);
   }
 
   /** Retries activations that storage refused while both peers are still connected. */
   async #retryActivations(): Promise<void> {
-    const due: LocalRoom[] = [];
-    for (const room of this.#rooms.values()) if (room.activationPending) due.push(room);
-    for (const room of due) {
+    for (const room of [...this.#activationPending]) {
       const bothConnected = PEERS.every((p) => room.live.has(p) || room.remote.get(p)?.state === 'connected');
-      if (bothConnected && awaitsAnswer(room.call.status)) await this.#activate(room);
-      else room.activationPending = false;
+      if (bothConnected && awaitsAnswer(room.call.status) && this.#rooms.get(room.callId) === room) await this.#activate(room);
+      else this.#activationPending.delete(room);
     }
   }
 
@@ -459,7 +469,10 @@ export class RoomService {
     const room = this.#rooms.get(session.callId);
     if (!room || room.live.get(session.peer) !== session) return;
     room.live.delete(session.peer);
-    if (room.live.size === 0) room.idleSince = now();
+    if (room.live.size === 0) {
+      room.idleSince = now();
+      this.#idleRooms.add(room);
+    }
     if (isTerminal(room.call.status)) return;
     const frames = session.takePending();
     const t = now();
@@ -641,8 +654,8 @@ export class RoomService {
     }
     await this.#retryActivations();
     await this.#ticks(t);
-    for (const [callId, room] of this.#rooms) {
-      if (room.live.size === 0 && t - room.idleSince > settings.reconnectGraceMs * 2 && !this.#awaitsLocalExpiry(room)) this.#rooms.delete(callId);
+    for (const room of [...this.#idleRooms]) {
+      if (t - room.idleSince > settings.reconnectGraceMs * 2 && !this.#awaitsLocalExpiry(room)) this.#forgetRoom(room);
     }
   }
 
@@ -791,25 +804,26 @@ export class RoomService {
   async #ticks(t: number): Promise<void> {
     const { tickMs } = this.deps.settings;
     const due: Array<{ room: LocalRoom; minute: number }> = [];
-    for (const room of this.#rooms.values()) {
+    const rooms = this.#tickWheel.takeDue(t);
+    for (const room of rooms) {
       const { call } = room;
-      if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) continue;
+      if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0 || this.#rooms.get(room.callId) !== room) continue;
       const last = Math.floor((t - call.answeredAt) / tickMs);
       for (let minute = room.lastTick + 1; minute <= last; minute += 1) due.push({ room, minute });
     }
-    for (const current of inBatches(due, TICK_CLAIM_BATCH)) {
-      let won: boolean[];
-      try {
-        won = await this.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
-      } catch {
-        return;
+    try {
+      for (const current of inBatches(due, TICK_CLAIM_BATCH)) {
+        const won = await this.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
+        current.forEach(({ room, minute }, i) => {
+          if (minute !== room.lastTick + 1) return;
+          room.lastTick = minute;
+          if (won[i]) this.#emitTick(room, minute);
+        });
       }
-      current.forEach(({ room, minute }, i) => {
-        if (minute !== room.lastTick + 1) return;
-        room.lastTick = minute;
-        if (won[i]) this.#emitTick(room, minute);
-      });
+    } catch {
+      // Claimed nothing more this sweep; the rooms come due again at once, their minutes unclaimed.
     }
+    for (const room of rooms) this.#scheduleTick(room);
   }
 
   #emitTick(room: LocalRoom, minute: number): void {
@@ -841,14 +855,32 @@ export class RoomService {
     if (!room || call.version <= room.call.version) return;
     const becameActive = call.status === 'active' && room.call.status !== 'active';
     room.call = call;
-    if (becameActive && call.answeredAt !== null) room.lastTick = Math.max(0, Math.floor((now() - call.answeredAt) / this.deps.settings.tickMs));
+    if (becameActive && call.answeredAt !== null) {
+      room.lastTick = Math.max(0, Math.floor((now() - call.answeredAt) / this.deps.settings.tickMs));
+      this.#scheduleTick(room);
+    }
     const frame = body('call-state', stateData(callId, call));
     const t0 = preciseNow();
     for (const session of [...room.live.values()]) this.#deliverLocal(session, frame, t0);
     if (isTerminal(call.status)) {
       for (const session of [...room.live.values()]) session.io.close(CLOSE_CODES.CALL_ENDED, `call ${call.status}`);
-      this.#rooms.delete(callId);
+      this.#forgetRoom(room);
     }
+  }
+
+  /** Drops a room from this node's bookkeeping. */
+  #forgetRoom(room: LocalRoom): void {
+    if (this.#rooms.get(room.callId) === room) this.#rooms.delete(room.callId);
+    this.#idleRooms.delete(room);
+    this.#activationPending.delete(room);
+    this.#tickWheel.cancel(room);
+  }
+
+  /** Files an active room with a socket here under its next billing tick (sooner if it was filed later). */
+  #scheduleTick(room: LocalRoom): void {
+    const { call } = room;
+    if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) return;
+    this.#tickWheel.scheduleNoLaterThan(room, call.answeredAt + (room.lastTick + 1) * this.deps.settings.tickMs);
   }
 
   #deliverLocal(session: Session, frameBody: string, t0: number, path: 'local' | 'remote' = 'local'): void {

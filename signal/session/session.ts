@@ -1,4 +1,5 @@
 import type { SignalingClaims } from '../../shared/tokens/index.js';
+import type { WheelEntry } from '../deadline-wheel.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** The socket operations a session needs (implemented over a uWS socket by the route). */
@@ -17,8 +18,9 @@ export type SessionPhase = 'open' | 'joining' | 'joined' | 'closed';
  * deadlines, and — once joined — the peer's live sequence counter and recent frames.
  * Plain data; the route and the room service act on it.
  */
-export class Session {
+export class Session implements WheelEntry {
   phase: SessionPhase = 'open';
+  wheelSlot = -1;
   claims: SignalingClaims;
   readonly bucket: TokenBucket;
   violations = 0;

@@ -10,6 +10,7 @@ import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/ind
 import type { RoomService } from '../calls/room-service.js';
 import type { Presence } from '../calls/presence.js';
 import { preciseNow } from '../clock.js';
+import { DeadlineWheel } from '../deadline-wheel.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { Session, type SessionIo } from './session.js';
@@ -33,6 +34,8 @@ function errorFrame(code: ErrorCode, message: string, id?: string, details?: Rec
 export class SignalRoute implements WsRouteHandler<SignalingClaims> {
   readonly #sessions = new Set<Session>();
   readonly #timer: NodeJS.Timeout;
+  /** Each open session under its next join/idle/reauth deadline: a timer tick looks only at those due. */
+  readonly #deadlines: DeadlineWheel<Session>;
   readonly #handlers: { [K in ClientMessage['type']]: (s: Session, m: Extract<ClientMessage, { type: K }>, t0: number) => void | Promise<void> };
 
   constructor(private readonly deps: {
@@ -51,6 +54,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
       hangup: (s, m) => this.#hangup(s, m.id),
       offer: relay, answer: relay, 'ice-candidate': relay, 'ice-restart': relay, renegotiate: relay, 'mute-state': relay,
     };
+    this.#deadlines = new DeadlineWheel(deps.limits.timerMs, Date.now());
     this.#timer = setInterval(() => this.#checkDeadlines(), deps.limits.timerMs);
     this.#timer.unref();
   }
@@ -103,6 +107,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     }
     presence.add(session.user);
     this.#sessions.add(session);
+    this.#deadlines.schedule(session, this.#nextDeadline(session));
     log.debug({ conn: session.conn, call: session.callId, peer: session.peer }, 'socket open');
   }
 
@@ -143,6 +148,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     this.deps.metrics.closes.inc({ code: closeCodeName(code) });
     if (!session) return;
     const counted = this.#sessions.delete(session);
+    this.#deadlines.cancel(session);
     if (counted) this.deps.presence.remove(session.user);
     this.deps.log.info({ conn: session.conn, call: session.callId, peer: session.peer, code }, 'socket closed');
     this.deps.rooms.socketClosed(session);
@@ -198,6 +204,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     session.claims = claims;
     session.expiresAt = claims.exp * 1000;
     session.reauthAsked = false;
+    this.#deadlines.scheduleNoLaterThan(session, this.#nextDeadline(session));
     this.#send(session, JSON.stringify({ type: 'ack', ...(id ? { id } : {}), data: { expires_at: session.expiresAt, ice_servers: this.deps.rooms.iceServersFor(session) } }), 'ack');
   }
 
@@ -216,24 +223,51 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     if (session.io.send(text)) this.deps.metrics.framesOut.add(type);
   }
 
+  /** Acts on the sessions whose next deadline has come (the others are not looked at). */
   #checkDeadlines(): void {
     const t = Date.now();
-    const { joinTimeoutMs, idleTimeoutMs, reauthLeadMs, reauthGraceMs } = this.deps.limits;
-    // No copy of the set: a Set tolerates deletion (a close) during iteration.
-    for (const session of this.#sessions) {
-      if (session.phase === 'open' && t - session.openedAt > joinTimeoutMs) {
-        this.#send(session, errorFrame('forbidden', `No join within ${joinTimeoutMs} ms.`), 'error');
-        session.io.close(CLOSE_CODES.JOIN_TIMEOUT, 'join timeout');
-      } else if (t - session.lastSeen > idleTimeoutMs) {
-        this.#send(session, errorFrame('gone', `No frame for ${idleTimeoutMs} ms.`), 'error');
-        session.io.close(CLOSE_CODES.IDLE_TIMEOUT, 'idle timeout');
-      } else if (t > session.expiresAt + reauthGraceMs) {
-        this.#send(session, errorFrame('unauthorized', 'Token expired; reconnect with a fresh token.'), 'error');
-        session.io.close(CLOSE_CODES.TOKEN_EXPIRED, 'token expired');
-      } else if (!session.reauthAsked && t >= session.expiresAt - reauthLeadMs) {
-        session.reauthAsked = true;
-        this.#send(session, JSON.stringify({ type: 'reauth-required', data: { expires_at: session.expiresAt, deadline: session.expiresAt + reauthGraceMs } }), 'reauth-required');
-      }
+    for (const session of this.#deadlines.takeDue(t)) {
+      if (session.phase === 'closed' || !this.#sessions.has(session)) continue;
+      if (!this.#enforceDeadlines(session, t)) this.#deadlines.schedule(session, this.#nextDeadline(session));
     }
+  }
+
+  /**
+   * The earliest time (ms) at which `#enforceDeadlines` may act on `session`, as of now. Frames
+   * only push the idle deadline later, so a session filed under an older one is re-filed when
+   * that comes, not on every frame.
+   */
+  #nextDeadline(session: Session): number {
+    const { joinTimeoutMs, idleTimeoutMs, reauthLeadMs, reauthGraceMs } = this.deps.limits;
+    let at = Math.min(session.lastSeen + idleTimeoutMs, session.expiresAt + reauthGraceMs) + 1;
+    // 'joining' too: a join that fails on storage puts the session back to 'open'.
+    if (session.phase === 'open' || session.phase === 'joining') at = Math.min(at, session.openedAt + joinTimeoutMs + 1);
+    if (!session.reauthAsked) at = Math.min(at, session.expiresAt - reauthLeadMs);
+    return at;
+  }
+
+  /** Closes a session past its join, idle or token deadline, or asks it to reauthenticate; true when it was closed. */
+  #enforceDeadlines(session: Session, t: number): boolean {
+    const { joinTimeoutMs, idleTimeoutMs, reauthLeadMs, reauthGraceMs } = this.deps.limits;
+    if (session.phase === 'open' && t - session.openedAt > joinTimeoutMs) {
+      this.#send(session, errorFrame('forbidden', `No join within ${joinTimeoutMs} ms.`), 'error');
+      session.io.close(CLOSE_CODES.JOIN_TIMEOUT, 'join timeout');
+      return true;
+    }
+    if (t - session.lastSeen > idleTimeoutMs) {
+      this.#send(session, errorFrame('gone', `No frame for ${idleTimeoutMs} ms.`), 'error');
+      session.io.close(CLOSE_CODES.IDLE_TIMEOUT, 'idle timeout');
+      return true;
+    }
+    if (t > session.expiresAt + reauthGraceMs) {
+      this.#send(session, errorFrame('unauthorized', 'Token expired; reconnect with a fresh token.'), 'error');
+      session.io.close(CLOSE_CODES.TOKEN_EXPIRED, 'token expired');
+      return true;
+    }
+    if (!session.reauthAsked && t >= session.expiresAt - reauthLeadMs) {
+      session.reauthAsked = true;
+      this.#send(session, JSON.stringify({ type: 'reauth-required', data: { expires_at: session.expiresAt, deadline: session.expiresAt + reauthGraceMs } }), 'reauth-required');
+    }
+    return false;
   }
 }

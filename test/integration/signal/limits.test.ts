@@ -192,4 +192,30 @@ describe('tokens', () => {
     await until(() => Date.now() > asked.data.deadline + 300, 10000, 'the old token\'s deadline to pass');
     expect(renewing.isOpen).toBe(true);
   });
+
+  it('asks again before the renewed token expires, and closes with 4001 at its deadline, not the first one', async () => {
+    const call = await createCall(store);
+    const guest = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 1 }));
+    clients.push(guest);
+    await guest.join();
+    const first = await guest.waitType('reauth-required');
+    const renewed = await guest.request('reauth', { token: await peerToken(keys.ring, call, 'guest', { ttlSec: 3 }) });
+    expect(renewed.data.expires_at).toBeGreaterThan(first.data.expires_at);
+    const second = await guest.waitType('reauth-required', 10000, (f) => f.data.expires_at === renewed.data.expires_at);
+    expect(second.data.deadline).toBe(renewed.data.expires_at + 500);
+    expect((await guest.waitClose(15000)).code).toBe(CLOSE_CODES.TOKEN_EXPIRED);
+    expect(Date.now()).toBeGreaterThan(renewed.data.expires_at + 500);
+  });
+
+  it('holds a socket to a renewal that expires sooner than its first token', async () => {
+    const call = await createCall(store);
+    const guest = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 600 }));
+    clients.push(guest);
+    await guest.join();
+    const shorter = await guest.request('reauth', { token: await peerToken(keys.ring, call, 'guest', { ttlSec: 1 }) });
+    expect(shorter.type).toBe('ack');
+    const asked = await guest.waitType('reauth-required', 5000);
+    expect(asked.data.expires_at).toBe(shorter.data.expires_at);
+    expect((await guest.waitClose(5000)).code).toBe(CLOSE_CODES.TOKEN_EXPIRED);
+  });
 });
