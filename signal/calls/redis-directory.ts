@@ -71,14 +71,28 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5] .. '\\n' .. ARGV[1])
 return 1`);
 
 /**
- * KEYS: seq, list of each peer; ARGV: max, ttl, then each peer's frames joined by newlines
- * (frames are single-line JSON, so a newline never occurs inside one).
+ * ARGV: room key prefix (`<prefix>:room:`), max, ttl, and one blob of every peer's entry (see
+ * `recordBlob`). The keys are built here from the prefix: passing two key names per peer made
+ * the node build them and ioredis encode them, for every peer on every write-behind.
  */
 const RECORD = new RedisScript(`${SEQ_OF}${STORE}
-for p = 1, #KEYS / 2 do
+local base, blob = ARGV[1], ARGV[4]
+local pos, size = 1, #blob
+while pos <= size do
+  local stop = string.find(blob, '\\30', pos, true) or (size + 1)
+  local a = string.find(blob, '\\31', pos, true)
+  local b = string.find(blob, '\\31', a + 1, true)
+  local call, peer = string.sub(blob, pos, a - 1), string.sub(blob, a + 1, b - 1)
   local frames = {}
-  for f in string.gmatch(ARGV[2 + p], '[^\\n]+') do frames[#frames + 1] = f end
-  store(KEYS[2 * p - 1], KEYS[2 * p], ARGV[1], ARGV[2], frames)
+  local at = b + 1
+  while at < stop do
+    local nl = string.find(blob, '\\n', at, true)
+    if not nl or nl > stop then nl = stop end
+    frames[#frames + 1] = string.sub(blob, at, nl - 1)
+    at = nl + 1
+  end
+  store(base .. call .. ':seq:' .. peer, base .. call .. ':replay:' .. peer, ARGV[2], ARGV[3], frames)
+  pos = stop + 1
 end
 return 1`);
 
@@ -150,18 +164,36 @@ const MEMBERS_TTL_MS = 24 * 60 * 60 * 1000;
 /** Sequence numbers skipped for a peer whose node died (more than it can deliver unpersisted). */
 const SEQ_GAP_AFTER_NODE_LOSS = 100_000;
 
-/** `lines` joined by newlines, as UTF-8 bytes. */
-function linesBuffer(lines: readonly string[]): Buffer {
-  if (lines.length === 0) return Buffer.alloc(0);
-  let size = lines.length - 1;
-  for (const line of lines) size += Buffer.byteLength(line);
+const RECORD_SEPARATOR = 0x1e;
+const UNIT_SEPARATOR = 0x1f;
+const NEWLINE = 0x0a;
+
+/**
+ * The write-behind batch as one UTF-8 blob: entries `<call>\x1f<peer>\x1f<frames joined by \n>`
+ * separated by \x1e. Frames are single-line JSON (`JSON.stringify` escapes every control
+ * character), call ids are ULIDs and peers are slot names, so no separator occurs inside a field.
+ * One Buffer argument keeps the frames' bytes off the V8 heap.
+ */
+function recordBlob(entries: readonly PendingFrames[]): Buffer {
+  let size = 0;
+  for (const { callId, peer, frames } of entries) {
+    size += Buffer.byteLength(callId) + Buffer.byteLength(peer) + 2 + frames.length;
+    for (const frame of frames) size += Buffer.byteLength(frame);
+  }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < lines.length; i += 1) {
-    if (i > 0) out[at++] = 0x0a;
-    at += out.write(lines[i]!, at);
+  for (const { callId, peer, frames } of entries) {
+    if (at > 0) out[at++] = RECORD_SEPARATOR;
+    at += out.write(callId, at);
+    out[at++] = UNIT_SEPARATOR;
+    at += out.write(peer, at);
+    out[at++] = UNIT_SEPARATOR;
+    for (let i = 0; i < frames.length; i += 1) {
+      if (i > 0) out[at++] = NEWLINE;
+      at += out.write(frames[i]!, at);
+    }
   }
-  return out;
+  return out.subarray(0, at);
 }
 
 function parseMembers(flat: string[]): Map<string, MemberRecord> {
@@ -181,11 +213,17 @@ export class RedisDirectory implements RoomDirectory {
   readonly #r: Redis;
   readonly #p: string;
   readonly #o: RedisDirectoryOptions;
+  readonly #roomBase: string;
+  readonly #replayLimit: string;
+  readonly #bufferTtl: string;
 
   constructor(options: RedisDirectoryOptions) {
     this.#r = options.redis;
     this.#p = options.prefix;
     this.#o = options;
+    this.#roomBase = `${options.prefix}:room:`;
+    this.#replayLimit = String(options.replayLimit);
+    this.#bufferTtl = String(options.bufferTtlMs);
   }
 
   async join(callId: string, peer: string, member: MemberRecord, lastSeq: number | undefined): Promise<JoinOutcome> {
@@ -204,12 +242,7 @@ export class RedisDirectory implements RoomDirectory {
   async record(batch: readonly PendingFrames[]): Promise<void> {
     const entries = batch.filter((e) => e.frames.length > 0);
     if (entries.length === 0) return;
-    const keys = entries.flatMap((e) => [this.#seq(e.callId, e.peer), this.#list(e.callId, e.peer)]);
-    // One argument per peer instead of one per frame, written into a Buffer: every relayed frame
-    // passes through here, and copies of it as strings (a join, the command text) would be
-    // garbage on the V8 heap while a Buffer's bytes are not.
-    await RECORD.run(this.#r, keys.length, ...keys, String(this.#o.replayLimit), String(this.#o.bufferTtlMs),
-      ...entries.map((e) => linesBuffer(e.frames)));
+    await RECORD.run(this.#r, 0, this.#roomBase, this.#replayLimit, this.#bufferTtl, recordBlob(entries));
   }
 
   async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {

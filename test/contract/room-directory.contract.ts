@@ -29,6 +29,19 @@ export function roomDirectoryContract(name: string, make: DirectoryFactory, clea
       expect(outcome.previous?.conn).toBe('c1');
     });
 
+    it('writes each peer of one batch to that peer\'s buffer only', async () => {
+      const dir = await make('n1', 16);
+      const peers = [['call-a', 'host'], ['call-a', 'guest'], ['call-b', 'guest']] as const;
+      for (const [callId, peer] of peers) await dir.join(callId, peer, member('n1', `${callId}-${peer}`), undefined);
+      const framesOf = (i: number): string[] => Array.from({ length: i + 1 }, (_, k) => withSeq(k + 1, frameBody(100 * i + k)));
+      await dir.record(peers.map(([callId, peer], i) => ({ callId, peer, frames: framesOf(i) })));
+      for (const [i, [callId, peer]] of peers.entries()) {
+        const outcome = await dir.join(callId, peer, member('n1', `again-${i}`), 0);
+        expect(outcome.replay).toEqual(framesOf(i));
+        expect(outcome.seq).toBe(i + 1);
+      }
+    });
+
     it('keeps only the newest replayLimit frames of a peer', async () => {
       const dir = await make('n1', 4);
       await dir.join('call-a', 'host', member('n1', 'c1'), undefined);
