@@ -25,10 +25,14 @@ export class Session implements WheelEntry {
   readonly bucket: TokenBucket;
   violations = 0;
   rateStrikes = 0;
-  lastSeen: number;
-  readonly openedAt: number;
+  // The times are declared with a number so that V8 keeps them as double fields written in
+  // place. A field declared without a value starts as undefined and becomes a tagged field,
+  // and then every store of a time allocates a heap number that lives until the socket's next
+  // frame, which means seconds: long enough to be promoted, then collected by a full GC.
+  lastSeen = 0;
+  readonly openedAt: number = 0;
   /** Token expiry (ms since the epoch); moves forward on `reauth`. */
-  expiresAt: number;
+  expiresAt = 0;
   reauthAsked = false;
   /** True once a newer socket of the same peer took over; its close changes nothing. */
   replaced = false;

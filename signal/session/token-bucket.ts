@@ -1,7 +1,8 @@
 /** A token bucket: `burst` tokens, refilled at `ratePerSec`; `take()` is O(1) and allocation-free. */
 export class TokenBucket {
-  #tokens: number;
-  #at: number;
+  // Declared with a number, not left undefined, so both stay double fields written in place (see Session).
+  #tokens = 0;
+  #at = 0;
 
   constructor(private readonly ratePerSec: number, private readonly burst: number, now: number) {
     this.#tokens = burst;
