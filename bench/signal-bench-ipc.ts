@@ -30,7 +30,7 @@ export type ToWorker =
   | { kind: 'prepare' }
   | { kind: 'setup'; upto: number; rate: number }
   | { kind: 'signaling'; rate: number; timeoutMs: number }
-  | { kind: 'relay'; rate: number; durationMs: number; drainMs: number }
+  | { kind: 'relay'; rate: number; durationMs: number; drainMs: number; tickMs: number }
   | { kind: 'pings'; everyMs: number; durationMs: number; timeoutMs: number }
   | { kind: 'hangup'; rate: number; timeoutMs: number }
   | { kind: 'stop' };

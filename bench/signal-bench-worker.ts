@@ -97,7 +97,8 @@ let openSockets = 0;
 let nextAddress = 0;
 let drops: Reasons = {};
 let progress: { phase: PhaseName; done: number; total: number } | undefined;
-const LOOP_RESOLUTION_MS = 2;
+/** As coarse as the node's own monitor: a finer timer wakes every worker hundreds of times a second, taking CPU the node shares. */
+const LOOP_RESOLUTION_MS = 10;
 const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
 let relayStats = { received: 0, latency: paths() };
@@ -358,7 +359,11 @@ async function signaling(rate: number, timeoutMs: number): Promise<PhaseResults[
   };
 }
 
-async function relay(rate: number, durationMs: number, drainMs: number): Promise<PhaseResults['relay']> {
+/**
+ * Sends `rate` frames/s for `durationMs`, waking every `tickMs` (or when the next frame is due,
+ * if later) to send the frames due by then, each stamped as it is sent.
+ */
+async function relay(rate: number, durationMs: number, drainMs: number, tickMs: number): Promise<PhaseResults['relay']> {
   const live = liveCalls();
   relayStats = { received: 0, latency: paths() };
   let sent = 0;
@@ -382,7 +387,7 @@ async function relay(rate: number, durationMs: number, drainMs: number): Promise
         }
         sending.done = attempted;
         if (attempted >= total) resolve();
-        else setTimeout(tick, 1);
+        else setTimeout(tick, Math.max(tickMs, started + ((attempted + 1) * 1000) / rate - now()));
       };
       tick();
     });
@@ -483,7 +488,7 @@ function handle(message: ToWorker): Promise<void> {
     case 'signaling':
       return runPhase('signaling', () => signaling(message.rate, message.timeoutMs));
     case 'relay':
-      return runPhase('relay', () => relay(message.rate, message.durationMs, message.drainMs));
+      return runPhase('relay', () => relay(message.rate, message.durationMs, message.drainMs, message.tickMs));
     case 'pings':
       return runPhase('pings', () => pings(message.everyMs, message.durationMs, message.timeoutMs));
     case 'hangup':
