@@ -1,5 +1,20 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+
+/**
+ * `command` run through nice(1) at niceness `nice` (as it is for 0), so every thread the process
+ * starts has that niceness: `[file, args]` for `spawn`.
+ */
+export function niced(command: readonly string[], nice: number): [string, string[]] {
+  return nice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(nice), ...command]];
+}
+
+/** The niceness of a running process (`/proc/<pid>/stat`, field 19). */
+export function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
 
 /** CPU lists for `taskset`: the nodes on CPU 0, everything else the bench drives on the rest. */
 export interface CpuSplit {

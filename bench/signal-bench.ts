@@ -1,4 +1,4 @@
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../shared/runtime/paths.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
-import { affinityOf, cpuSplit, pin } from './cpu-pinning.js';
+import { affinityOf, cpuSplit, niceOf, niced, pin } from './cpu-pinning.js';
 import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB } from './proc-stats.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 
@@ -55,10 +55,12 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
   --send-tick-ms T     in the relay phase each client process wakes every T ms and sends the frames due by
                        then (default 5; at 5,000 frames/s a bulk worker sends ~8 per wake-up); the probe
                        wakes only when its next frame is due
-  --node-nice N        scheduling niceness of the node processes (default -10; 0: the same share as the
-                       generator). The generator shares the nodes' 2 cores, standing in for clients on other
-                       machines; at equal priority its processes take the CPU from a node that has frames
-                       waiting. Needs root for N < 0; the niceness actually in effect is reported
+  --generator-nice N   scheduling niceness of the client processes (default 10; 0: the same priority as the
+                       nodes). The generator shares the deployment's cores (nodes, Redis, database) while
+                       standing in for clients on other machines; at equal priority its processes take the
+                       CPU from a node, or from Redis, that has frames waiting
+  --node-nice N        scheduling niceness of the node processes (default 0; below 0 needs root; the
+                       niceness in effect is reported)
   --pin                the node(s) on CPU 0; the workers, this process, the database server it started and the
                        Redis server (restored at the end) on the other CPUs, so the load generator does not take
                        the node's core (taskset)
@@ -103,6 +105,8 @@ interface Options {
   sendTickMs: number;
   /** Niceness the node processes are started with. */
   nodeNice: number;
+  /** Niceness the client processes (workers, probe) are started with. */
+  generatorNice: number;
 }
 
 function parseOptions(): Options {
@@ -128,7 +132,8 @@ function parseOptions(): Options {
       'probe-calls': { type: 'string', default: '10' },
       'probe-rate': { type: 'string', default: '100' },
       'send-tick-ms': { type: 'string', default: '5' },
-      'node-nice': { type: 'string', default: '-10' },
+      'node-nice': { type: 'string', default: '0' },
+      'generator-nice': { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -158,6 +163,7 @@ function parseOptions(): Options {
     probeCalls, probeRate: probeCalls > 0 ? Math.min(num('probe-rate', 0), relayRate) : 0,
     sendTickMs: num('send-tick-ms', 1, 1000),
     nodeNice: Math.trunc(num('node-nice', -20, 19)),
+    generatorNice: Math.trunc(num('generator-nice', -20, 19)),
   };
 }
 
@@ -203,12 +209,6 @@ function benchNodeEnv(): Record<string, string> {
   return out;
 }
 
-/** The niceness of a running process (`/proc/<pid>/stat`, field 19). */
-function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-}
-
 async function startNode(index: number, env: Record<string, string>, logDir: string, withInspector: boolean, nice: number): Promise<NodeProcess> {
   const port = await freePort();
   const inspectPort = withInspector ? await freePort() : undefined;
@@ -216,9 +216,8 @@ async function startNode(index: number, env: Record<string, string>, logDir: str
   const logFile = join(logDir, `${id}.log`);
   const fd = openSync(logFile, 'w');
   const nodeArgs = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  // Through nice(1), so every thread the node starts (GC helpers, libuv pool) runs at that niceness.
-  const command = [process.execPath, ...nodeArgs, join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js'), 'signal'];
-  const child = spawn(nice === 0 ? command[0]! : 'nice', nice === 0 ? command.slice(1) : ['-n', String(nice), ...command], {
+  const [file, args] = niced([process.execPath, ...nodeArgs, join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js'), 'signal'], nice);
+  const child = spawn(file, args, {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'warn',
@@ -443,9 +442,10 @@ class WorkerPool {
   readonly workers: WorkerHandle[] = [];
   #failed: Error | undefined;
 
-  async start(inits: WorkerInit[]): Promise<void> {
+  async start(inits: WorkerInit[], nice: number): Promise<void> {
     await Promise.all(inits.map((init) => new Promise<void>((resolve, reject) => {
-      const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+      const [file, args] = niced([process.execPath, '--max-old-space-size=4096', WORKER], nice);
+      const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const handle: WorkerHandle = { index: init.worker, child, pid: child.pid!, init, progress: undefined, pending: undefined };
       this.workers.push(handle);
       const timer = setTimeout(() => reject(new Error(`worker ${init.worker} not ready within 30 s`)), 30000);
@@ -692,7 +692,7 @@ async function main(): Promise<void> {
 
     const sources = await loopbackSources();
     report['config'] = {
-      calls: opts.calls, nodes: opts.nodes, workers: opts.workers, ramp_calls_per_sec: opts.ramp, relay_rate: opts.relayRate, relay_sec: opts.relaySec, send_tick_ms: opts.sendTickMs, node_nice: opts.nodeNice,
+      calls: opts.calls, nodes: opts.nodes, workers: opts.workers, ramp_calls_per_sec: opts.ramp, relay_rate: opts.relayRate, relay_sec: opts.relaySec, send_tick_ms: opts.sendTickMs, node_nice: opts.nodeNice, generator_nice: opts.generatorNice,
       ping_sec: opts.pingSec, ping_every_ms: opts.pingEveryMs, idle_sec: opts.idleSec, retries: opts.retries,
       probe_calls: opts.probeCalls, probe_frames_per_sec: opts.probeRate,
       database: `${mongo.source}${onPostgres ? ' (PostgreSQL backend)' : ''}`, redis: redis.source, redis_prefix: prefix, client_source_addresses: sources,
@@ -748,7 +748,10 @@ async function main(): Promise<void> {
     const probeIndex = opts.probeCalls > 0 ? inits.length : -1;
     if (probeIndex >= 0) inits.push(workerInit(probeIndex, bulkCalls, opts.probeCalls));
     cleanups.push({ name: 'workers', run: () => pool.stop() });
-    await pool.start(inits);
+    await pool.start(inits, opts.generatorNice);
+    const workerNices = [...new Set(pool.workers.map((w) => niceOf(w.pid)))];
+    log(`client processes at niceness ${workerNices.join(', ')}`);
+    (report['config'] as Record<string, unknown>)['worker_nice'] = workerNices;
     if (opts.pin) {
       const split = cpuSplit();
       if (!split) throw new Error('--pin needs at least 2 CPUs');

@@ -17,13 +17,12 @@ export class DeadlineWheel<T extends WheelEntry> {
   readonly #slots = new Map<number, Set<T>>();
   readonly #origin: number;
   /** The first slot not yet handed out by `takeDue`. */
-  #next: number;
+  #next = 0;
   #size = 0;
 
   constructor(private readonly resolutionMs: number, now: number) {
     if (!(resolutionMs > 0)) throw new TypeError('resolutionMs must be positive');
     this.#origin = now;
-    this.#next = 0;
   }
 
   /** Entries waiting. */
@@ -33,7 +32,7 @@ export class DeadlineWheel<T extends WheelEntry> {
 
   /** Files `entry` to come due at `at` (or at the next `takeDue` when `at` has passed); moves it if it was waiting already. */
   schedule(entry: T, at: number): void {
-    const slot = Math.max(this.#next, Math.ceil((at - this.#origin) / this.resolutionMs));
+    const slot = this.#slotFor(at);
     if (entry.wheelSlot === slot) return;
     this.cancel(entry);
     let bucket = this.#slots.get(slot);
@@ -48,8 +47,7 @@ export class DeadlineWheel<T extends WheelEntry> {
 
   /** Files `entry` for `at` unless it already waits for an earlier slot. */
   scheduleNoLaterThan(entry: T, at: number): void {
-    const slot = Math.max(this.#next, Math.ceil((at - this.#origin) / this.resolutionMs));
-    if (entry.wheelSlot >= 0 && entry.wheelSlot <= slot) return;
+    if (entry.wheelSlot >= 0 && entry.wheelSlot <= this.#slotFor(at)) return;
     this.schedule(entry, at);
   }
 
@@ -80,6 +78,11 @@ export class DeadlineWheel<T extends WheelEntry> {
     }
     this.#next = last + 1;
     return due;
+  }
+
+  /** The first slot ending at or after `at`, and never one already handed out. */
+  #slotFor(at: number): number {
+    return Math.max(this.#next, Math.ceil((at - this.#origin) / this.resolutionMs));
   }
 
   #drain(slot: number, into: T[]): void {

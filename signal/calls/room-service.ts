@@ -75,8 +75,12 @@ interface Hint {
 const TICK_WHEEL_RESOLUTION_MS = 100;
 /** Billing-tick claims sent to the directory in one call. */
 const TICK_CLAIM_BATCH = 500;
-/** Peers whose pending replay frames go to the directory in one call. */
-const WRITE_BEHIND_BATCH = 200;
+/**
+ * Peers whose pending replay frames go to the directory in one call. Each call is one Lua script,
+ * which holds Redis for its whole run (~9 µs per peer): 50 keeps a cross-node frame's PUBLISH from
+ * waiting behind one for more than about 0.4 ms.
+ */
+const WRITE_BEHIND_BATCH = 50;
 /** How long a claimed grace expiry stays with its claimer before another sweep may take it again. */
 export const GRACE_CLAIM_LEASE_MS = 10_000;
 /** A `hangup` is answered within this long: `ack` once the call is over, else `service_unavailable`. */
