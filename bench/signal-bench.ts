@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../shared/runtime/paths.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
-import { affinityOf, cpuSplit, niceOf, niced, pin } from './cpu-pinning.js';
+import { affinityOf, cpuSplit, niceOf, niced, pin } from './cpu-scheduling.js';
 import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB } from './proc-stats.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 

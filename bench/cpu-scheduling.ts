@@ -1,3 +1,4 @@
+/** Where and at what priority the bench runs its processes: CPU affinity (`taskset`) and niceness (`nice`). */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
