@@ -235,7 +235,7 @@ export class RedisDirectory implements RoomDirectory {
 
   async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {
     const done = await LEAVE.run(this.#r, 4, this.#members(callId), this.#grace(), this.#seq(callId, peer), this.#list(callId, peer),
-      peer, conn, String(now), String(graceDeadline), callId, String(this.#o.replayLimit), String(this.#o.bufferTtlMs), ...frames);
+      peer, conn, String(now), String(graceDeadline), callId, this.#replayLimit, this.#bufferTtl, ...frames);
     return Number(done) === 1;
   }
 
@@ -247,14 +247,14 @@ export class RedisDirectory implements RoomDirectory {
 
   async appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome> {
     const [kind, value] = (await APPEND_OFFLINE.run(this.#r, 3, this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer),
-      peer, body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs))) as [number, string | number | undefined];
+      peer, body, this.#replayLimit, this.#bufferTtl)) as [number, string | number | undefined];
     if (kind === 1) return { node: String(value) };
     if (kind === 2) return { seq: Number(value) };
     return { missing: true };
   }
 
   async park(callId: string, peer: string, body: string): Promise<void> {
-    await PARK.run(this.#r, 1, this.#parked(callId, peer), body, String(this.#o.replayLimit), String(this.#o.bufferTtlMs));
+    await PARK.run(this.#r, 1, this.#parked(callId, peer), body, this.#replayLimit, this.#bufferTtl);
   }
 
   async members(callId: string): Promise<Map<string, MemberRecord>> {
@@ -302,18 +302,18 @@ export class RedisDirectory implements RoomDirectory {
       }
       for (const callId of rooms) {
         const peers = (await MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
-          `${this.#p}:room:${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#p}:room:${callId}:replay:`, `${this.#p}:room:${callId}:parked:`,
-          String(this.#o.replayLimit), String(this.#o.bufferTtlMs))) as string[];
+          `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#roomBase}${callId}:replay:`, `${this.#roomBase}${callId}:parked:`,
+          this.#replayLimit, this.#bufferTtl)) as string[];
         out.push({ callId, peers, node });
       }
     }
     return out;
   }
 
-  #members(callId: string): string { return `${this.#p}:room:${callId}:members`; }
-  #seq(callId: string, peer: string): string { return `${this.#p}:room:${callId}:seq:${peer}`; }
-  #list(callId: string, peer: string): string { return `${this.#p}:room:${callId}:replay:${peer}`; }
-  #parked(callId: string, peer: string): string { return `${this.#p}:room:${callId}:parked:${peer}`; }
+  #members(callId: string): string { return `${this.#roomBase}${callId}:members`; }
+  #seq(callId: string, peer: string): string { return `${this.#roomBase}${callId}:seq:${peer}`; }
+  #list(callId: string, peer: string): string { return `${this.#roomBase}${callId}:replay:${peer}`; }
+  #parked(callId: string, peer: string): string { return `${this.#roomBase}${callId}:parked:${peer}`; }
   #grace(): string { return `${this.#p}:grace`; }
   #nodeRooms(node: string): string { return `${this.#p}:node:${node}:rooms`; }
   #nodes(): string { return `${this.#p}:signal:nodes`; }

@@ -811,7 +811,7 @@ export class RoomService {
     const rooms = this.#tickWheel.takeDue(t);
     for (const room of rooms) {
       const { call } = room;
-      if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0 || this.#rooms.get(room.callId) !== room) continue;
+      if (!this.#ticksHere(room) || call.answeredAt === null) continue;
       const last = Math.floor((t - call.answeredAt) / tickMs);
       for (let minute = room.lastTick + 1; minute <= last; minute += 1) due.push({ room, minute });
     }
@@ -880,11 +880,16 @@ export class RoomService {
     this.#tickWheel.cancel(room);
   }
 
+  /** True while this node takes part in claiming `room`'s billing ticks: the call is active and has a socket here. */
+  #ticksHere(room: LocalRoom): boolean {
+    return room.call.status === 'active' && room.call.answeredAt !== null && room.live.size > 0 && this.#rooms.get(room.callId) === room;
+  }
+
   /** Files an active room with a socket here under its next billing tick (sooner if it was filed later). */
   #scheduleTick(room: LocalRoom): void {
-    const { call } = room;
-    if (call.status !== 'active' || call.answeredAt === null || room.live.size === 0) return;
-    this.#tickWheel.scheduleNoLaterThan(room, call.answeredAt + (room.lastTick + 1) * this.deps.settings.tickMs);
+    const { answeredAt } = room.call;
+    if (!this.#ticksHere(room) || answeredAt === null) return;
+    this.#tickWheel.scheduleNoLaterThan(room, answeredAt + (room.lastTick + 1) * this.deps.settings.tickMs);
   }
 
   #deliverLocal(session: Session, frameBody: string, t0: number, path: 'local' | 'remote' = 'local'): void {
