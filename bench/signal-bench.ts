@@ -368,6 +368,7 @@ interface CpuSnapshot {
   nodes: number[];
   workers: number[];
   database: Map<number, number>;
+  redis: number;
   machine: { busy: number; total: number };
 }
 
@@ -378,30 +379,34 @@ interface PhaseCpu {
   worker_cpu_sec: number[];
   workers_cpu_pct: number;
   database_cpu_pct: number;
+  /** The Redis server's CPU, when it runs on this machine (null otherwise). */
+  redis_cpu_pct: number | null;
   machine_busy_pct: number;
 }
 
 /** CPU seconds of the nodes, the workers, the database processes and the whole machine, summed over the intervals of each phase. */
 class CpuMeter {
-  readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; busy: number; total: number }>();
+  readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; redis: number; busy: number; total: number }>();
 
-  constructor(private readonly pids: { nodes: number[]; workers: () => number[]; database: () => number[] }) {}
+  constructor(private readonly pids: { nodes: number[]; workers: () => number[]; database: () => number[]; redis: number | undefined }) {}
 
   snapshot(): CpuSnapshot {
     return {
       at: performance.now(), nodes: this.pids.nodes.map(cpuSeconds), workers: this.pids.workers().map(cpuSeconds),
-      database: new Map(this.pids.database().map((pid) => [pid, cpuSeconds(pid)])), machine: machineCpu(),
+      database: new Map(this.pids.database().map((pid) => [pid, cpuSeconds(pid)])),
+      redis: this.pids.redis === undefined ? NaN : cpuSeconds(this.pids.redis), machine: machineCpu(),
     };
   }
 
   add(phase: string, from: CpuSnapshot): void {
     const to = this.snapshot();
-    const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, busy: 0, total: 0 };
+    const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, redis: 0, busy: 0, total: 0 };
     const delta = (a: number, b: number | undefined) => (Number.isFinite(a) ? a - (b !== undefined && Number.isFinite(b) ? b : a) : 0);
     acc.wall += (to.at - from.at) / 1000;
     to.nodes.forEach((v, i) => { acc.nodes[i] = (acc.nodes[i] ?? 0) + delta(v, from.nodes[i]); });
     to.workers.forEach((v, i) => { acc.workers[i] = (acc.workers[i] ?? 0) + delta(v, from.workers[i]); });
     for (const [pid, v] of to.database) acc.database += Number.isFinite(v) ? v - (from.database.get(pid) ?? 0) : 0;
+    acc.redis += delta(to.redis, from.redis);
     acc.busy += to.machine.busy - from.machine.busy;
     acc.total += to.machine.total - from.machine.total;
     this.phases.set(phase, acc);
@@ -419,6 +424,7 @@ class CpuMeter {
         worker_cpu_sec: acc.workers.map(r1),
         workers_cpu_pct: pct(acc.workers.reduce((a, b) => a + b, 0)),
         database_cpu_pct: pct(acc.database),
+        redis_cpu_pct: this.pids.redis === undefined ? null : pct(acc.redis),
         machine_busy_pct: acc.total > 0 ? Math.round((acc.busy / acc.total) * 100) : 0,
       };
     }
@@ -727,9 +733,11 @@ async function main(): Promise<void> {
     report['node_limits'] = nodes.map((n) => ({ node: n.id, fd_limit: fdLimit(n.pid), fds_open_fresh: openFds(n.pid), nice: n.nice }));
 
     const pgDatabase = onPostgres ? new URL(ferretPostgresUrl!).pathname.slice(1) : undefined;
+    const redisPid = await redisServerPid(redis.url);
     const meter = new CpuMeter({
       nodes: nodes.map((n) => n.pid), workers: () => pool.workers.map((w) => w.pid),
       database: () => [...childrenNamed(process.pid, 'ferretdb'), ...childrenNamed(process.pid, 'mongod'), ...(pgDatabase ? postgresBackends(pgDatabase) : [])],
+      redis: redisPid,
     });
     log(`idle: ${opts.idleSec} s on the fresh node(s)`);
     const freshRss = await idleRss(nodes, opts.idleSec);
@@ -758,7 +766,6 @@ async function main(): Promise<void> {
       for (const n of nodes) pin(n.pid, split.nodes);
       const database = [...childrenNamed(process.pid, 'ferretdb'), ...childrenNamed(process.pid, 'mongod')];
       for (const pid of [process.pid, ...pool.workers.map((w) => w.pid), ...database]) pin(pid, split.others);
-      const redisPid = await redisServerPid(redis.url);
       if (redisPid) {
         const before = affinityOf(redisPid);
         pin(redisPid, split.others);
@@ -961,7 +968,7 @@ function summary(report: Record<string, unknown>): string {
     `  loop delay      node(s) ${fmt(get(report, 'relay.node_loop_delay_ms'))}, client workers ${fmt(get(report, 'relay.client_loop_delay_ms'))} ms`,
     `pings             ${fmt(get(report, 'pings.ok'))}/${fmt(get(report, 'pings.sent'))}; rtt ${lat('pings.rtt_ms')}`,
     `hangup            ${fmt(get(report, 'hangup.completed'))}/${fmt(get(report, 'hangup.calls'))}; ${lat('hangup.hangup_ms')}`,
-    ...(cpu ? Object.entries(cpu).map(([phase, c]) => `cpu ${phase.padEnd(13)} ${c.wall_sec} s: node(s) ${c.node_cpu_pct.join('/')} %, workers ${c.workers_cpu_pct} %, database ${c.database_cpu_pct} %, machine ${c.machine_busy_pct} % busy`) : []),
+    ...(cpu ? Object.entries(cpu).map(([phase, c]) => `cpu ${phase.padEnd(13)} ${c.wall_sec} s: node(s) ${c.node_cpu_pct.join('/')} %, workers ${c.workers_cpu_pct} %, database ${c.database_cpu_pct} %, redis ${c.redis_cpu_pct ?? '–'} %, machine ${c.machine_busy_pct} % busy`) : []),
     `targets           ${fmt(get(report, 'targets'))}`,
     ...((get(report, 'notes') as string[] | undefined) ?? []).map((n) => `note: ${n}`),
     ...(report['error'] ? [`ERROR: ${fmt(report['error'])}`] : []),
