@@ -61,6 +61,9 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
                        CPU from a node, or from Redis, that has frames waiting
   --node-nice N        scheduling niceness of the node processes (default 0; below 0 needs root; the
                        niceness in effect is reported)
+  --probe-nice N       scheduling niceness of the probe process (default 0, the nodes' default). It sends 100
+                       frames/s and stands in for a client on a machine of its own: at the bulk workers'
+                       lowered priority its own waits for a CPU (tens of ms) would be counted as relay latency
   --pin                the node(s) on CPU 0; the workers, this process, the database server it started and the
                        Redis server (restored at the end) on the other CPUs, so the load generator does not take
                        the node's core (taskset)
@@ -105,8 +108,10 @@ interface Options {
   sendTickMs: number;
   /** Niceness the node processes are started with. */
   nodeNice: number;
-  /** Niceness the client processes (workers, probe) are started with. */
+  /** Niceness the bulk client processes are started with. */
   generatorNice: number;
+  /** Niceness the probe process is started with. */
+  probeNice: number;
 }
 
 function parseOptions(): Options {
@@ -134,6 +139,7 @@ function parseOptions(): Options {
       'send-tick-ms': { type: 'string', default: '5' },
       'node-nice': { type: 'string', default: '0' },
       'generator-nice': { type: 'string', default: '10' },
+      'probe-nice': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -164,6 +170,7 @@ function parseOptions(): Options {
     sendTickMs: num('send-tick-ms', 1, 1000),
     nodeNice: Math.trunc(num('node-nice', -20, 19)),
     generatorNice: Math.trunc(num('generator-nice', -20, 19)),
+    probeNice: Math.trunc(num('probe-nice', -20, 19)),
   };
 }
 
@@ -448,9 +455,10 @@ class WorkerPool {
   readonly workers: WorkerHandle[] = [];
   #failed: Error | undefined;
 
-  async start(inits: WorkerInit[], nice: number): Promise<void> {
+  /** Starts one process per init, each at the niceness `niceFor` gives it. */
+  async start(inits: WorkerInit[], niceFor: (init: WorkerInit) => number): Promise<void> {
     await Promise.all(inits.map((init) => new Promise<void>((resolve, reject) => {
-      const [file, args] = niced([process.execPath, '--max-old-space-size=4096', WORKER], nice);
+      const [file, args] = niced([process.execPath, '--max-old-space-size=4096', WORKER], niceFor(init));
       const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const handle: WorkerHandle = { index: init.worker, child, pid: child.pid!, init, progress: undefined, pending: undefined };
       this.workers.push(handle);
@@ -756,10 +764,12 @@ async function main(): Promise<void> {
     const probeIndex = opts.probeCalls > 0 ? inits.length : -1;
     if (probeIndex >= 0) inits.push(workerInit(probeIndex, bulkCalls, opts.probeCalls));
     cleanups.push({ name: 'workers', run: () => pool.stop() });
-    await pool.start(inits, opts.generatorNice);
-    const workerNices = [...new Set(pool.workers.map((w) => niceOf(w.pid)))];
-    log(`client processes at niceness ${workerNices.join(', ')}`);
+    await pool.start(inits, (init) => (init.worker === probeIndex ? opts.probeNice : opts.generatorNice));
+    const workerNices = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => niceOf(w.pid)))];
+    const probeNice = pool.workers.filter((w) => w.index === probeIndex).map((w) => niceOf(w.pid));
+    log(`bulk client processes at niceness ${workerNices.join(', ')}${probeNice.length ? `, the probe at ${probeNice[0]}` : ''}`);
     (report['config'] as Record<string, unknown>)['worker_nice'] = workerNices;
+    (report['config'] as Record<string, unknown>)['probe_nice'] = probeNice[0] ?? null;
     if (opts.pin) {
       const split = cpuSplit();
       if (!split) throw new Error('--pin needs at least 2 CPUs');
