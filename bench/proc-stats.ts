@@ -57,12 +57,13 @@ export function fdLimit(pid: number): { soft: number; hard: number } {
 }
 
 /** Whole-machine CPU time so far (all cores), in seconds: busy and total. */
-export function machineCpu(): { busy: number; total: number } {
+export function machineCpu(): { busy: number; steal: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
   const values = line.trim().split(/\s+/).slice(1).map(Number);
   const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (values[3] ?? 0) + (values[4] ?? 0);
-  return { busy: (total - idle) / ticksPerSecond(), total: total / ticksPerSecond() };
+  // steal: time the hypervisor ran something else while this machine's vCPU wanted to run.
+  return { busy: (total - idle) / ticksPerSecond(), steal: (values[7] ?? 0) / ticksPerSecond(), total: total / ticksPerSecond() };
 }
 
 

@@ -376,7 +376,7 @@ interface CpuSnapshot {
   workers: number[];
   database: Map<number, number>;
   redis: number;
-  machine: { busy: number; total: number };
+  machine: { busy: number; steal: number; total: number };
 }
 
 interface PhaseCpu {
@@ -389,11 +389,13 @@ interface PhaseCpu {
   /** The Redis server's CPU, when it runs on this machine (null otherwise). */
   redis_cpu_pct: number | null;
   machine_busy_pct: number;
+  /** Of all cores' time, the share stolen by the hypervisor (part of busy): the same work then takes longer. */
+  machine_steal_pct: number;
 }
 
 /** CPU seconds of the nodes, the workers, the database processes and the whole machine, summed over the intervals of each phase. */
 class CpuMeter {
-  readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; redis: number; busy: number; total: number }>();
+  readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; redis: number; busy: number; steal: number; total: number }>();
 
   constructor(private readonly pids: { nodes: number[]; workers: () => number[]; database: () => number[]; redis: number | undefined }) {}
 
@@ -407,7 +409,7 @@ class CpuMeter {
 
   add(phase: string, from: CpuSnapshot): void {
     const to = this.snapshot();
-    const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, redis: 0, busy: 0, total: 0 };
+    const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, redis: 0, busy: 0, steal: 0, total: 0 };
     const delta = (a: number, b: number | undefined) => (Number.isFinite(a) ? a - (b !== undefined && Number.isFinite(b) ? b : a) : 0);
     acc.wall += (to.at - from.at) / 1000;
     to.nodes.forEach((v, i) => { acc.nodes[i] = (acc.nodes[i] ?? 0) + delta(v, from.nodes[i]); });
@@ -415,6 +417,7 @@ class CpuMeter {
     for (const [pid, v] of to.database) acc.database += Number.isFinite(v) ? v - (from.database.get(pid) ?? 0) : 0;
     acc.redis += delta(to.redis, from.redis);
     acc.busy += to.machine.busy - from.machine.busy;
+    acc.steal += to.machine.steal - from.machine.steal;
     acc.total += to.machine.total - from.machine.total;
     this.phases.set(phase, acc);
   }
@@ -433,6 +436,7 @@ class CpuMeter {
         database_cpu_pct: pct(acc.database),
         redis_cpu_pct: this.pids.redis === undefined ? null : pct(acc.redis),
         machine_busy_pct: acc.total > 0 ? Math.round((acc.busy / acc.total) * 100) : 0,
+        machine_steal_pct: acc.total > 0 ? Math.round((acc.steal / acc.total) * 1000) / 10 : 0,
       };
     }
     return out;
@@ -978,7 +982,7 @@ function summary(report: Record<string, unknown>): string {
     `  loop delay      node(s) ${fmt(get(report, 'relay.node_loop_delay_ms'))}, client workers ${fmt(get(report, 'relay.client_loop_delay_ms'))} ms`,
     `pings             ${fmt(get(report, 'pings.ok'))}/${fmt(get(report, 'pings.sent'))}; rtt ${lat('pings.rtt_ms')}`,
     `hangup            ${fmt(get(report, 'hangup.completed'))}/${fmt(get(report, 'hangup.calls'))}; ${lat('hangup.hangup_ms')}`,
-    ...(cpu ? Object.entries(cpu).map(([phase, c]) => `cpu ${phase.padEnd(13)} ${c.wall_sec} s: node(s) ${c.node_cpu_pct.join('/')} %, workers ${c.workers_cpu_pct} %, database ${c.database_cpu_pct} %, redis ${c.redis_cpu_pct ?? '–'} %, machine ${c.machine_busy_pct} % busy`) : []),
+    ...(cpu ? Object.entries(cpu).map(([phase, c]) => `cpu ${phase.padEnd(13)} ${c.wall_sec} s: node(s) ${c.node_cpu_pct.join('/')} %, workers ${c.workers_cpu_pct} %, database ${c.database_cpu_pct} %, redis ${c.redis_cpu_pct ?? '–'} %, machine ${c.machine_busy_pct} % busy (${c.machine_steal_pct} % stolen)`) : []),
     `targets           ${fmt(get(report, 'targets'))}`,
     ...((get(report, 'notes') as string[] | undefined) ?? []).map((n) => `note: ${n}`),
     ...(report['error'] ? [`ERROR: ${fmt(report['error'])}`] : []),

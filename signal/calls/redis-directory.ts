@@ -16,21 +16,25 @@ export interface RedisDirectoryOptions {
 
 const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq":(%d+),')) end`;
 
+/**
+ * Appends sequenced frames to a replay list and raises the peer's counter to their highest seq
+ * (never lowers it: a late write from a node presumed dead must not). The common case is three
+ * commands: RPUSH (its length says whether to trim), SET … GET and PEXPIRE.
+ */
 const STORE = `
 local function store(seqkey, listkey, maxlen, ttl, frames)
-  local top = tonumber(redis.call('GET', seqkey) or '0')
-  local n = 0
-  for _, f in ipairs(frames) do
-    redis.call('RPUSH', listkey, f)
-    n = n + 1
-    local s = seqof(f)
+  local top = 0
+  for i = 1, #frames do
+    local s = seqof(frames[i])
     if s and s > top then top = s end
   end
-  redis.call('SET', seqkey, top, 'PX', ttl)
-  if n > 0 then
-    redis.call('LTRIM', listkey, -tonumber(maxlen), -1)
-    redis.call('PEXPIRE', listkey, ttl)
-  end
+  local before = tonumber(redis.call('SET', seqkey, top, 'PX', ttl, 'GET') or '0')
+  if before > top then redis.call('SET', seqkey, before, 'PX', ttl) end
+  if #frames == 0 then return end
+  local length = 0
+  for i = 1, #frames, 1000 do length = redis.call('RPUSH', listkey, unpack(frames, i, math.min(i + 999, #frames))) end
+  if length > tonumber(maxlen) then redis.call('LTRIM', listkey, -tonumber(maxlen), -1) end
+  redis.call('PEXPIRE', listkey, ttl)
 end`;
 
 /** KEYS: members, seq, list, grace, node rooms, nodes, parked; ARGV: peer, member json, lastSeq|-1, callId, nodeId, members ttl. */

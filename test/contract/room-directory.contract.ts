@@ -51,6 +51,30 @@ export function roomDirectoryContract(name: string, make: DirectoryFactory, clea
       expect(outcome.replay.map(seqOf)).toEqual([7, 8, 9, 10]);
     });
 
+    it('trims across writes, and takes a write of more frames than one command carries', async () => {
+      const dir = await make('n1', 4);
+      await dir.join('call-a', 'host', member('n1', 'c1'), undefined);
+      for (const first of [1, 4, 7]) {
+        await dir.record([{ callId: 'call-a', peer: 'host', frames: [first, first + 1, first + 2].map((n) => withSeq(n, frameBody(n))) }]);
+      }
+      expect((await dir.join('call-a', 'host', member('n1', 'c2'), 0)).replay.map(seqOf)).toEqual([6, 7, 8, 9]);
+      const many = Array.from({ length: 2500 }, (_, i) => withSeq(10 + i, frameBody(i)));
+      await dir.record([{ callId: 'call-a', peer: 'host', frames: many }]);
+      const outcome = await dir.join('call-a', 'host', member('n1', 'c3'), 0);
+      expect(outcome.replay).toEqual(many.slice(-4));
+      expect(outcome.seq).toBe(2509);
+    });
+
+    it('never lowers a peer\'s sequence counter: a late write of older frames keeps the higher one', async () => {
+      const dir = await make('n1', 16);
+      await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames: [1, 2, 3, 4, 5].map((n) => withSeq(n, frameBody(n))) }]);
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames: [withSeq(3, frameBody(3))] }]);
+      expect((await dir.join('call-a', 'guest', member('n1', 'c2'), undefined)).seq).toBe(5);
+      expect(await dir.leave('call-a', 'guest', 'c2', 10, 1000, [])).toBe(true);
+      expect((await dir.join('call-a', 'guest', member('n1', 'c3'), undefined)).seq).toBe(5);
+    });
+
     it('stores the frames of a leave only while the socket is still the registered one', async () => {
       const dir = await make('n1', 16);
       await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);
