@@ -36,6 +36,20 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Time the main thread of a process has spent runnable but waiting for a CPU (the run queue), in
+ * seconds (`/proc/<pid>/task/<pid>/schedstat`, second field); NaN when it is gone or unreadable.
+ * For an event loop this is latency no code change inside the process can remove.
+ */
+export function runQueueSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return Number(fields[1]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Open file descriptors of a process; NaN when unreadable. */
 export function openFds(pid: number): number {
   try {

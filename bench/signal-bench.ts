@@ -19,7 +19,7 @@ import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
 import { affinityOf, cpuSplit, niceOf, niced, pin } from './cpu-scheduling.js';
-import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB } from './proc-stats.js';
+import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 
 const USAGE = `Usage: node dist/bench/signal-bench.js [options]
@@ -376,6 +376,8 @@ interface CpuSnapshot {
   workers: number[];
   database: Map<number, number>;
   redis: number;
+  /** Run-queue seconds of the main threads: nodes, workers (in pool order), Redis. */
+  waits: { nodes: number[]; workers: number[]; redis: number };
   machine: { busy: number; steal: number; total: number };
 }
 
@@ -388,6 +390,8 @@ interface PhaseCpu {
   database_cpu_pct: number;
   /** The Redis server's CPU, when it runs on this machine (null otherwise). */
   redis_cpu_pct: number | null;
+  /** Share of the phase each main thread spent runnable but waiting for a CPU: nodes, client processes (the probe last), Redis. */
+  runqueue_wait_pct: { nodes: number[]; workers: number[]; redis: number | null };
   machine_busy_pct: number;
   /** Of all cores' time, the share stolen by the hypervisor (part of busy): the same work then takes longer. */
   machine_steal_pct: number;
@@ -395,7 +399,7 @@ interface PhaseCpu {
 
 /** CPU seconds of the nodes, the workers, the database processes and the whole machine, summed over the intervals of each phase. */
 class CpuMeter {
-  readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; redis: number; busy: number; steal: number; total: number }>();
+  readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; redis: number; waits: { nodes: number[]; workers: number[]; redis: number }; busy: number; steal: number; total: number }>();
 
   constructor(private readonly pids: { nodes: number[]; workers: () => number[]; database: () => number[]; redis: number | undefined }) {}
 
@@ -404,18 +408,26 @@ class CpuMeter {
       at: performance.now(), nodes: this.pids.nodes.map(cpuSeconds), workers: this.pids.workers().map(cpuSeconds),
       database: new Map(this.pids.database().map((pid) => [pid, cpuSeconds(pid)])),
       redis: this.pids.redis === undefined ? NaN : cpuSeconds(this.pids.redis), machine: machineCpu(),
+      waits: {
+        nodes: this.pids.nodes.map(runQueueSeconds), workers: this.pids.workers().map(runQueueSeconds),
+        redis: this.pids.redis === undefined ? NaN : runQueueSeconds(this.pids.redis),
+      },
     };
   }
 
   add(phase: string, from: CpuSnapshot): void {
     const to = this.snapshot();
-    const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, redis: 0, busy: 0, steal: 0, total: 0 };
+    const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, redis: 0,
+      waits: { nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), redis: 0 }, busy: 0, steal: 0, total: 0 };
     const delta = (a: number, b: number | undefined) => (Number.isFinite(a) ? a - (b !== undefined && Number.isFinite(b) ? b : a) : 0);
     acc.wall += (to.at - from.at) / 1000;
     to.nodes.forEach((v, i) => { acc.nodes[i] = (acc.nodes[i] ?? 0) + delta(v, from.nodes[i]); });
     to.workers.forEach((v, i) => { acc.workers[i] = (acc.workers[i] ?? 0) + delta(v, from.workers[i]); });
     for (const [pid, v] of to.database) acc.database += Number.isFinite(v) ? v - (from.database.get(pid) ?? 0) : 0;
     acc.redis += delta(to.redis, from.redis);
+    to.waits.nodes.forEach((v, i) => { acc.waits.nodes[i] = (acc.waits.nodes[i] ?? 0) + delta(v, from.waits.nodes[i]); });
+    to.waits.workers.forEach((v, i) => { acc.waits.workers[i] = (acc.waits.workers[i] ?? 0) + delta(v, from.waits.workers[i]); });
+    acc.waits.redis += delta(to.waits.redis, from.waits.redis);
     acc.busy += to.machine.busy - from.machine.busy;
     acc.steal += to.machine.steal - from.machine.steal;
     acc.total += to.machine.total - from.machine.total;
@@ -427,6 +439,7 @@ class CpuMeter {
     const r1 = (n: number) => Math.round(n * 10) / 10;
     for (const [phase, acc] of this.phases) {
       const pct = (sec: number) => (acc.wall > 0 ? Math.round((sec / acc.wall) * 100) : 0);
+      const pct1 = (sec: number) => (acc.wall > 0 ? Math.round((sec / acc.wall) * 1000) / 10 : 0);
       out[phase] = {
         wall_sec: r1(acc.wall),
         node_cpu_sec: acc.nodes.map(r1),
@@ -435,6 +448,10 @@ class CpuMeter {
         workers_cpu_pct: pct(acc.workers.reduce((a, b) => a + b, 0)),
         database_cpu_pct: pct(acc.database),
         redis_cpu_pct: this.pids.redis === undefined ? null : pct(acc.redis),
+        runqueue_wait_pct: {
+          nodes: acc.waits.nodes.map(pct1), workers: acc.waits.workers.map(pct1),
+          redis: this.pids.redis === undefined ? null : pct1(acc.waits.redis),
+        },
         machine_busy_pct: acc.total > 0 ? Math.round((acc.busy / acc.total) * 100) : 0,
         machine_steal_pct: acc.total > 0 ? Math.round((acc.steal / acc.total) * 1000) / 10 : 0,
       };
@@ -983,6 +1000,7 @@ function summary(report: Record<string, unknown>): string {
     `pings             ${fmt(get(report, 'pings.ok'))}/${fmt(get(report, 'pings.sent'))}; rtt ${lat('pings.rtt_ms')}`,
     `hangup            ${fmt(get(report, 'hangup.completed'))}/${fmt(get(report, 'hangup.calls'))}; ${lat('hangup.hangup_ms')}`,
     ...(cpu ? Object.entries(cpu).map(([phase, c]) => `cpu ${phase.padEnd(13)} ${c.wall_sec} s: node(s) ${c.node_cpu_pct.join('/')} %, workers ${c.workers_cpu_pct} %, database ${c.database_cpu_pct} %, redis ${c.redis_cpu_pct ?? '–'} %, machine ${c.machine_busy_pct} % busy (${c.machine_steal_pct} % stolen)`) : []),
+    ...(cpu?.['relay'] ? [`run queue (relay) main threads waited for a CPU ${cpu['relay'].runqueue_wait_pct.nodes.join('/')} % (nodes), ${cpu['relay'].runqueue_wait_pct.workers.join('/')} % (client processes, probe last), ${cpu['relay'].runqueue_wait_pct.redis ?? '–'} % (redis) of the phase`] : []),
     `targets           ${fmt(get(report, 'targets'))}`,
     ...((get(report, 'notes') as string[] | undefined) ?? []).map((n) => `note: ${n}`),
     ...(report['error'] ? [`ERROR: ${fmt(report['error'])}`] : []),
