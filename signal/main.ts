@@ -14,6 +14,7 @@ import { Presence } from './calls/presence.js';
 import { RedisDirectory } from './calls/redis-directory.js';
 import { RoomService } from './calls/room-service.js';
 import { SignalMetrics } from './metrics.js';
+import { watchRedisVersion } from './redis-version.js';
 import { SignalServer } from './server/app.js';
 import { pingOnlyRoute } from './server/ping-route.js';
 import { RemoteJwks } from './server/remote-jwks.js';
@@ -71,6 +72,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
       retryStrategy: (attempt) => Math.min(attempt * 100, 2000), connectionName: `${prefix}:${config.nodeId}:state`,
     });
     redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+    watchRedisVersion(redis, log);
     await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; will retry'));
     broker = new RedisBroker({ nodeId: config.nodeId, prefix, url: config.redis.url, log });
     registry = new RedisNodeRegistry({ nodeId: config.nodeId, prefix, redis, heartbeatMs: s.heartbeatMs, nodeTtlMs: s.nodeTtlMs, log });
