@@ -1,4 +1,7 @@
-/** Where and at what priority the bench runs its processes: CPU affinity (`taskset`) and niceness (`nice`). */
+/**
+ * Where and at what priority the bench runs its processes: CPU affinity (`taskset`), niceness
+ * (`nice`) and the SCHED_IDLE policy (`chrt`).
+ */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -9,6 +12,21 @@ import { cpus } from 'node:os';
  */
 export function niced(command: readonly string[], nice: number): [string, string[]] {
   return nice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(nice), ...command]];
+}
+
+/**
+ * `command` run under SCHED_IDLE through chrt(1): it gets a CPU only when no normal task wants one,
+ * and a normal task that wakes takes the CPU from it at once. Niceness does not apply to it.
+ */
+export function idleScheduled(command: readonly string[]): [string, string[]] {
+  return ['chrt', ['--idle', '0', ...command]];
+}
+
+/** The scheduling policy of a running process (`/proc/<pid>/stat`, field 41): 'normal', 'idle', … */
+export function policyOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  return ['normal', 'fifo', 'rr', 'batch', 'iso', 'idle', 'deadline'][policy] ?? String(policy);
 }
 
 /** The niceness of a running process (`/proc/<pid>/stat`, field 19). */

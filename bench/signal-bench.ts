@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../shared/runtime/paths.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
-import { affinityOf, cpuSplit, niceOf, niced, pin } from './cpu-scheduling.js';
+import { affinityOf, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf } from './cpu-scheduling.js';
 import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 
@@ -61,6 +61,9 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
                        CPU from a node, or from Redis, that has frames waiting
   --node-nice N        scheduling niceness of the node processes (default 0; below 0 needs root; the
                        niceness in effect is reported)
+  --generator-idle     run the bulk client processes under SCHED_IDLE (chrt --idle) instead of at
+                       --generator-nice: they get a CPU only when the nodes, Redis and the probe do
+                       not want it, and give it back the moment one of them wakes
   --probe-nice N       scheduling niceness of the probe process (default 0, the nodes' default). It sends 100
                        frames/s and stands in for a client on a machine of its own: at the bulk workers'
                        lowered priority its own waits for a CPU (tens of ms) would be counted as relay latency
@@ -112,6 +115,8 @@ interface Options {
   generatorNice: number;
   /** Niceness the probe process is started with. */
   probeNice: number;
+  /** The bulk client processes run under SCHED_IDLE (then `generatorNice` does not apply). */
+  generatorIdle: boolean;
 }
 
 function parseOptions(): Options {
@@ -140,6 +145,7 @@ function parseOptions(): Options {
       'node-nice': { type: 'string', default: '0' },
       'generator-nice': { type: 'string', default: '10' },
       'probe-nice': { type: 'string', default: '0' },
+      'generator-idle': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -171,6 +177,7 @@ function parseOptions(): Options {
     nodeNice: Math.trunc(num('node-nice', -20, 19)),
     generatorNice: Math.trunc(num('generator-nice', -20, 19)),
     probeNice: Math.trunc(num('probe-nice', -20, 19)),
+    generatorIdle: values['generator-idle'] === true,
   };
 }
 
@@ -476,10 +483,12 @@ class WorkerPool {
   readonly workers: WorkerHandle[] = [];
   #failed: Error | undefined;
 
-  /** Starts one process per init, each at the niceness `niceFor` gives it. */
-  async start(inits: WorkerInit[], niceFor: (init: WorkerInit) => number): Promise<void> {
+  /** Starts one process per init, each as `scheduling` says: at a niceness, or under SCHED_IDLE. */
+  async start(inits: WorkerInit[], scheduling: (init: WorkerInit) => number | 'idle'): Promise<void> {
     await Promise.all(inits.map((init) => new Promise<void>((resolve, reject) => {
-      const [file, args] = niced([process.execPath, '--max-old-space-size=4096', WORKER], niceFor(init));
+      const command = [process.execPath, '--max-old-space-size=4096', WORKER];
+      const how = scheduling(init);
+      const [file, args] = how === 'idle' ? idleScheduled(command) : niced(command, how);
       const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const handle: WorkerHandle = { index: init.worker, child, pid: child.pid!, init, progress: undefined, pending: undefined };
       this.workers.push(handle);
@@ -785,11 +794,14 @@ async function main(): Promise<void> {
     const probeIndex = opts.probeCalls > 0 ? inits.length : -1;
     if (probeIndex >= 0) inits.push(workerInit(probeIndex, bulkCalls, opts.probeCalls));
     cleanups.push({ name: 'workers', run: () => pool.stop() });
-    await pool.start(inits, (init) => (init.worker === probeIndex ? opts.probeNice : opts.generatorNice));
+    await pool.start(inits, (init) => (init.worker === probeIndex ? opts.probeNice : opts.generatorIdle ? 'idle' : opts.generatorNice));
     const workerNices = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => niceOf(w.pid)))];
     const probeNice = pool.workers.filter((w) => w.index === probeIndex).map((w) => niceOf(w.pid));
     log(`bulk client processes at niceness ${workerNices.join(', ')}${probeNice.length ? `, the probe at ${probeNice[0]}` : ''}`);
     (report['config'] as Record<string, unknown>)['worker_nice'] = workerNices;
+    const workerPolicies = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => policyOf(w.pid)))];
+    (report['config'] as Record<string, unknown>)['worker_policy'] = workerPolicies;
+    if (opts.generatorIdle) log(`bulk client processes under scheduling policy ${workerPolicies.join(', ')}`);
     (report['config'] as Record<string, unknown>)['probe_nice'] = probeNice[0] ?? null;
     if (opts.pin) {
       const split = cpuSplit();
