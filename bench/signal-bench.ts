@@ -404,7 +404,10 @@ interface PhaseCpu {
   machine_steal_pct: number;
 }
 
-/** CPU seconds of the nodes, the workers, the database processes and the whole machine, summed over the intervals of each phase. */
+/**
+ * CPU seconds of the nodes, the workers, the database processes, Redis and the whole machine, and
+ * the main threads' run-queue waits, summed over the intervals of each phase.
+ */
 class CpuMeter {
   readonly phases = new Map<string, { wall: number; nodes: number[]; workers: number[]; database: number; redis: number; waits: { nodes: number[]; workers: number[]; redis: number }; busy: number; steal: number; total: number }>();
 
@@ -427,13 +430,14 @@ class CpuMeter {
     const acc = this.phases.get(phase) ?? { wall: 0, nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), database: 0, redis: 0,
       waits: { nodes: this.pids.nodes.map(() => 0), workers: to.workers.map(() => 0), redis: 0 }, busy: 0, steal: 0, total: 0 };
     const delta = (a: number, b: number | undefined) => (Number.isFinite(a) ? a - (b !== undefined && Number.isFinite(b) ? b : a) : 0);
+    const addEach = (into: number[], now: number[], before: number[]) => now.forEach((v, i) => { into[i] = (into[i] ?? 0) + delta(v, before[i]); });
     acc.wall += (to.at - from.at) / 1000;
-    to.nodes.forEach((v, i) => { acc.nodes[i] = (acc.nodes[i] ?? 0) + delta(v, from.nodes[i]); });
-    to.workers.forEach((v, i) => { acc.workers[i] = (acc.workers[i] ?? 0) + delta(v, from.workers[i]); });
+    addEach(acc.nodes, to.nodes, from.nodes);
+    addEach(acc.workers, to.workers, from.workers);
     for (const [pid, v] of to.database) acc.database += Number.isFinite(v) ? v - (from.database.get(pid) ?? 0) : 0;
     acc.redis += delta(to.redis, from.redis);
-    to.waits.nodes.forEach((v, i) => { acc.waits.nodes[i] = (acc.waits.nodes[i] ?? 0) + delta(v, from.waits.nodes[i]); });
-    to.waits.workers.forEach((v, i) => { acc.waits.workers[i] = (acc.waits.workers[i] ?? 0) + delta(v, from.waits.workers[i]); });
+    addEach(acc.waits.nodes, to.waits.nodes, from.waits.nodes);
+    addEach(acc.waits.workers, to.waits.workers, from.waits.workers);
     acc.waits.redis += delta(to.waits.redis, from.waits.redis);
     acc.busy += to.machine.busy - from.machine.busy;
     acc.steal += to.machine.steal - from.machine.steal;
