@@ -81,6 +81,15 @@ export function machineCpu(): { busy: number; steal: number; total: number } {
 }
 
 
+/** The command name of a process (`/proc/<pid>/comm`); undefined when it is gone. */
+export function commOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Processes whose parent is `ppid` and whose command name is `comm`. */
 export function childrenNamed(ppid: number, comm: string): number[] {
   const out: number[] = [];

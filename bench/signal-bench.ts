@@ -19,7 +19,7 @@ import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
 import { affinityOf, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf } from './cpu-scheduling.js';
-import { childrenNamed, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
+import { childrenNamed, commOf, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 
 const USAGE = `Usage: node dist/bench/signal-bench.js [options]
@@ -609,7 +609,8 @@ async function redisServerPid(url: string): Promise<number | undefined> {
   redis.on('error', () => undefined);
   try {
     const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
-    return pid ? Number(pid) : undefined;
+    // A Redis in a container reports its own namespace's pid: only trust one that is redis-server here.
+    return pid && commOf(Number(pid)) === 'redis-server' ? Number(pid) : undefined;
   } catch {
     return undefined;
   } finally {
@@ -801,11 +802,12 @@ async function main(): Promise<void> {
     await pool.start(inits, (init) => (init.worker === probeIndex ? opts.probeNice : opts.generatorIdle ? 'idle' : opts.generatorNice));
     const workerNices = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => niceOf(w.pid)))];
     const probeNice = pool.workers.filter((w) => w.index === probeIndex).map((w) => niceOf(w.pid));
-    log(`bulk client processes at niceness ${workerNices.join(', ')}${probeNice.length ? `, the probe at ${probeNice[0]}` : ''}`);
+    const bulk = opts.generatorIdle ? 'under SCHED_IDLE (--generator-idle; --generator-nice does not apply)' : `at niceness ${workerNices.join(', ')}`;
+    log(`bulk client processes ${bulk}${probeNice.length ? `, the probe at niceness ${probeNice[0]}` : ''}`);
     (report['config'] as Record<string, unknown>)['worker_nice'] = workerNices;
     const workerPolicies = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => policyOf(w.pid)))];
     (report['config'] as Record<string, unknown>)['worker_policy'] = workerPolicies;
-    if (opts.generatorIdle) log(`bulk client processes under scheduling policy ${workerPolicies.join(', ')}`);
+    if (opts.generatorIdle) log(`bulk client processes' scheduling policy: ${workerPolicies.join(', ')}`);
     (report['config'] as Record<string, unknown>)['probe_nice'] = probeNice[0] ?? null;
     if (opts.pin) {
       const split = cpuSplit();

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { withSeq, type PendingFrames } from '../signal/calls/directory.js';
 import { RedisDirectory } from '../signal/calls/redis-directory.js';
 import { newId } from '../shared/ids.js';
+import { spawnRedis } from '../shared/runtime/redis-server.js';
 
 const USAGE = `Usage: node dist/bench/write-behind-bench.js [--participants N] [--batch B] [--frames F] [--rounds R] [--json]
 
@@ -10,8 +11,10 @@ What the replay write-behind costs Redis: R rounds in which each of N participan
 written B participants per script call (the signal node writes 50 per call, usually 1 frame each
 in the relay benchmark). Reports Redis time per script call and per participant from INFO
 commandstats (time Redis is blocked, during which no PUBLISH of another node is served), and
-this process's wall time per call. REDIS_URL, else redis://127.0.0.1:6379; keys use a unique
-prefix and are deleted at the end.`;
+this process's wall time per call. Runs on a private redis-server it starts, so no other client's
+scripts are counted; REDIS_URL uses that server instead (its counters are server-wide: keep it
+otherwise idle). With the default replay limit of 256 and one frame per round, LTRIM never runs;
+--frames and --rounds large enough to pass 256 frames per participant measure it too.`;
 
 /** A candidate frame of the relay benchmark's size (~250 bytes). */
 const frameBody = (n: number): string =>
@@ -40,37 +43,47 @@ function options(): { participants: number; batch: number; frames: number; round
   return { participants: int('participants', 100_000), batch: int('batch', 10_000), frames: int('frames', 1000), rounds: int('rounds', 10_000), json: values.json === true };
 }
 
-/** calls and usec of EVALSHA so far (`INFO commandstats`). */
-async function evalshaStats(redis: Redis): Promise<{ calls: number; usec: number }> {
-  const line = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'));
-  const calls = Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? 0);
-  const usec = Number(/usec=(\d+)/.exec(line ?? '')?.[1] ?? 0);
-  return { calls, usec };
+/** Calls and usec of the script commands so far (`INFO commandstats`: EVALSHA, and EVAL after a NOSCRIPT). */
+async function scriptStats(redis: Redis): Promise<{ calls: number; usec: number }> {
+  const total = { calls: 0, usec: 0 };
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    if (!line.startsWith('cmdstat_evalsha:') && !line.startsWith('cmdstat_eval:')) continue;
+    total.calls += Number(/calls=(\d+)/.exec(line)?.[1] ?? 0);
+    total.usec += Number(/usec=(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return total;
 }
 
 async function main(): Promise<void> {
   const opts = options();
-  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  const spawned = process.env['REDIS_URL'] ? undefined : await spawnRedis();
+  const redis = new Redis(process.env['REDIS_URL'] ?? spawned!.url, { maxRetriesPerRequest: 1 });
   const prefix = `wbbench-${newId()}`;
   const directory = new RedisDirectory({ redis, prefix, nodeId: 'n1', replayLimit: 256, bufferTtlMs: 120_000, tickTtlMs: 120_000 });
   const peers = Array.from({ length: opts.participants }, (_, i) => ({ callId: `c${Math.floor(i / 2)}`, peer: i % 2 === 0 ? 'host' : 'guest', seq: 0 }));
   try {
     // One warm-up round loads the script and creates the keys, as on a node that has been running.
     let wallMs = 0;
+    let calls = 0;
     let before = { calls: 0, usec: 0 };
     for (let round = 0; round <= opts.rounds; round += 1) {
-      if (round === 1) before = await evalshaStats(redis);
+      if (round === 1) before = await scriptStats(redis);
       for (let i = 0; i < peers.length; i += opts.batch) {
         const batch: PendingFrames[] = peers.slice(i, i + opts.batch).map((p) => ({
           callId: p.callId, peer: p.peer, frames: Array.from({ length: opts.frames }, () => withSeq(++p.seq, frameBody(p.seq))),
         }));
         const t0 = performance.now();
         await directory.record(batch);
-        if (round > 0) wallMs += performance.now() - t0;
+        if (round > 0) {
+          wallMs += performance.now() - t0;
+          calls += 1;
+        }
       }
     }
-    const after = await evalshaStats(redis);
-    const calls = after.calls - before.calls;
+    const after = await scriptStats(redis);
+    if (after.calls - before.calls !== calls) {
+      process.stderr.write(`warning: Redis counted ${after.calls - before.calls} script calls, this bench made ${calls}: another client ran scripts, so the Redis figures include them\n`);
+    }
     const participants = opts.participants * opts.rounds;
     const result = {
       participants: opts.participants, batch: opts.batch, frames_per_participant: opts.frames, rounds: opts.rounds,
@@ -89,6 +102,7 @@ async function main(): Promise<void> {
       cursor = next;
     } while (cursor !== '0');
     await redis.quit();
+    await spawned?.stop();
   }
 }
 

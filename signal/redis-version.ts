@@ -17,11 +17,11 @@ export async function checkRedisVersion(redis: Redis, log: Logger): Promise<{ ve
     const version = /redis_version:([^\r\n]+)/.exec(await redis.info('server'))?.[1] ?? '';
     const ok = meetsMinimumRedis(version);
     if (!ok) {
-      log.error({ redis_version: version || 'unknown', minimum: MIN_REDIS_VERSION.join('.') }, 'Redis is older than the signal tier needs; replay buffers will not be written');
+      log.error({ redis_version: version || 'unknown', minimum: MIN_REDIS_VERSION.join('.') }, 'Redis is older than the signal tier needs (6.2): replay writes and leaves will fail');
     }
     return { version, ok };
   } catch (err) {
-    log.debug({ err }, 'redis version not read');
+    log.warn({ err }, 'redis version not read');
     return undefined;
   }
 }

@@ -19,10 +19,15 @@ const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq"
 /**
  * Appends sequenced frames to a replay list and raises the peer's counter to their highest seq
  * (never lowers it: a late write from a node presumed dead must not). The common case is three
- * commands: RPUSH (its length says whether to trim), SET … GET and PEXPIRE.
+ * commands: RPUSH (its length says whether to trim), SET … GET and PEXPIRE; with no frames (a
+ * leave, usually) only the counter's lifetime is renewed (a missing counter reads as 0).
  */
 const STORE = `
 local function store(seqkey, listkey, maxlen, ttl, frames)
+  if #frames == 0 then
+    redis.call('PEXPIRE', seqkey, ttl)
+    return
+  end
   local top = 0
   for i = 1, #frames do
     local s = seqof(frames[i])
@@ -30,7 +35,6 @@ local function store(seqkey, listkey, maxlen, ttl, frames)
   end
   local before = tonumber(redis.call('SET', seqkey, top, 'PX', ttl, 'GET') or '0')
   if before > top then redis.call('SET', seqkey, before, 'PX', ttl) end
-  if #frames == 0 then return end
   local length = 0
   for i = 1, #frames, 1000 do length = redis.call('RPUSH', listkey, unpack(frames, i, math.min(i + 999, #frames))) end
   if length > tonumber(maxlen) then redis.call('LTRIM', listkey, -tonumber(maxlen), -1) end

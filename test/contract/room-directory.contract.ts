@@ -51,18 +51,26 @@ export function roomDirectoryContract(name: string, make: DirectoryFactory, clea
       expect(outcome.replay.map(seqOf)).toEqual([7, 8, 9, 10]);
     });
 
-    it('trims across writes, and takes a write of more frames than one command carries', async () => {
+    it('trims across writes, from one frame over the limit on', async () => {
       const dir = await make('n1', 4);
       await dir.join('call-a', 'host', member('n1', 'c1'), undefined);
-      for (const first of [1, 4, 7]) {
-        await dir.record([{ callId: 'call-a', peer: 'host', frames: [first, first + 1, first + 2].map((n) => withSeq(n, frameBody(n))) }]);
-      }
-      expect((await dir.join('call-a', 'host', member('n1', 'c2'), 0)).replay.map(seqOf)).toEqual([6, 7, 8, 9]);
-      const many = Array.from({ length: 2500 }, (_, i) => withSeq(10 + i, frameBody(i)));
+      const framesFrom = (first: number, n: number): string[] => Array.from({ length: n }, (_, i) => withSeq(first + i, frameBody(first + i)));
+      await dir.record([{ callId: 'call-a', peer: 'host', frames: framesFrom(1, 4) }]);
+      expect((await dir.join('call-a', 'host', member('n1', 'c2'), 0)).replay.map(seqOf)).toEqual([1, 2, 3, 4]);
+      await dir.record([{ callId: 'call-a', peer: 'host', frames: framesFrom(5, 1) }]);
+      expect((await dir.join('call-a', 'host', member('n1', 'c3'), 0)).replay.map(seqOf)).toEqual([2, 3, 4, 5]);
+      for (const first of [6, 9]) await dir.record([{ callId: 'call-a', peer: 'host', frames: framesFrom(first, 3) }]);
+      expect((await dir.join('call-a', 'host', member('n1', 'c4'), 0)).replay.map(seqOf)).toEqual([8, 9, 10, 11]);
+    });
+
+    it('keeps every frame, in order, of a write larger than one command carries', async () => {
+      const dir = await make('n1', 3000);
+      await dir.join('call-a', 'host', member('n1', 'c1'), undefined);
+      const many = Array.from({ length: 2500 }, (_, i) => withSeq(i + 1, frameBody(i + 1)));
       await dir.record([{ callId: 'call-a', peer: 'host', frames: many }]);
-      const outcome = await dir.join('call-a', 'host', member('n1', 'c3'), 0);
-      expect(outcome.replay).toEqual(many.slice(-4));
-      expect(outcome.seq).toBe(2509);
+      const outcome = await dir.join('call-a', 'host', member('n1', 'c2'), 0);
+      expect(outcome.replay).toEqual(many);
+      expect(outcome.seq).toBe(2500);
     });
 
     it('never lowers a peer\'s sequence counter: a late write of older frames keeps the higher one', async () => {

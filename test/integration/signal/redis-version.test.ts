@@ -38,7 +38,7 @@ describe('Redis version check', () => {
     const gone = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     gone.on('error', () => undefined);
     expect(await checkRedisVersion(gone, log)).toBeUndefined();
-    expect(lines.some((l) => l['msg'] === 'redis version not read')).toBe(true);
+    expect(lines.some((l) => l['msg'] === 'redis version not read' && l['level'] === 40)).toBe(true);
     gone.disconnect();
   });
 });
