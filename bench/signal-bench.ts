@@ -497,6 +497,10 @@ class WorkerPool {
       const handle: WorkerHandle = { index: init.worker, child, pid: child.pid!, init, progress: undefined, pending: undefined };
       this.workers.push(handle);
       const timer = setTimeout(() => reject(new Error(`worker ${init.worker} not ready within 30 s`)), 30000);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`worker ${init.worker} could not start (${file}): ${err.message}`));
+      });
       child.on('message', (message: FromWorker) => {
         if (message.kind === 'ready') {
           clearTimeout(timer);
