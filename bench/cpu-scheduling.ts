@@ -3,8 +3,8 @@
  * (`nice`) and the SCHED_IDLE policy (`chrt`).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { statFields } from './proc-stats.js';
 
 /**
  * `command` run through nice(1) at niceness `nice` (as it is for 0), so every thread the process
@@ -24,15 +24,13 @@ export function idleScheduled(command: readonly string[]): [string, string[]] {
 
 /** The scheduling policy of a running process (`/proc/<pid>/stat`, field 41): 'normal', 'idle', … */
 export function policyOf(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  const policy = Number(statFields(pid)[38]);
   return ['normal', 'fifo', 'rr', 'batch', 'iso', 'idle', 'deadline'][policy] ?? String(policy);
 }
 
 /** The niceness of a running process (`/proc/<pid>/stat`, field 19). */
 export function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return Number(statFields(pid)[16]);
 }
 
 /** CPU lists for `taskset`: the nodes on CPU 0, everything else the bench drives on the rest. */

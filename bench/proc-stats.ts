@@ -25,11 +25,19 @@ export function rssKiB(pid: number): number {
   }
 }
 
+/**
+ * The fields of `/proc/<pid>/stat` after the command name (which may hold spaces): index i is
+ * field i + 3 of proc(5). Throws when the process is gone.
+ */
+export function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** User + system CPU time of a process, in seconds; NaN when it is gone. */
 export function cpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
   } catch {
     return NaN;

@@ -20,6 +20,7 @@ import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
 import { affinityOf, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf } from './cpu-scheduling.js';
 import { childrenNamed, commOf, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
+import { deleteKeys } from './redis-keys.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
 
 const USAGE = `Usage: node dist/bench/signal-bench.js [options]
@@ -646,24 +647,6 @@ function addIdIndexes(postgresUrl: string, schema: string): string[] {
     .split('\n').filter((t) => /^[a-z0-9_]+$/.test(t));
   for (const table of tables) psql(`create index if not exists ${table}_bench_id_gin on "${schema}"."${table}" using gin ((_jsonb->'_id') jsonb_path_ops)`);
   return tables;
-}
-
-async function deleteKeys(url: string, prefix: string): Promise<number> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
-  redis.on('error', () => undefined);
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    const deadline = Date.now() + 60000;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0' && Date.now() < deadline);
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
 }
 
 async function main(): Promise<void> {

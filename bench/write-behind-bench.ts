@@ -4,6 +4,7 @@ import { withSeq, type PendingFrames } from '../signal/calls/directory.js';
 import { RedisDirectory } from '../signal/calls/redis-directory.js';
 import { newId } from '../shared/ids.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
+import { deleteKeys } from './redis-keys.js';
 
 const USAGE = `Usage: node dist/bench/write-behind-bench.js [--participants N] [--batch B] [--frames F] [--rounds R] [--json]
 
@@ -57,7 +58,8 @@ async function scriptStats(redis: Redis): Promise<{ calls: number; usec: number 
 async function main(): Promise<void> {
   const opts = options();
   const spawned = process.env['REDIS_URL'] ? undefined : await spawnRedis();
-  const redis = new Redis(process.env['REDIS_URL'] ?? spawned!.url, { maxRetriesPerRequest: 1 });
+  const url = process.env['REDIS_URL'] ?? spawned!.url;
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   const prefix = `wbbench-${newId()}`;
   const directory = new RedisDirectory({ redis, prefix, nodeId: 'n1', replayLimit: 256, bufferTtlMs: 120_000, tickTtlMs: 120_000 });
   const peers = Array.from({ length: opts.participants }, (_, i) => ({ callId: `c${Math.floor(i / 2)}`, peer: i % 2 === 0 ? 'host' : 'guest', seq: 0 }));
@@ -95,12 +97,7 @@ async function main(): Promise<void> {
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     process.stderr.write(`write-behind: ${calls} script calls of ${opts.batch} participants × ${opts.frames} frame(s): Redis ${result.redis_us_per_call} µs per call, ${result.redis_us_per_participant} µs per participant; wall ${result.wall_us_per_call} µs per call\n`);
   } finally {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(url, prefix);
     await redis.quit();
     await spawned?.stop();
   }

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBroker, MemoryHub } from '../../signal/broker/memory-broker.js';
 import { RedisBroker } from '../../signal/broker/redis-broker.js';
-import { createLogger } from '../../shared/runtime/logger.js';
 import { freePort } from '../../shared/runtime/net.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { dropRedisPrefix, redisClient, redisUrl, uniqueName } from '../helpers/services.js';
 import { brokerContract, recorder, until } from './broker.contract.js';
 
@@ -49,8 +49,7 @@ describe('MemoryBroker', () => {
   });
 
   it('delivers asynchronously and logs failing handlers', async () => {
-    const lines: string[] = [];
-    const log = createLogger({ level: 'debug' }, { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+    const { log, lines } = capturingLogger();
     const a = new MemoryBroker({ nodeId: 'n1', prefix: 'p', log });
     const r = recorder();
     await a.subscribe('p:x', () => {

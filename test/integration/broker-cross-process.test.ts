@@ -9,10 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerStatus } from '../../signal/broker/broker.js';
 import { RedisBroker } from '../../signal/broker/redis-broker.js';
 import { RedisNodeRegistry } from '../../signal/broker/redis-node-registry.js';
-import { createLogger } from '../../shared/runtime/logger.js';
 import { freePort } from '../../shared/runtime/net.js';
 import { spawnRedis, type SpawnedRedis } from '../../shared/runtime/redis-server.js';
 import { recorder, until } from '../contract/broker.contract.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { dropRedisPrefix, redisClient, redisUrl, uniqueName } from '../helpers/services.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -145,8 +145,7 @@ describe('RedisBroker across a Redis restart', () => {
   it('reports down, fails fast, then comes back up with its subscriptions restored', async () => {
     const port = await freePort();
     server = await spawnRedis(port);
-    const lines: string[] = [];
-    const log = createLogger({ level: 'debug' }, { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+    const { log, lines } = capturingLogger();
     const prefix = uniqueName('restart');
     const broker = new RedisBroker({ nodeId: 'n1', prefix, url: server.url, log });
     closers.push(() => broker.close());

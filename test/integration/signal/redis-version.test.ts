@@ -1,15 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRedisVersion, meetsMinimumRedis } from '../../../signal/redis-version.js';
-import { createLogger } from '../../../shared/runtime/logger.js';
 import { freePort } from '../../../shared/runtime/net.js';
+import { capturingLogger } from '../../helpers/log-capture.js';
 import { redisClient } from '../../helpers/services.js';
 
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } as unknown as NodeJS.WritableStream);
-  return { log, lines };
-}
+/** What `log` wrote, as JSON objects. */
+const entries = (lines: string[]): Array<Record<string, unknown>> => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('Redis version check', () => {
   let redis: Redis;
@@ -29,7 +26,7 @@ describe('Redis version check', () => {
     const { log, lines } = capturingLogger();
     const expected = /redis_version:([^\r\n]+)/.exec(await redis.info('server'))?.[1];
     expect(await checkRedisVersion(redis, log)).toEqual({ version: expected, ok: true });
-    expect(lines.filter((l) => l['level'] === 50)).toEqual([]);
+    expect(entries(lines).filter((l) => l['level'] === 50)).toEqual([]);
   });
 
   it('answers undefined, without throwing, when Redis cannot be asked', async () => {
@@ -38,7 +35,7 @@ describe('Redis version check', () => {
     const gone = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     gone.on('error', () => undefined);
     expect(await checkRedisVersion(gone, log)).toBeUndefined();
-    expect(lines.some((l) => l['msg'] === 'redis version not read' && l['level'] === 40)).toBe(true);
+    expect(entries(lines).some((l) => l['msg'] === 'redis version not read' && l['level'] === 40)).toBe(true);
     gone.disconnect();
   });
 });
