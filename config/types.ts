@@ -59,6 +59,8 @@ export interface Config {
     ratePerSec: number;
     rateBurst: number;
     maxSocketsPerUser: number;
+    /** Sockets one node accepts; 0: derived from the open-file limit. */
+    maxSockets: number;
     joinTimeoutMs: number;
     idleTimeoutMs: number;
     maxBufferedBytes: number;

@@ -16,6 +16,7 @@ import { RoomService } from './calls/room-service.js';
 import { SignalMetrics } from './metrics.js';
 import { watchRedisVersion } from './redis-version.js';
 import { SignalServer } from './server/app.js';
+import { OWN_DESCRIPTORS, openFilesLimit, socketCapacity } from './socket-capacity.js';
 import { pingOnlyRoute } from './server/ping-route.js';
 import { RemoteJwks } from './server/remote-jwks.js';
 import { loadUws } from './server/uws.js';
@@ -153,8 +154,14 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   presenceTimer.unref();
 
   const uwsIdleSec = Math.min(960, Math.max(16, Math.ceil((s.idleTimeoutMs * 2) / 4000) * 4 + 8));
-  const server = new SignalServer({
-    uws, log, host: config.host, port: s.port,
+  const fileLimit = openFilesLimit();
+  const maxSockets = socketCapacity(s.maxSockets, fileLimit);
+  if (fileLimit !== undefined && maxSockets > fileLimit - OWN_DESCRIPTORS) {
+    log.warn({ max_sockets: maxSockets, open_files_limit: fileLimit }, `SIGNAL_MAX_SOCKETS leaves fewer than ${OWN_DESCRIPTORS} of the open-file limit to the node itself; raise the limit (ulimit -n, LimitNOFILE) or lower SIGNAL_MAX_SOCKETS`);
+  }
+  const server: SignalServer = new SignalServer({
+    uws, log, host: config.host, port: s.port, maxSockets,
+    onUpgradeRefused: (reason) => metrics.upgradesRefused.inc({ reason }),
     limits: { maxPayloadLength: s.maxFrameBytes * 2, idleTimeoutSec: uwsIdleSec, maxBackpressure: s.maxBufferedBytes },
     routes: {
       '/signal/ws': signalRoute,
@@ -166,15 +173,18 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
       {
         method: 'get', path: '/ready',
         handle: () => {
-          const degraded = broker.status !== 'up';
-          return { status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data: { status: degraded ? 'degraded' : 'ready', node: config.nodeId, checks: { redis: config.redis.url ? broker.status : 'not configured' } } }) };
+          // A full node is up but must get no new connections: 503 takes it out of a load balancer's rotation.
+          const full = server.full;
+          const status = full ? 'full' : broker.status !== 'up' ? 'degraded' : 'ready';
+          const checks = { redis: config.redis.url ? broker.status : 'not configured', sockets: { open: server.socketCount, max: Number.isFinite(maxSockets) ? maxSockets : null } };
+          return { status: full ? 503 : 200, contentType: 'application/json', body: JSON.stringify({ success: !full, data: { status, node: config.nodeId, checks } }) };
         },
       },
       { method: 'get', path: '/metrics', handle: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) },
     ],
   });
   const port = await server.listen();
-  log.info({ port, host: config.host, broker: config.redis.url ? 'redis' : 'memory' }, 'signal listening');
+  log.info({ port, host: config.host, broker: config.redis.url ? 'redis' : 'memory', max_sockets: Number.isFinite(maxSockets) ? maxSockets : null, open_files_limit: fileLimit ?? null }, 'signal listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -33,6 +33,7 @@ export class SignalMetrics {
   readonly publishFailures: Counter;
   readonly backpressureDrops: Counter;
   readonly closes: Counter<'code'>;
+  readonly upgradesRefused: Counter<'reason'>;
   readonly replayed: Counter;
   readonly parked: Counter;
 
@@ -58,6 +59,7 @@ export class SignalMetrics {
     this.publishFailures = new Counter({ name: 'signal_redis_publish_failures_total', help: 'Cross-node publishes that failed (Redis down).', registers });
     this.backpressureDrops = new Counter({ name: 'signal_backpressure_drops_total', help: 'Sockets closed because their send buffer exceeded the limit.', registers });
     this.closes = new Counter({ name: 'signal_closes_total', help: 'Socket closes by close code.', labelNames: ['code'], registers });
+    this.upgradesRefused = new Counter({ name: 'signal_upgrades_refused_total', help: 'WebSocket upgrades refused, by reason (unauthorized, draining, full).', labelNames: ['reason'], registers });
     this.replayed = new Counter({ name: 'signal_replayed_frames_total', help: 'Frames replayed to resuming peers.', registers });
     this.parked = new Counter({ name: 'signal_parked_frames_total', help: 'Frames for a peer whose node no longer listened, kept for its resume.', registers });
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'signal_' });

@@ -22,7 +22,14 @@ export interface SignalServerOptions {
   routes: Record<string, WsRouteHandler<any>>;
   limits: WsRouteLimits;
   http: HttpRoute[];
+  /** Open sockets (all routes together) past which upgrades are refused with 503. */
+  maxSockets: number;
+  /** Told about every refused upgrade (for metrics). */
+  onUpgradeRefused?: (reason: UpgradeRefusal) => void;
 }
+
+/** Why an upgrade was refused. */
+export type UpgradeRefusal = 'unauthorized' | 'draining' | 'full';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 401: '401 Unauthorized', 404: '404 Not Found', 503: '503 Service Unavailable', 500: '500 Internal Server Error' };
 
@@ -53,6 +60,11 @@ export class SignalServer {
 
   get socketCount(): number {
     return this.sockets.size;
+  }
+
+  /** True while the node holds `maxSockets` sockets: upgrades are refused and `/ready` says so. */
+  get full(): boolean {
+    return this.sockets.size >= this.options.maxSockets;
   }
 
   /** Every open socket (for drain and broadcast). */
@@ -134,18 +146,21 @@ export class SignalServer {
       sendPingsAutomatically: true,
       // Synchronous on purpose: see WsRouteHandler.authenticate.
       upgrade: (res, req, context) => {
-        const reject = (status: 401 | 503, code: string, message: string) => {
-          res.writeStatus(STATUS_TEXT[status]!).writeHeader('Content-Type', 'application/json').end(jsonError(code, message));
+        // The connection is closed with the answer: its descriptor is what a full node lacks.
+        const reject = (reason: UpgradeRefusal, status: 401 | 503, code: string, message: string) => {
+          this.options.onUpgradeRefused?.(reason);
+          res.writeStatus(STATUS_TEXT[status]!).writeHeader('Content-Type', 'application/json').end(jsonError(code, message), true);
         };
-        if (!this.accepting) return reject(503, 'service_unavailable', 'Node is draining; connect to another node.');
+        if (!this.accepting) return reject('draining', 503, 'service_unavailable', 'Node is draining; connect to another node.');
+        if (this.full) return reject('full', 503, 'service_unavailable', 'Node is full; connect to another node.');
         const { token, protocol } = tokenFromUpgrade(req.getQuery() ?? '', req.getHeader('sec-websocket-protocol'));
-        if (!token) return reject(401, 'unauthorized', 'Missing token.');
+        if (!token) return reject('unauthorized', 401, 'unauthorized', 'Missing token.');
         let identity: unknown;
         try {
           identity = handler.authenticate(token);
         } catch (err) {
           log.debug({ err, route: path }, 'upgrade rejected');
-          return reject(401, 'unauthorized', err instanceof AppError ? err.message : 'Invalid token.');
+          return reject('unauthorized', 401, 'unauthorized', err instanceof AppError ? err.message : 'Invalid token.');
         }
         const data: SocketData = { conn: newId(), route: path, ip: Buffer.from(res.getRemoteAddressAsText()).toString(), identity, closed: false };
         res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);

@@ -18,10 +18,18 @@ export interface ProductProcess {
 
 /**
  * Runs `node dist/scripts/cli.js <mode>` with `env` (on top of a minimal base) and resolves once
- * the servers the mode starts have logged their listening ports.
+ * the servers the mode starts have logged their listening ports; `openFilesLimit` lowers its
+ * open-file limit.
  */
-export async function startProductProcess(mode: 'all' | 'api' | 'signal', env: Record<string, string>, timeoutMs = 60000): Promise<ProductProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js'), mode], {
+export async function startProductProcess(
+  mode: 'all' | 'api' | 'signal', env: Record<string, string>, timeoutMs = 60000, options: { openFilesLimit?: number } = {},
+): Promise<ProductProcess> {
+  const command = [process.execPath, join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js'), mode];
+  // `ulimit -n` in a shell that then becomes the process: Node cannot lower its own limit.
+  const [file, args] = options.openFilesLimit === undefined
+    ? [command[0]!, command.slice(1)]
+    : ['/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, ...command]];
+  const child = spawn(file, args, {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'info', API_PORT: '0', SIGNAL_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

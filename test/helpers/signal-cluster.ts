@@ -55,8 +55,8 @@ export async function startLocalNode(options: {
 }
 
 /** A signal node as its own OS process (`node dist/scripts/cli.js signal`). */
-export async function spawnNode(env: Record<string, string>): Promise<ProductProcess & { url: string }> {
-  const proc = await startProductProcess('signal', { STUN_URLS: '[]', SHUTDOWN_TIMEOUT_MS: '5000', ...env });
+export async function spawnNode(env: Record<string, string>, options: { openFilesLimit?: number } = {}): Promise<ProductProcess & { url: string }> {
+  const proc = await startProductProcess('signal', { STUN_URLS: '[]', SHUTDOWN_TIMEOUT_MS: '5000', ...env }, 60000, options);
   return Object.assign(proc, { url: `ws://127.0.0.1:${proc.signalPort}` });
 }
 

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Descriptors a node keeps for itself besides its client sockets: the database pool, Redis,
+ * the listen socket, logs, scrapes of `/metrics`, refused upgrades on their way out.
+ */
+export const OWN_DESCRIPTORS = 128;
+
+/** The soft "Max open files" limit in the text of `/proc/<pid>/limits`; undefined when absent or unlimited. */
+export function parseOpenFilesLimit(limits: string): number | undefined {
+  const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
+  const n = Number(soft);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** This process's open-file soft limit; undefined where `/proc` does not say (not Linux). */
+export function openFilesLimit(): number | undefined {
+  try {
+    return parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How many sockets a node accepts: `configured` when set (> 0), else what the open-file limit
+ * leaves after OWN_DESCRIPTORS (at least 1), else no cap. Every socket is a descriptor, and a
+ * uWebSockets.js listener that cannot accept for want of one (EMFILE) retries at once, spinning
+ * a core the node's calls need, for as long as a connection waits in the backlog.
+ */
+export function socketCapacity(configured: number, limit: number | undefined): number {
+  if (configured > 0) return configured;
+  if (limit === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(1, limit - OWN_DESCRIPTORS);
+}
