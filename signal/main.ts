@@ -16,11 +16,11 @@ import { RoomService } from './calls/room-service.js';
 import { SignalMetrics } from './metrics.js';
 import { watchRedisVersion } from './redis-version.js';
 import { SignalServer } from './server/app.js';
-import { OWN_DESCRIPTORS, openFilesLimit, socketCapacity } from './socket-capacity.js';
 import { pingOnlyRoute } from './server/ping-route.js';
 import { RemoteJwks } from './server/remote-jwks.js';
 import { loadUws } from './server/uws.js';
 import { SignalRoute } from './session/signal-route.js';
+import { OWN_DESCRIPTORS, openFilesLimit, socketCapacity } from './socket-capacity.js';
 
 export interface SignalNode {
   port: number;
@@ -157,7 +157,10 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const fileLimit = openFilesLimit();
   const maxSockets = socketCapacity(s.maxSockets, fileLimit);
   if (fileLimit !== undefined && maxSockets > fileLimit - OWN_DESCRIPTORS) {
-    log.warn({ max_sockets: maxSockets, open_files_limit: fileLimit }, `SIGNAL_MAX_SOCKETS leaves fewer than ${OWN_DESCRIPTORS} of the open-file limit to the node itself; raise the limit (ulimit -n, LimitNOFILE) or lower SIGNAL_MAX_SOCKETS`);
+    const why = s.maxSockets > 0
+      ? `SIGNAL_MAX_SOCKETS leaves fewer than ${OWN_DESCRIPTORS} of the open-file limit to the node itself; raise the limit (ulimit -Hn, LimitNOFILE) or lower SIGNAL_MAX_SOCKETS`
+      : `the open-file limit leaves no room for sockets beyond the node's own ${OWN_DESCRIPTORS} descriptors; raise it (ulimit -Hn, LimitNOFILE)`;
+    log.warn({ max_sockets: maxSockets, open_files_limit: fileLimit }, why);
   }
   const server: SignalServer = new SignalServer({
     uws, log, host: config.host, port: s.port, maxSockets,
@@ -174,10 +177,13 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
         method: 'get', path: '/ready',
         handle: () => {
           // A full node is up but must get no new connections: 503 takes it out of a load balancer's rotation.
-          const full = server.full;
-          const status = full ? 'full' : broker.status !== 'up' ? 'degraded' : 'ready';
           const checks = { redis: config.redis.url ? broker.status : 'not configured', sockets: { open: server.socketCount, max: Number.isFinite(maxSockets) ? maxSockets : null } };
-          return { status: full ? 503 : 200, contentType: 'application/json', body: JSON.stringify({ success: !full, data: { status, node: config.nodeId, checks } }) };
+          if (server.full) {
+            const error = { code: 'service_unavailable', message: 'Node is full; connect to another node.', details: { status: 'full', node: config.nodeId, checks } };
+            return { status: 503, contentType: 'application/json', body: JSON.stringify({ error }) };
+          }
+          const status = broker.status !== 'up' ? 'degraded' : 'ready';
+          return { status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data: { status, node: config.nodeId, checks } }) };
         },
       },
       { method: 'get', path: '/metrics', handle: async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) },

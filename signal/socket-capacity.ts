@@ -13,7 +13,10 @@ export function parseOpenFilesLimit(limits: string): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-/** This process's open-file soft limit; undefined where `/proc` does not say (not Linux). */
+/**
+ * This process's open-file limit; undefined where `/proc` does not say (not Linux). Node raises
+ * its soft limit to the hard one at start, so this is in effect the hard limit.
+ */
 export function openFilesLimit(): number | undefined {
   try {
     return parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'));

@@ -25,7 +25,7 @@ export async function startProductProcess(
   mode: 'all' | 'api' | 'signal', env: Record<string, string>, timeoutMs = 60000, options: { openFilesLimit?: number } = {},
 ): Promise<ProductProcess> {
   const command = [process.execPath, join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js'), mode];
-  // `ulimit -n` in a shell that then becomes the process: Node cannot lower its own limit.
+  // `ulimit -n` (soft and hard) in a shell that then becomes the process: Node has no setrlimit.
   const [file, args] = options.openFilesLimit === undefined
     ? [command[0]!, command.slice(1)]
     : ['/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, ...command]];

@@ -87,7 +87,7 @@ describe('node capacity (SIGNAL_MAX_SOCKETS)', () => {
     });
     const full = await ready(port);
     expect(full.status).toBe(503);
-    expect(full.body).toMatchObject({ success: false, data: { status: 'full' } });
+    expect(full.body).toMatchObject({ error: { code: 'service_unavailable', details: { status: 'full', checks: { sockets: { open: 2, max: 2 } } } } });
     const metrics = await nodes[0]!.metrics.registry.getSingleMetricAsString('signal_upgrades_refused_total');
     expect(metrics).toContain('signal_upgrades_refused_total{reason="full"} 2');
 
@@ -125,7 +125,8 @@ describe('a node at its open-file limit', () => {
     }
     expect(outcomes).toEqual({ open: capacity, refused: limit - capacity, hung: 0 });
     const full = await ready(node.signalPort!);
-    expect(full.body.data).toMatchObject({ status: 'full', checks: { sockets: { open: capacity, max: capacity } } });
+    expect(full.status).toBe(503);
+    expect(full.body.error.details).toMatchObject({ status: 'full', checks: { sockets: { open: capacity, max: capacity } } });
     const health = await fetch(`http://127.0.0.1:${node.signalPort}/health`);
     expect(health.status).toBe(200);
     const pong = await clients.at(-1)!.request('ping', {});
