@@ -68,6 +68,8 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
   --probe-nice N       scheduling niceness of the probe process (default 0, the nodes' default). It sends 100
                        frames/s and stands in for a client on a machine of its own: at the bulk workers'
                        lowered priority its own waits for a CPU (tens of ms) would be counted as relay latency
+  --time-scale X       multiply every phase deadline and the whole-run deadline by X (default 1; an emulated
+                       VM, bench/vm/run.sh, runs several times slower than this machine)
   --pin                the node(s) on CPU 0; the workers, this process, the database server it started and the
                        Redis server (restored at the end) on the other CPUs, so the load generator does not take
                        the node's core (taskset)
@@ -76,7 +78,9 @@ BENCH_NODE_ARGS adds Node flags to the node processes (e.g. "--trace-gc", "--cpu
 BENCH_NODE_ENV adds settings to their environment (e.g. "SIGNAL_REPLAY_FLUSH_MS=1000").
 
 Database: MONGO_URL, else FerretDB on a scratch PostgreSQL database (FERRETDB_POSTGRESQL_URL or
-the local server), else the embedded default. Redis: REDIS_URL, else 127.0.0.1:6379, else a
+the local server), else the embedded default. MONGO_URL and FERRETDB_POSTGRESQL_URL together name a
+FerretDB you started on that PostgreSQL database: the bench then tunes it as one it started (the
+_id index, the nodes' pool cap), e.g. when the bench runs in a VM and the database on the host. Redis: REDIS_URL, else 127.0.0.1:6379, else a
 spawned redis-server; keys use a unique prefix and are deleted at the end.`;
 
 /** Descriptors a node uses besides its sockets (database pool, Redis, listen socket, logs…), with a margin. */
@@ -105,6 +109,8 @@ interface Options {
   idIndex: boolean;
   forcedGc: boolean;
   pin: boolean;
+  /** Multiplies every phase deadline and the whole-run watchdog (an emulated VM runs several times slower). */
+  timeScale: number;
   probeCalls: number;
   /** Frames/s of the probe process: 0 without one, never above `relayRate`. */
   probeRate: number;
@@ -147,6 +153,7 @@ function parseOptions(): Options {
       'generator-nice': { type: 'string', default: '10' },
       'probe-nice': { type: 'string', default: '0' },
       'generator-idle': { type: 'boolean', default: false },
+      'time-scale': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -173,6 +180,7 @@ function parseOptions(): Options {
     socketsPerWorker, retries: Math.floor(num('retries', 0, 20)), json: values.json === true, logDir: values['log-dir'],
     maxInflight: Math.floor(num('max-inflight', 1)), idIndex: values['no-id-index'] !== true,
     forcedGc: values['no-forced-gc'] !== true, pin: values.pin === true,
+    timeScale: num('time-scale', 1, 100),
     probeCalls, probeRate: probeCalls > 0 ? Math.min(num('probe-rate', 0), relayRate) : 0,
     sendTickMs: num('send-tick-ms', 1, 1000),
     nodeNice: Math.trunc(num('node-nice', -20, 19)),
@@ -488,6 +496,9 @@ class WorkerPool {
   readonly workers: WorkerHandle[] = [];
   #failed: Error | undefined;
 
+  /** `timeScale`: multiplies each phase's deadline (`--time-scale`). */
+  constructor(private readonly timeScale: number) {}
+
   /** Starts one process per init, each as `scheduling` says: at a niceness, or under SCHED_IDLE. */
   async start(inits: WorkerInit[], scheduling: (init: WorkerInit) => number | 'idle'): Promise<void> {
     await Promise.all(inits.map((init) => new Promise<void>((resolve, reject) => {
@@ -527,7 +538,8 @@ class WorkerPool {
   }
 
   /** Sends each worker its command for `phase` and resolves with every reply (in worker order); rejects after `timeoutMs`. */
-  async run<P extends PhaseName>(phase: P, command: (w: WorkerHandle) => ToWorker, timeoutMs: number): Promise<Array<PhaseReply<P>>> {
+  async run<P extends PhaseName>(phase: P, command: (w: WorkerHandle) => ToWorker, unscaledTimeoutMs: number): Promise<Array<PhaseReply<P>>> {
+    const timeoutMs = unscaledTimeoutMs * this.timeScale;
     if (this.#failed) throw this.#failed;
     const replies = this.workers.map((w) => new Promise<PhaseReply<P>>((resolve, reject) => {
       w.progress = undefined;
@@ -663,7 +675,7 @@ async function main(): Promise<void> {
       }
     }
   })());
-  const pool = new WorkerPool();
+  const pool = new WorkerPool(opts.timeScale);
   const bail = (reason: string): void => {
     log(`aborting: ${reason}`);
     pool.fail(new Error(reason));
@@ -679,7 +691,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   const tokenTtlSec = Math.max(3600, Math.ceil(2 * (120 + (3 * opts.calls) / opts.ramp + 3 * opts.idleSec + opts.relaySec + opts.pingSec)));
-  const budgetSec = 600 + (5 * opts.calls) / opts.ramp + opts.calls / 20 + 3 * opts.idleSec + opts.relaySec + opts.pingSec;
+  const budgetSec = opts.timeScale * (600 + (5 * opts.calls) / opts.ramp + opts.calls / 20 + 3 * opts.idleSec + opts.relaySec + opts.pingSec);
   const watchdog = setTimeout(() => bail(`whole run over its ${Math.round(budgetSec)} s budget`), budgetSec * 1000);
   watchdog.unref();
 
@@ -714,7 +726,8 @@ async function main(): Promise<void> {
     const ferretPostgresUrl = process.env.FERRETDB_POSTGRESQL_URL ?? scratch?.url;
     const mongo = await resolveMongo({ url: process.env.MONGO_URL, dataDir: '.data/bench', ephemeral: true, ferretPostgresUrl });
     cleanups.push({ name: 'database server', run: () => mongo.stop() });
-    const onPostgres = mongo.source.startsWith('ferretdb') && ferretPostgresUrl !== undefined;
+    const isFerret = mongo.source.startsWith('ferretdb') || (process.env.MONGO_URL !== undefined && ferretPostgresUrl !== undefined);
+    const onPostgres = isFerret && ferretPostgresUrl !== undefined;
     const database = `bench_${newId().toLowerCase()}`;
     const handle = await connectMongo(mongo.url, database, 30000);
     cleanups.push({ name: 'database connection', run: () => handle.close() });
@@ -730,13 +743,13 @@ async function main(): Promise<void> {
     report['config'] = {
       calls: opts.calls, nodes: opts.nodes, workers: opts.workers, ramp_calls_per_sec: opts.ramp, relay_rate: opts.relayRate, relay_sec: opts.relaySec, send_tick_ms: opts.sendTickMs, node_nice: opts.nodeNice, generator_nice: opts.generatorNice,
       ping_sec: opts.pingSec, ping_every_ms: opts.pingEveryMs, idle_sec: opts.idleSec, retries: opts.retries,
-      probe_calls: opts.probeCalls, probe_frames_per_sec: opts.probeRate,
-      database: `${mongo.source}${onPostgres ? ' (PostgreSQL backend)' : ''}`, redis: redis.source, redis_prefix: prefix, client_source_addresses: sources,
+      probe_calls: opts.probeCalls, probe_frames_per_sec: opts.probeRate, time_scale: opts.timeScale,
+      database: `${mongo.source}${isFerret && !mongo.source.startsWith('ferretdb') ? ' (FerretDB)' : ''}${onPostgres ? ' (PostgreSQL backend)' : ''}`, redis: redis.source, redis_prefix: prefix, client_source_addresses: sources,
     };
     log(`database: ${mongo.source}${onPostgres ? ' on PostgreSQL' : ''}; redis: ${redis.source} (prefix ${prefix}); ${opts.calls} calls, ${opts.nodes} node(s), ${opts.workers} worker(s)${opts.probeCalls > 0 ? ` + a probe process (${opts.probeCalls} calls)` : ''}`);
 
     const nodeMongo = new URL(mongo.url);
-    if (mongo.source.startsWith('ferretdb') && !nodeMongo.searchParams.has('maxPoolSize')) {
+    if (isFerret && !nodeMongo.searchParams.has('maxPoolSize')) {
       nodeMongo.searchParams.set('maxPoolSize', String(Math.max(4, Math.floor(FERRET_CLIENT_CONNECTIONS / opts.nodes))));
       notes.push(`Each node's MongoDB pool is capped at ${nodeMongo.searchParams.get('maxPoolSize')} connections: FerretDB 1.24 (PostgreSQL backend) deadlocks when ${FERRET_PG_POOL} or more \`update\` commands run at once (each holds a pgx connection for its query cursor and waits for a second one to apply the update; its pool has ${FERRET_PG_POOL} connections by default).`);
     }
@@ -878,7 +891,7 @@ async function main(): Promise<void> {
     };
 
     log(`signaling: offer → answer → 10 candidates each way, ${opts.ramp} calls/s`);
-    const sig = await measure('signaling', () => pool.run('signaling', () => ({ kind: 'signaling', rate: opts.ramp / pool.workers.length, timeoutMs: 30000 }), (active / opts.ramp + 120) * 1000));
+    const sig = await measure('signaling', () => pool.run('signaling', () => ({ kind: 'signaling', rate: opts.ramp / pool.workers.length, timeoutMs: 30000 * opts.timeScale }), (active / opts.ramp + 120) * 1000));
     const signaled = sig.replies;
     const sigWall = Math.max(...signaled.map((r) => r.common.wallMs)) / 1000;
     const sigFrames = signaled.reduce((n, r) => n + r.result.frames, 0);
@@ -924,7 +937,7 @@ async function main(): Promise<void> {
 
     if (opts.pingSec > 0) {
       log(`pings: every ${opts.pingEveryMs} ms per socket for ${opts.pingSec} s`);
-      const png = await measure('pings', () => pool.run('pings', () => ({ kind: 'pings', everyMs: opts.pingEveryMs, durationMs: opts.pingSec * 1000, timeoutMs: 30000 }), (opts.pingSec + 90) * 1000));
+      const png = await measure('pings', () => pool.run('pings', () => ({ kind: 'pings', everyMs: opts.pingEveryMs, durationMs: opts.pingSec * 1000, timeoutMs: 30000 * opts.timeScale }), (opts.pingSec + 90) * 1000));
       const pinged = png.replies;
       const pingWall = Math.max(...pinged.map((r) => r.common.wallMs)) / 1000;
       const sentPings = pinged.reduce((n, r) => n + r.result.sent, 0);
@@ -936,7 +949,7 @@ async function main(): Promise<void> {
     }
 
     log(`hangup: ${opts.ramp} calls/s`);
-    const hng = await measure('hangup', () => pool.run('hangup', () => ({ kind: 'hangup', rate: opts.ramp / pool.workers.length, timeoutMs: 30000 }), (active / opts.ramp + 90) * 1000));
+    const hng = await measure('hangup', () => pool.run('hangup', () => ({ kind: 'hangup', rate: opts.ramp / pool.workers.length, timeoutMs: 30000 * opts.timeScale }), (active / opts.ramp + 90) * 1000));
     const hung = hng.replies;
     report['hangup'] = {
       calls: hung.reduce((n, r) => n + r.result.calls, 0), completed: hung.reduce((n, r) => n + r.result.completed, 0),
