@@ -30,7 +30,8 @@ in K worker processes (both peers of a call in one worker). Phases: prepare (cal
 tokens) → setup (connect + join, ramped; RSS read at half and full load) → idle → signaling
 (offer, answer, 10 candidates each way) → relay (rate-controlled) → pings → hangup.
 
-  --calls N            concurrent calls (default 200; at most 9,900 on one node: 20,000 fds per process)
+  --calls N            concurrent calls (default 200; at most 9,900 on one node here: 20,000 fds per process;
+                       bench/vm/run.sh runs more in a VM)
   --nodes 1|2          signal nodes; with 2, half the calls have their peers on different nodes
   --ramp R             calls set up (and signalled, hung up) per second (default 100)
   --relay-rate F       relayed frames per second, all calls together (default 5000)
@@ -707,7 +708,7 @@ async function main(): Promise<void> {
     notes.push(`${perNodeSockets} sockets per node cannot fit under the ${limit.hard} open-file hard limit of a process; expect refused connections (EMFILE on the node).`);
   }
   if (nodeFdRoom < 20000) {
-    notes.push(`Open files are hard-capped at ${limit.hard} per process here, so one node holds at most ~${nodeFdRoom} sockets: the issue's 20,000-socket single-node target cannot be run on this machine; ${Math.floor(nodeFdRoom / 200) * 100} calls (${Math.floor(nodeFdRoom / 200) * 200} sockets) is the largest one-node run.`);
+    notes.push(`Open files are hard-capped at ${limit.hard} per process here, so one node holds at most ~${nodeFdRoom} sockets: the issue's 20,000-socket single-node target cannot be run on this machine; ${Math.floor(nodeFdRoom / 200) * 100} calls (${Math.floor(nodeFdRoom / 200) * 200} sockets) is the largest one-node run here (npm run bench:signal:vm runs more in a VM).`);
   }
 
   try {
