@@ -69,8 +69,9 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
   --probe-nice N       scheduling niceness of the probe process (default 0, the nodes' default). It sends 100
                        frames/s and stands in for a client on a machine of its own: at the bulk workers'
                        lowered priority its own waits for a CPU (tens of ms) would be counted as relay latency
-  --time-scale X       multiply every phase deadline and the whole-run deadline by X (default 1; an emulated
-                       VM, bench/vm/run.sh, runs several times slower than this machine)
+  --time-scale X       multiply the phases' deadlines, the whole-run deadline, the clients' connect, setup and
+                       request timeouts and the tokens' lifetime by X (default 1; an emulated VM,
+                       bench/vm/run.sh, runs several times slower than this machine)
   --pin                the node(s) on CPU 0; the workers, this process, the database server it started and the
                        Redis server (restored at the end) on the other CPUs, so the load generator does not take
                        the node's core (taskset)
@@ -110,7 +111,7 @@ interface Options {
   idIndex: boolean;
   forcedGc: boolean;
   pin: boolean;
-  /** Multiplies every phase deadline and the whole-run watchdog (an emulated VM runs several times slower). */
+  /** Multiplies the phase deadlines, the whole-run watchdog, client timeouts and token lifetime (an emulated VM runs several times slower). */
   timeScale: number;
   probeCalls: number;
   /** Frames/s of the probe process: 0 without one, never above `relayRate`. */
@@ -691,7 +692,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  const tokenTtlSec = Math.max(3600, Math.ceil(2 * (120 + (3 * opts.calls) / opts.ramp + 3 * opts.idleSec + opts.relaySec + opts.pingSec)));
+  const tokenTtlSec = Math.max(3600, Math.ceil(2 * opts.timeScale * (120 + (3 * opts.calls) / opts.ramp + 3 * opts.idleSec + opts.relaySec + opts.pingSec)));
   const budgetSec = opts.timeScale * (600 + (5 * opts.calls) / opts.ramp + opts.calls / 20 + 3 * opts.idleSec + opts.relaySec + opts.pingSec);
   const watchdog = setTimeout(() => bail(`whole run over its ${Math.round(budgetSec)} s budget`), budgetSec * 1000);
   watchdog.unref();
@@ -794,7 +795,7 @@ async function main(): Promise<void> {
     const workerInit = (w: number, first: number, count: number): WorkerInit => ({
       worker: w, nodeUrls: nodes.map((n) => `ws://127.0.0.1:${n.port}`), localAddresses: sources, mongoUrl: mongo.url, database, keysDir,
       issuer: ISSUER, tokenTtlSec, firstIndex: first, count, createConcurrency: 16,
-      connectTimeoutMs: 30000, setupTimeoutMs: 90000, retries: opts.retries, maxInflight: Math.max(1, Math.ceil(opts.maxInflight / opts.workers)),
+      connectTimeoutMs: 30000 * opts.timeScale, setupTimeoutMs: 90000 * opts.timeScale, retries: opts.retries, maxInflight: Math.max(1, Math.ceil(opts.maxInflight / opts.workers)),
     });
     for (let w = 0, first = 0; first < bulkCalls; w += 1, first += perWorker) inits.push(workerInit(w, first, Math.min(perWorker, bulkCalls - first)));
     const probeIndex = opts.probeCalls > 0 ? inits.length : -1;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 inside the bench VM: the host's root is mounted read-only; /tmp, /run are the guest's own,
+# PID 1 inside the bench VM (after the initramfs): the host's root is mounted read-only; /tmp and /run are the guest's own;
 # the host's output folder (9p tag "out") is at /mnt. Runs /mnt/job.sh, then powers off.
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm
@@ -9,5 +9,5 @@ ip link set lo up; ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip ro
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp
 # The reason for the VM: here the open-file limit is the guest's to set.
 ulimit -n 200000
-/bin/sh /mnt/job.sh
+/bin/bash /mnt/job.sh
 poweroff -f
