@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { openFileLimits } from '../shared/runtime/open-files.js';
 
 let clockTicks: number | undefined;
 
@@ -69,13 +70,7 @@ export function openFds(pid: number): number {
 
 /** The soft and hard `Max open files` of a process. */
 export function fdLimit(pid: number): { soft: number; hard: number } {
-  try {
-    const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-    const num = (s: string | undefined) => (s === undefined || s === 'unlimited' ? Infinity : Number(s));
-    return { soft: num(m?.[1]), hard: num(m?.[2]) };
-  } catch {
-    return { soft: NaN, hard: NaN };
-  }
+  return openFileLimits(pid) ?? { soft: NaN, hard: NaN };
 }
 
 /** Whole-machine CPU time so far (all cores), in seconds: busy and total. */

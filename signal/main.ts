@@ -156,6 +156,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const uwsIdleSec = Math.min(960, Math.max(16, Math.ceil((s.idleTimeoutMs * 2) / 4000) * 4 + 8));
   const fileLimit = openFilesLimit();
   const maxSockets = socketCapacity(s.maxSockets, fileLimit);
+  const maxSocketsShown = Number.isFinite(maxSockets) ? maxSockets : null;
   if (fileLimit !== undefined && maxSockets > fileLimit - OWN_DESCRIPTORS) {
     const why = s.maxSockets > 0
       ? `SIGNAL_MAX_SOCKETS leaves fewer than ${OWN_DESCRIPTORS} of the open-file limit to the node itself; raise the limit (ulimit -Hn, LimitNOFILE) or lower SIGNAL_MAX_SOCKETS`
@@ -177,7 +178,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
         method: 'get', path: '/ready',
         handle: () => {
           // A full node is up but must get no new connections: 503 takes it out of a load balancer's rotation.
-          const checks = { redis: config.redis.url ? broker.status : 'not configured', sockets: { open: server.socketCount, max: Number.isFinite(maxSockets) ? maxSockets : null } };
+          const checks = { redis: config.redis.url ? broker.status : 'not configured', sockets: { open: server.socketCount, max: maxSocketsShown } };
           if (server.full) {
             const error = { code: 'service_unavailable', message: 'Node is full; connect to another node.', details: { status: 'full', node: config.nodeId, checks } };
             return { status: 503, contentType: 'application/json', body: JSON.stringify({ error }) };
@@ -190,7 +191,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     ],
   });
   const port = await server.listen();
-  log.info({ port, host: config.host, broker: config.redis.url ? 'redis' : 'memory', max_sockets: Number.isFinite(maxSockets) ? maxSockets : null, open_files_limit: fileLimit ?? null }, 'signal listening');
+  log.info({ port, host: config.host, broker: config.redis.url ? 'redis' : 'memory', max_sockets: maxSocketsShown, open_files_limit: fileLimit ?? null }, 'signal listening');
 
   let closing: Promise<void> | undefined;
   return {

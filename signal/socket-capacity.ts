@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { openFileLimits, parseOpenFileLimits } from '../shared/runtime/open-files.js';
 
 /**
  * Descriptors a node keeps for itself besides its client sockets: the database pool, Redis,
@@ -8,9 +8,7 @@ export const OWN_DESCRIPTORS = 128;
 
 /** The soft "Max open files" limit in the text of `/proc/<pid>/limits`; undefined when absent or unlimited. */
 export function parseOpenFilesLimit(limits: string): number | undefined {
-  const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
-  const n = Number(soft);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  return usableSoft(parseOpenFileLimits(limits));
 }
 
 /**
@@ -18,11 +16,11 @@ export function parseOpenFilesLimit(limits: string): number | undefined {
  * its soft limit to the hard one at start, so this is in effect the hard limit.
  */
 export function openFilesLimit(): number | undefined {
-  try {
-    return parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    return undefined;
-  }
+  return usableSoft(openFileLimits());
+}
+
+function usableSoft(limits: { soft: number } | undefined): number | undefined {
+  return limits && Number.isSafeInteger(limits.soft) && limits.soft > 0 ? limits.soft : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { openFileLimits } from '../../shared/runtime/open-files.js';
 
 /** A process's share of one core above which a one-second sample counts as busy. */
 export const BUSY_CPU_PCT = 90;
@@ -41,12 +42,8 @@ function openFds(): number | null {
 
 /** This process's soft limit on open descriptors (children inherit it); null where /proc is not available. */
 export function softFdLimit(): number | null {
-  try {
-    const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m && m[1] !== 'unlimited' ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
+  const soft = openFileLimits()?.soft;
+  return soft !== undefined && Number.isFinite(soft) ? soft : null;
 }
 
 /**

@@ -37,7 +37,7 @@ describe('Redis version check', () => {
     const { log, lines } = capturingLogger();
     const expected = /redis_version:([^\r\n]+)/.exec(await redis.info('server'))?.[1];
     expect(await checkRedisVersion(redis, log)).toEqual({ version: expected, ok: true });
-    expect(entries(lines).filter((l) => l['level'] === 50)).toEqual([]);
+    expect(errors(lines)).toEqual([]);
   });
 
   it('answers undefined, without throwing, when Redis cannot be asked', async () => {
