@@ -22,6 +22,16 @@ export function idleScheduled(command: readonly string[]): [string, string[]] {
   return ['chrt', ['--idle', '0', ...command]];
 }
 
+/**
+ * `command` run under SCHED_BATCH through chrt(1), at niceness `nice`: it keeps its share of the
+ * CPU but, when it wakes, does not preempt a normal task that is running; it waits for that
+ * task's slice to end instead.
+ */
+export function batchScheduled(command: readonly string[], nice: number): [string, string[]] {
+  const [file, args] = niced(command, nice);
+  return ['chrt', ['--batch', '0', file, ...args]];
+}
+
 /** The scheduling policy of a running process (`/proc/<pid>/stat`, field 41): 'normal', 'idle', … */
 export function policyOf(pid: number): string {
   const policy = Number(statFields(pid)[38]);

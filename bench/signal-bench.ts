@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../shared/runtime/paths.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
-import { affinityOf, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf } from './cpu-scheduling.js';
+import { affinityOf, batchScheduled, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf } from './cpu-scheduling.js';
 import { childrenNamed, commOf, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import { deleteKeys } from './redis-keys.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
@@ -66,6 +66,9 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
   --generator-idle     run the bulk client processes under SCHED_IDLE (chrt --idle) instead of at
                        --generator-nice: they get a CPU only when the nodes, Redis and the probe do
                        not want it, and give it back the moment one of them wakes
+  --generator-batch    run the bulk client processes under SCHED_BATCH (chrt --batch) at --generator-nice:
+                       their full share of the CPU, but a worker that wakes waits for the running node or
+                       Redis to finish its slice instead of preempting it
   --probe-nice N       scheduling niceness of the probe process (default 0, the nodes' default). It sends 100
                        frames/s and stands in for a client on a machine of its own: at the bulk workers'
                        lowered priority its own waits for a CPU (tens of ms) would be counted as relay latency
@@ -78,6 +81,7 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
 
 BENCH_NODE_ARGS adds Node flags to the node processes (e.g. "--trace-gc", "--cpu-prof --cpu-prof-dir=/tmp/prof");
 BENCH_NODE_ENV adds settings to their environment (e.g. "SIGNAL_REPLAY_FLUSH_MS=1000").
+BENCH_WORKER_ARGS adds Node flags to the client processes (bulk workers and the probe).
 
 Database: MONGO_URL, else FerretDB on a scratch PostgreSQL database (FERRETDB_POSTGRESQL_URL or
 the local server), else the embedded default. MONGO_URL and FERRETDB_POSTGRESQL_URL together name a
@@ -126,6 +130,8 @@ interface Options {
   probeNice: number;
   /** The bulk client processes run under SCHED_IDLE (then `generatorNice` does not apply). */
   generatorIdle: boolean;
+  /** The bulk client processes run under SCHED_BATCH, at `generatorNice`. */
+  generatorBatch: boolean;
 }
 
 function parseOptions(): Options {
@@ -155,6 +161,7 @@ function parseOptions(): Options {
       'generator-nice': { type: 'string', default: '10' },
       'probe-nice': { type: 'string', default: '0' },
       'generator-idle': { type: 'boolean', default: false },
+      'generator-batch': { type: 'boolean', default: false },
       'time-scale': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
@@ -171,6 +178,10 @@ function parseOptions(): Options {
     }
     return n;
   };
+  if (values['generator-idle'] && values['generator-batch']) {
+    process.stderr.write(`--generator-idle and --generator-batch exclude each other\n\n${USAGE}\n`);
+    process.exit(2);
+  }
   const calls = Math.floor(num('calls', 1));
   const relayRate = num('relay-rate', 0);
   const probeCalls = Math.floor(num('probe-calls', 0, Math.max(0, calls - 1)));
@@ -189,6 +200,7 @@ function parseOptions(): Options {
     generatorNice: Math.trunc(num('generator-nice', -20, 19)),
     probeNice: Math.trunc(num('probe-nice', -20, 19)),
     generatorIdle: values['generator-idle'] === true,
+    generatorBatch: values['generator-batch'] === true,
   };
 }
 
@@ -224,6 +236,11 @@ interface NodeProcess {
   nice: number;
 }
 
+/** Node flags from the environment variable `name`, space-separated. */
+function extraArgs(name: 'BENCH_NODE_ARGS' | 'BENCH_WORKER_ARGS'): string[] {
+  return (process.env[name] ?? '').split(' ').filter(Boolean);
+}
+
 /** `BENCH_NODE_ENV="SIGNAL_REPLAY_FLUSH_MS=1000 LOG_LEVEL=info"`: extra settings for the node processes. */
 function benchNodeEnv(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -240,7 +257,7 @@ async function startNode(index: number, env: Record<string, string>, logDir: str
   const id = `bench-${index}`;
   const logFile = join(logDir, `${id}.log`);
   const fd = openSync(logFile, 'w');
-  const nodeArgs = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const nodeArgs = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...extraArgs('BENCH_NODE_ARGS')];
   const [file, args] = niced([process.execPath, ...nodeArgs, join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js'), 'signal'], nice);
   const child = spawn(file, args, {
     cwd: PROJECT_ROOT,
@@ -493,6 +510,12 @@ interface WorkerHandle {
   pending: { phase: PhaseName; resolve: (reply: PhaseReply<PhaseName>) => void; reject: (err: Error) => void } | undefined;
 }
 
+/** How a client process is scheduled: its policy and, but for SCHED_IDLE, its niceness. */
+interface WorkerScheduling {
+  policy: 'normal' | 'batch' | 'idle';
+  nice: number;
+}
+
 /** The client processes: one command at a time to all of them, answered by one result each. */
 class WorkerPool {
   readonly workers: WorkerHandle[] = [];
@@ -502,11 +525,11 @@ class WorkerPool {
   constructor(private readonly timeScale: number) {}
 
   /** Starts one process per init, each as `scheduling` says: at a niceness, or under SCHED_IDLE. */
-  async start(inits: WorkerInit[], scheduling: (init: WorkerInit) => number | 'idle'): Promise<void> {
+  async start(inits: WorkerInit[], scheduling: (init: WorkerInit) => WorkerScheduling): Promise<void> {
     await Promise.all(inits.map((init) => new Promise<void>((resolve, reject) => {
-      const command = [process.execPath, '--max-old-space-size=4096', WORKER];
+      const command = [process.execPath, '--max-old-space-size=4096', ...extraArgs('BENCH_WORKER_ARGS'), WORKER];
       const how = scheduling(init);
-      const [file, args] = how === 'idle' ? idleScheduled(command) : niced(command, how);
+      const [file, args] = how.policy === 'idle' ? idleScheduled(command) : how.policy === 'batch' ? batchScheduled(command, how.nice) : niced(command, how.nice);
       const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const handle: WorkerHandle = { index: init.worker, child, pid: child.pid!, init, progress: undefined, pending: undefined };
       this.workers.push(handle);
@@ -608,6 +631,10 @@ function ms(h: Histogram): Latency {
   const p = percentiles(h);
   const r = (n: number | null) => (n === null ? null : Math.round(n * 100) / 100);
   return { count: p.count, p50: r(p.p50), p90: r(p.p90), p99: r(p.p99), p999: r(h.percentile(0.999)), max: r(p.max) };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((x, y) => x + y, 0);
 }
 
 function sumReasons(all: Reasons[]): Reasons {
@@ -801,7 +828,8 @@ async function main(): Promise<void> {
     const probeIndex = opts.probeCalls > 0 ? inits.length : -1;
     if (probeIndex >= 0) inits.push(workerInit(probeIndex, bulkCalls, opts.probeCalls));
     cleanups.push({ name: 'workers', run: () => pool.stop() });
-    await pool.start(inits, (init) => (init.worker === probeIndex ? opts.probeNice : opts.generatorIdle ? 'idle' : opts.generatorNice));
+    const bulkPolicy = opts.generatorIdle ? 'idle' : opts.generatorBatch ? 'batch' : 'normal';
+    await pool.start(inits, (init) => (init.worker === probeIndex ? { policy: 'normal', nice: opts.probeNice } : { policy: bulkPolicy, nice: opts.generatorNice }));
     const workerNices = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => niceOf(w.pid)))];
     const probeNice = pool.workers.filter((w) => w.index === probeIndex).map((w) => niceOf(w.pid));
     const bulk = opts.generatorIdle ? 'under SCHED_IDLE (--generator-idle; --generator-nice does not apply)' : `at niceness ${workerNices.join(', ')}`;
@@ -809,7 +837,7 @@ async function main(): Promise<void> {
     (report['config'] as Record<string, unknown>)['worker_nice'] = workerNices;
     const workerPolicies = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => policyOf(w.pid)))];
     (report['config'] as Record<string, unknown>)['worker_policy'] = workerPolicies;
-    if (opts.generatorIdle) log(`bulk client processes' scheduling policy: ${workerPolicies.join(', ')}`);
+    if (bulkPolicy !== 'normal') log(`bulk client processes' scheduling policy: ${workerPolicies.join(', ')}`);
     (report['config'] as Record<string, unknown>)['probe_nice'] = probeNice[0] ?? null;
     if (opts.pin) {
       const split = cpuSplit();
@@ -864,7 +892,6 @@ async function main(): Promise<void> {
       calls_per_sec: Math.round(active / Math.max(setupWall, 0.001)), client_loop_delay_ms: loopDelay(setupReplies),
     };
     const [half, full] = readings as [typeof readings[0], typeof readings[0]];
-    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
     const perSocket = (sum(full.rss) - sum(fresh)) / full.sockets;
     const marginal = (sum(full.rss) - sum(half.rss)) / (full.sockets - half.sockets);
     const upper = (sum(full.peak) - sum(fresh)) / full.sockets;
