@@ -560,11 +560,9 @@ export class RoomService {
     const hintRaw = field(5);
     const frameBody = p.slice(cuts[5]! + 1);
     if (kind === 'x') {
-      const session = this.#rooms.get(callId)?.live.get(peer);
-      if (session && session.conn === frameBody) {
-        session.replaced = true;
-        session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
-      }
+      const room = this.#rooms.get(callId);
+      const session = room?.live.get(peer);
+      if (room && session && session.conn === frameBody) this.#replacedElsewhere(room, session, message.from);
       return;
     }
     if (kind !== 'd') return;
@@ -934,6 +932,23 @@ export class RoomService {
       this.deps.log.debug({ err, call: callId, peer }, 'frame for a peer on a silent node not parked');
       return false;
     });
+  }
+
+  /**
+   * Closes a socket whose peer joined again on `node`, and stops routing to it here: frames for
+   * that peer go to `node` from now on. The peer is not reconnecting, so nobody is told.
+   */
+  #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
+    session.replaced = true;
+    session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
+    if (room.live.get(session.peer) !== session) return;
+    room.live.delete(session.peer);
+    room.dormant.delete(session.peer);
+    room.remote.set(session.peer, { node, state: 'connected' });
+    if (room.live.size > 0) return;
+    room.idleSince = now();
+    this.#idleRooms.add(room);
+    this.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
   }
 
   /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MongoCallStore } from '../../../shared/calls/index.js';
+import { CLOSE_CODES } from '../../../shared/protocol/index.js';
+import type { SignalNode } from '../../../signal/main.js';
+import { dropRedisPrefix, freshDb, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
+import { createCall, makeKeys, peerToken, startLocalNode } from '../../helpers/signal-cluster.js';
+import { SignalClient } from '../../helpers/ws-client.js';
+
+const GRACE_MS = 1500;
+
+describe('a peer that joins again while its old socket is still open (close 4005)', () => {
+  const keys = makeKeys();
+  const prefix = uniqueName('replace');
+  let db: Awaited<ReturnType<typeof freshDb>>;
+  const nodes: Array<{ node: SignalNode; url: string; store: MongoCallStore }> = [];
+  const clients: SignalClient[] = [];
+  const connect = async (url: string, token: string) => {
+    const c = await SignalClient.connect(url, token);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    db = await freshDb('replace');
+    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_SWEEP_MS: '100' };
+    for (const id of ['replace-a', 'replace-b']) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...env, NODE_ID: id } }));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.kill();
+    for (const n of nodes) await n.node.close().catch(() => undefined);
+    const r = redisClient();
+    await dropRedisPrefix(r, prefix);
+    r.disconnect();
+    await db?.drop();
+  });
+
+  /** Host and first guest socket on node A, the call active; the guest then joins again on `rejoinOn`. */
+  async function replaceGuest(rejoinOn: 0 | 1) {
+    const [a, again] = [nodes[0]!, nodes[rejoinOn]!];
+    const call = await createCall(a.store);
+    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+    await oldGuest.join();
+    const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
+    await host.join();
+    await host.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    const guest = await connect(again.url, await peerToken(keys.ring, call, 'guest'));
+    const joined = await guest.join();
+    expect(joined).toMatchObject({ type: 'ack', data: { peer: 'guest' } });
+    expect((await oldGuest.waitClose()).code).toBe(CLOSE_CODES.REPLACED);
+    return { call, host, guest, store: a.store };
+  }
+
+  async function expectRelayBothWays(host: SignalClient, guest: SignalClient, tag: string): Promise<void> {
+    expect(await host.request('offer', { sdp: `offer ${tag}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    expect((await guest.waitType('offer', 5000, (f) => f.data.sdp === `offer ${tag}`)).data.from).toBe('host');
+    guest.send({ type: 'answer', data: { sdp: `answer ${tag}` } });
+    expect((await host.waitType('answer', 5000, (f) => f.data.sdp === `answer ${tag}`)).data.from).toBe('guest');
+    expect(await host.request('renegotiate', { reason: tag })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    await guest.waitType('renegotiate', 5000, (f) => f.data.reason === tag);
+  }
+
+  it('on the same node: the new socket gets every frame, the other side is not told, the call goes on', async () => {
+    const { call, host, guest, store } = await replaceGuest(0);
+    await expectRelayBothWays(host, guest, 'same-node');
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
+    await expectRelayBothWays(host, guest, 'same-node, past the grace period');
+    expect(host.frames.filter((f) => f.type === 'peer-left')).toEqual([]);
+    expect((await store.get(call.id))?.status).toBe('active');
+  });
+
+  it('on another node: the old node routes the peer\'s frames to the new node from then on', async () => {
+    const { call, host, guest, store } = await replaceGuest(1);
+    await expectRelayBothWays(host, guest, 'across nodes');
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
+    await expectRelayBothWays(host, guest, 'across nodes, past the grace period');
+    expect(host.frames.filter((f) => f.type === 'peer-left')).toEqual([]);
+    expect((await store.get(call.id))?.status).toBe('active');
+  });
+});
