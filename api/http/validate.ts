@@ -12,6 +12,19 @@ function compile(ajv: ReturnType<typeof createAjv>, schema: JsonSchema | undefin
 }
 
 /**
+ * Ajv's string coercion turns `1e400` or `Infinity` into a non-finite number and then skips
+ * `minimum`/`maximum` for it, so coerced query and path values are checked for finiteness here.
+ */
+function nonFiniteFields(values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, value] of Object.entries(values)) {
+    const items = Array.isArray(value) ? value : [value];
+    if (items.some((item) => typeof item === 'number' && !Number.isFinite(item))) out[field] = 'must be a finite number';
+  }
+  return out;
+}
+
+/**
  * Validates params, query and JSON body against the route's schemas (query and params with
  * type coercion, the body without) and stores the results in `ctx.state`. All failures are
  * reported together as one 400 `validation_error` with field-level `details`.
@@ -21,11 +34,15 @@ export function validateRequest(route: Pick<RouteSpec, 'body' | 'query' | 'param
   const checkQuery = compile(stringAjv, route.query ?? { type: 'object', additionalProperties: false });
   const checkParams = compile(stringAjv, route.params);
   return async (ctx, next) => {
-    const details: Record<string, string> = {};
+    // The body parser lets multipart through for the routes that take it; every other route takes JSON only.
+    if (!route.requestContentType && ctx.is('multipart/form-data')) throw new AppError('unsupported_media_type');
+    // No prototype: a field named `__proto__` is kept as an entry by Object.assign, not dropped.
+    const details = Object.create(null) as Record<string, string>;
     const params = { ...(ctx as unknown as { params?: Record<string, string> }).params };
     if (checkParams && !checkParams(params)) Object.assign(details, toFieldErrors(checkParams.errors));
     const query: Record<string, unknown> = { ...ctx.query };
     if (checkQuery && !checkQuery(query)) Object.assign(details, toFieldErrors(checkQuery.errors));
+    Object.assign(details, nonFiniteFields(params), nonFiniteFields(query));
     let body: unknown = (ctx.request as { body?: unknown }).body;
     if (checkBody) {
       if (body === undefined) body = {};

@@ -79,7 +79,7 @@ export interface JoinResult {
   token_expires_at: number;
 }
 
-export type PeerLeftReason = 'disconnected' | 'node_failure' | 'grace_expired' | 'replaced';
+export type PeerLeftReason = 'disconnected' | 'node_failure';
 
 /** Server frames that carry a per-peer `seq` and are kept for replay. */
 export interface SequencedFrames {

@@ -45,10 +45,11 @@ function messageOf(error: ErrorObject): string {
 
 /** Ajv errors → `{ field: message }` as spec 000's `details`; the first error per field wins. */
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix?: string): Record<string, string> {
-  const details: Record<string, string> = {};
+  // A Map, not an object literal: a field named `constructor` or `__proto__` must become an entry too.
+  const details = new Map<string, string>();
   for (const error of errors ?? []) {
     const field = prefix ? (fieldOf(error) === '_' ? prefix : `${prefix}.${fieldOf(error)}`) : fieldOf(error);
-    details[field] ??= messageOf(error);
+    if (!details.has(field)) details.set(field, messageOf(error));
   }
-  return details;
+  return Object.fromEntries(details);
 }

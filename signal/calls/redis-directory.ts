@@ -143,6 +143,12 @@ return due`);
  * jumps by the gap: frames stored for it from now on sort after anything it may have seen.
  * Frames parked for the peer since its node stopped listening become replayable after the gap.
  */
+/**
+ * Rooms of a dead node marked per round trip. Their scripts go out pipelined and Redis runs them
+ * back to back, so other clients' commands (a cross-node PUBLISH) wait behind at most this many.
+ */
+const SWEEP_ROOMS_PER_ROUND_TRIP = 50;
+
 const MARK_GONE = new RedisScript(`
 local h = redis.call('HGETALL', KEYS[1])
 local out = {}
@@ -303,16 +309,17 @@ export class RedisDirectory implements RoomDirectory {
     const out: Array<{ callId: string; peers: string[]; node: string }> = [];
     for (const node of known) {
       if (node === this.#o.nodeId || alive.includes(node)) continue;
-      const rooms = await this.#r.spop(this.#nodeRooms(node), limit);
-      if (rooms.length === 0) {
-        await this.#r.srem(this.#nodes(), node);
-        continue;
-      }
-      for (const callId of rooms) {
-        const peers = (await MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
-          `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#roomBase}${callId}:replay:`, `${this.#roomBase}${callId}:parked:`,
-          this.#replayLimit, this.#bufferTtl)) as string[];
-        out.push({ callId, peers, node });
+      for (let taken = 0; taken < limit;) {
+        const rooms = await this.#r.spop(this.#nodeRooms(node), Math.min(SWEEP_ROOMS_PER_ROUND_TRIP, limit - taken));
+        if (rooms.length === 0) {
+          await this.#r.srem(this.#nodes(), node);
+          break;
+        }
+        taken += rooms.length;
+        const marked = await Promise.all(rooms.map((callId) => MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now),
+          String(graceDeadline), callId, `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#roomBase}${callId}:replay:`,
+          `${this.#roomBase}${callId}:parked:`, this.#replayLimit, this.#bufferTtl) as Promise<string[]>));
+        rooms.forEach((callId, i) => out.push({ callId, peers: marked[i]!, node }));
       }
     }
     return out;

@@ -81,6 +81,12 @@ const TICK_CLAIM_BATCH = 500;
  * waiting behind one for more than about 0.4 ms.
  */
 const WRITE_BEHIND_BATCH = 50;
+/**
+ * Rooms of dead nodes one sweep marks at most: more than a node holds (~10,000 calls with 20,000
+ * sockets), so every participant of a dead node is marked by the first sweep after its liveness
+ * key expires, in round trips of 50 rooms.
+ */
+const DEAD_NODE_ROOMS_PER_SWEEP = 50_000;
 /** How long a claimed grace expiry stays with its claimer before another sweep may take it again. */
 export const GRACE_CLAIM_LEASE_MS = 10_000;
 /** A `hangup` is answered within this long: `ack` once the call is over, else `service_unavailable`. */
@@ -645,7 +651,7 @@ export class RoomService {
     }
     try {
       const alive = t < this.holdDeadNodeSweepUntil ? null : await aliveNodes();
-      for (const { callId, peers, node } of alive ? await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, 100) : []) {
+      for (const { callId, peers, node } of alive ? await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, DEAD_NODE_ROOMS_PER_SWEEP) : []) {
         for (const peer of peers) {
           log.warn({ call: callId, peer, deadNode: node }, 'peer lost with its node');
           this.#notifyLeft(callId, peer, 'node_failure');

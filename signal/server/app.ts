@@ -83,7 +83,7 @@ export class SignalServer {
     });
   }
 
-  /** Stops accepting new connections (upgrades get 503 meanwhile); existing sockets stay. */
+  /** Closes the listening socket (an upgrade on a connection already accepted gets 503); existing sockets stay. */
   stopAccepting(): void {
     this.accepting = false;
     if (this.listenSocket) {

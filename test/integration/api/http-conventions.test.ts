@@ -108,6 +108,31 @@ describe('HTTP conventions (Koa chain)', () => {
     expect((await json(bad)).error.details).toEqual({ id: 'must be at least 1', page: 'must be integer', other: 'is not allowed' });
   });
 
+  it('refuses non-finite numbers that query and path coercion would make of 1e400 or Infinity', async () => {
+    for (const path of ['/items/1?page=1e400', '/items/1?page=Infinity', '/items/Infinity', '/items/1?page=-1e309']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(Object.values((await json(res)).error.details), path).toContain('must be a finite number');
+    }
+  });
+
+  it('refuses unknown fields named like Object.prototype members', async () => {
+    const body = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password: 'longenough', constructor: 1, toString: 'x' }) });
+    expect(body.status).toBe(400);
+    expect((await json(body)).error.details).toEqual({ constructor: 'is not allowed', toString: 'is not allowed' });
+    const query = await fetch(`${base}/items/1?valueOf=1&__proto__=2&hasOwnProperty=3`);
+    expect(query.status).toBe(400);
+    expect(Object.keys((await json(query)).error.details).sort()).toEqual(['__proto__', 'hasOwnProperty', 'valueOf']);
+  });
+
+  it('answers multipart on a JSON route with 415', async () => {
+    const form = new FormData();
+    form.set('email', 'a@b.co');
+    const res = await fetch(`${base}/echo`, { method: 'POST', body: form });
+    expect(res.status).toBe(415);
+    expect((await json(res)).error.code).toBe('unsupported_media_type');
+  });
+
   it('answers malformed JSON with 400 validation_error', async () => {
     const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": ' });
     expect(res.status).toBe(400);

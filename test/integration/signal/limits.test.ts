@@ -78,6 +78,16 @@ describe('per-socket limits (in-process broker, memory directory)', () => {
     expect((await guest.waitClose()).code).toBe(CLOSE_CODES.FRAME_TOO_LARGE);
   });
 
+  it('drops a socket whose frame exceeds twice the size limit at the WebSocket layer (1006), and serves the rest', async () => {
+    const { guest, host } = await pair(url, store);
+    guest.send({ type: 'offer', data: { sdp: 'x'.repeat(5000) } });
+    expect((await guest.waitClose()).code).toBe(1006);
+    expect(guest.frames.some((f) => f.type === 'error')).toBe(false);
+    expect(await host.request('ping', { ts: 1 })).toMatchObject({ type: 'pong', data: { ts: 1 } });
+    const left = await host.waitType('peer-left', 5000, (f) => f.data.peer === 'guest');
+    expect(left.data).toMatchObject({ reason: 'disconnected', reconnecting: true });
+  });
+
   it('rate-limits with a token bucket: error frames, then close 4501', async () => {
     const { guest } = await pair(url, store);
     for (let i = 0; i < 12; i += 1) guest.send({ type: 'ping' });

@@ -40,6 +40,9 @@ describe('parseClientFrame: valid frames', () => {
   it('fills in an empty data object when a type allows none', () => {
     expect(parseClientFrame('{"type":"hangup","id":"9"}')).toEqual({ ok: true, message: { type: 'hangup', id: '9', data: {} } });
     expect(parseClientFrame('{"type":"join"}')).toEqual({ ok: true, message: { type: 'join', data: {} } });
+    // Every field of these two is optional, so is their data.
+    expect(parseClientFrame('{"type":"renegotiate"}')).toEqual({ ok: true, message: { type: 'renegotiate', data: {} } });
+    expect(parseClientFrame('{"type":"ice-restart","id":"r"}')).toEqual({ ok: true, message: { type: 'ice-restart', id: 'r', data: {} } });
   });
 
   it('accepts the limits themselves: SDP and candidate line at their maximum, a 64-char id', () => {
@@ -81,6 +84,7 @@ describe('parseClientFrame: refused frames', () => {
     expect(failure(parse({ type: 'ping', data: {}, seq: 1 })).details).toEqual({ seq: 'is not allowed' });
     expect(failure(parse({ type: 'hangup', data: { reason: 'bye' } })).details).toEqual({ 'data.reason': 'is not allowed' });
     expect(failure(parse({ type: 'ice-candidate', data: { candidate: { candidate: 'c', foo: 1 } } })).details).toMatchObject({ 'data.candidate.foo': 'is not allowed' });
+    expect(failure(parseClientFrame('{"type":"ping","constructor":{},"data":{"toString":1}}')).details).toEqual({ constructor: 'is not allowed', 'data.toString': 'is not allowed' });
   });
 
   it('names wrongly typed fields', () => {
