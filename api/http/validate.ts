@@ -25,6 +25,21 @@ function nonFiniteFields(values: Record<string, unknown>): Record<string, string
 }
 
 /**
+ * Fields holding a string with a NUL character, by path: no text field has a use for one, and the
+ * PostgreSQL behind FerretDB cannot store it (the write would fail with a 500).
+ */
+function nulFields(value: unknown, path: string, out: Record<string, string> = {}): Record<string, string> {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) out[path || 'body'] = 'must not contain NUL characters';
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => nulFields(item, `${path}[${i}]`, out));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) nulFields(item, path ? `${path}.${key}` : key, out);
+  }
+  return out;
+}
+
+/**
  * Validates params, query and JSON body against the route's schemas (query and params with
  * type coercion, the body without) and stores the results in `ctx.state`. All failures are
  * reported together as one 400 `validation_error` with field-level `details`.
@@ -48,6 +63,7 @@ export function validateRequest(route: Pick<RouteSpec, 'body' | 'query' | 'param
       if (body === undefined) body = {};
       if (!checkBody(body)) Object.assign(details, toFieldErrors(checkBody.errors));
     }
+    Object.assign(details, nulFields(params, ''), nulFields(query, ''), nulFields(body, ''));
     if (Object.keys(details).length > 0) throw new AppError('validation_error', { details });
     ctx.state.params = params;
     ctx.state.query = query;

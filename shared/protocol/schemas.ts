@@ -5,6 +5,8 @@ import { CLIENT_TYPES, MAX_CANDIDATE_CHARS, MAX_SDP_CHARS, type ClientMessage, t
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
 const PEER = { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } as const;
 const SDP = { type: 'string', minLength: 1, maxLength: MAX_SDP_CHARS } as const;
+/** Highest `last_seq` a client may claim: far past any call's sequence numbers, and counting on from it stays exact. */
+export const MAX_LAST_SEQ = 2 ** 50;
 
 const CANDIDATE = {
   type: 'object',
@@ -31,7 +33,7 @@ function frame(type: ClientType, data: Record<string, unknown>, dataRequired: bo
 
 /** One JSON Schema (draft 2020-12) per client frame type: the single source for validation and docs. */
 export const CLIENT_SCHEMAS: Record<ClientType, Record<string, unknown>> = {
-  join: frame('join', { properties: { last_seq: { type: 'integer', minimum: 0 } } }, false, { type: 'join', id: '1', data: { last_seq: 0 } }),
+  join: frame('join', { properties: { last_seq: { type: 'integer', minimum: 0, maximum: MAX_LAST_SEQ } } }, false, { type: 'join', id: '1', data: { last_seq: 0 } }),
   offer: frame('offer', { required: ['sdp'], properties: { sdp: SDP, to: PEER } }, true, { type: 'offer', id: '2', data: { sdp: 'v=0…' } }),
   answer: frame('answer', { required: ['sdp'], properties: { sdp: SDP, to: PEER } }, true, { type: 'answer', id: '3', data: { sdp: 'v=0…' } }),
   'ice-candidate': frame('ice-candidate', { required: ['candidate'], properties: { candidate: { oneOf: [CANDIDATE, { type: 'null' }] }, to: PEER } }, true,

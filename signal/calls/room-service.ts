@@ -359,12 +359,16 @@ export class RoomService {
     };
     const unavailable = (): void => reply('service_unavailable', 'Call storage is unavailable; the call was not ended. Retry.');
     const budget = setTimeout(unavailable, HANGUP_REPLY_BUDGET_MS);
+    // If the other side's hangup ends the call first, its call-state closes this socket: ack before that.
+    const ack = (): void => reply();
+    session.ackHangup = ack;
     try {
-      const over = await this.#endByHangup(session, () => reply());
+      const over = await this.#endByHangup(session, ack);
       if (over === 'unavailable') unavailable();
       else if (over === 'not_found') reply('not_found', 'Call not found.');
     } finally {
       clearTimeout(budget);
+      if (session.ackHangup === ack) session.ackHangup = undefined;
     }
   }
 
@@ -869,6 +873,7 @@ export class RoomService {
     }
     const frame = body('call-state', stateData(callId, call));
     const t0 = preciseNow();
+    if (isTerminal(call.status)) for (const session of room.live.values()) session.ackHangup?.();
     for (const session of [...room.live.values()]) this.#deliverLocal(session, frame, t0);
     if (isTerminal(call.status)) {
       for (const session of [...room.live.values()]) session.io.close(CLOSE_CODES.CALL_ENDED, `call ${call.status}`);

@@ -53,8 +53,11 @@ export class SignalServer {
     this.app = options.uws.App();
     for (const [path, handler] of Object.entries(options.routes)) this.addWsRoute(path, handler);
     for (const route of options.http) this.addHttpRoute(route);
-    this.app.any('/*', (res) => {
-      res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json').end(jsonError('not_found', 'No such route.'));
+    this.app.any('/*', (res, req) => {
+        res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json');
+      // A HEAD answer carries no body: one would be read as the start of the next response.
+      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody();
+      else res.end(jsonError('not_found', 'No such route.'));
     });
   }
 
@@ -120,20 +123,31 @@ export class SignalServer {
     }
   }
 
+  /** Registers `route`, and for a GET route its HEAD twin: the same status and headers, no body. */
   private addHttpRoute(route: HttpRoute): void {
-    this.app[route.method](route.path, (res) => {
-      let aborted = false;
-      res.onAborted(() => { aborted = true; });
-      Promise.resolve()
-        .then(() => route.handle())
-        .then((out) => {
-          if (!aborted) res.cork(() => res.writeStatus(STATUS_TEXT[out.status] ?? `${out.status} Status`).writeHeader('Content-Type', out.contentType).end(out.body));
-        })
-        .catch((err: unknown) => {
-          this.options.log.error({ err, path: route.path }, 'http route failed');
-          if (!aborted) res.cork(() => res.writeStatus(STATUS_TEXT[500]!).end(jsonError('internal_error', 'Unexpected server error.')));
-        });
-    });
+    this.app[route.method](route.path, (res) => this.answer(route, res, true));
+    if (route.method === 'get') this.app.head(route.path, (res) => this.answer(route, res, false));
+  }
+
+  private answer(route: HttpRoute, res: HttpResponse, withBody: boolean): void {
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    const send = (status: number, contentType: string, body: string): void => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`).writeHeader('Content-Type', contentType);
+        // No length for HEAD: given one, this uWS build closes the connection (or throws, if synchronous).
+        if (withBody) res.end(body);
+        else res.endWithoutBody();
+      });
+    };
+    Promise.resolve()
+      .then(() => route.handle())
+      .then((out) => send(out.status, out.contentType, out.body))
+      .catch((err: unknown) => {
+        this.options.log.error({ err, path: route.path }, 'http route failed');
+        send(500, 'application/json', jsonError('internal_error', 'Unexpected server error.'));
+      });
   }
 
   private addWsRoute(path: string, handler: WsRouteHandler<unknown>): void {

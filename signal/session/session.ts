@@ -31,9 +31,11 @@ export class Session implements WheelEntry {
   // frame, which means seconds: long enough to be promoted, then collected by a full GC.
   lastSeen = 0;
   readonly openedAt: number = 0;
-  /** Token expiry (ms since the epoch); moves forward on `reauth`. */
+  /** Token expiry (ms since the epoch); set by each `reauth` token, even to an earlier time. */
   expiresAt = 0;
   reauthAsked = false;
+  /** Acks this socket's `hangup` in flight, if any: the call is over, whoever ended it. */
+  ackHangup: (() => void) | undefined = undefined;
   /** True once a newer socket of the same peer took over; its close changes nothing. */
   replaced = false;
   /** Last sequence number sent to this peer. */

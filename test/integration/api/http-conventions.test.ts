@@ -125,6 +125,16 @@ describe('HTTP conventions (Koa chain)', () => {
     expect(Object.keys((await json(query)).error.details).sort()).toEqual(['__proto__', 'hasOwnProperty', 'valueOf']);
   });
 
+  it('refuses strings with a NUL character in the body, query or path', async () => {
+    const body = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password: 'longenough\u0000' }) });
+    expect(body.status).toBe(400);
+    expect((await json(body)).error.details).toEqual({ password: 'must not contain NUL characters' });
+    const query = await fetch(`${base}/items/1?page=%00`);
+    expect((await json(query)).error.details).toEqual({ page: 'must not contain NUL characters' });
+    const path = await fetch(`${base}/items/%00`);
+    expect((await json(path)).error.details).toEqual({ id: 'must not contain NUL characters' });
+  });
+
   it('answers multipart on a JSON route with 415', async () => {
     const form = new FormData();
     form.set('email', 'a@b.co');

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,28 @@ describe('a signal node with Redis', () => {
     expect(health).toMatchObject({ success: true, data: { status: 'ok', node: nodeId } });
     const ready = (await (await fetch(`http://127.0.0.1:${node.signalPort}/ready`)).json()) as { data: { status: string } };
     expect(ready.data.status).toBe('ready');
+  });
+
+  it('answers HEAD without a body, so pipelined requests on one connection stay in step', async () => {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(node.signalPort), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.split('HTTP/1.1 ').length - 1 === 3 && text.endsWith('}')) socket.end();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nHEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    const [head, missing, full] = raw.split(/(?=HTTP\/1\.1 )/).filter(Boolean);
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head).not.toMatch(/Content-Length: [1-9]/i);
+    expect(head!.endsWith('\r\n\r\n')).toBe(true);
+    expect(missing).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(missing!.endsWith('\r\n\r\n')).toBe(true);
+    expect(JSON.parse(full!.slice(full!.indexOf('\r\n\r\n') + 4))).toMatchObject({ success: true, data: { node: nodeId } });
   });
 
   it('keeps a liveness key with a TTL while running and removes it on SIGTERM', async () => {

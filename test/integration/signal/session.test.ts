@@ -112,4 +112,24 @@ describe('signaling on one node (Redis directory)', () => {
     expect(ended.data.end_reason).toBe('failure');
     expect((await store.get(call.id))?.end_reason).toBe('failure');
   });
+  it('acks both hangups when both peers hang up at once, each before its call-state and close', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const call = await createCall(store);
+      const guest = await connect(await peerToken(keys.ring, call, 'guest'));
+      await guest.join();
+      const host = await connect(await peerToken(keys.ring, call, 'host'));
+      await host.join();
+      await Promise.all([host, guest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
+      host.send({ type: 'hangup', id: 'H' });
+      guest.send({ type: 'hangup', id: 'G' });
+      for (const [client, id] of [[host, 'H'], [guest, 'G']] as const) {
+        expect((await client.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
+        const reply = client.frames.findIndex((f) => f.id === id);
+        const ended = client.frames.findIndex((f) => f.type === 'call-state' && f.data.status === 'ended');
+        expect(client.frames[reply], `round ${round}, ${id}`).toMatchObject({ type: 'ack', id });
+        expect(reply).toBeLessThan(ended);
+      }
+      expect((await store.get(call.id))?.end_reason).toBe('hangup');
+    }
+  });
 });

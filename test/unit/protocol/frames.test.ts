@@ -87,6 +87,12 @@ describe('parseClientFrame: refused frames', () => {
     expect(failure(parseClientFrame('{"type":"ping","constructor":{},"data":{"toString":1}}')).details).toEqual({ constructor: 'is not allowed', 'data.toString': 'is not allowed' });
   });
 
+  it('refuses a last_seq beyond 2^50 (counting on from it would lose precision)', () => {
+    expect(parse({ type: 'join', data: { last_seq: 2 ** 50 } }).ok).toBe(true);
+    expect(failure(parse({ type: 'join', data: { last_seq: 2 ** 53 } })).details).toEqual({ 'data.last_seq': 'must be at most 1125899906842624' });
+    expect(failure(parseClientFrame('{"type":"join","data":{"last_seq":1e300}}')).details).toEqual({ 'data.last_seq': 'must be at most 1125899906842624' });
+  });
+
   it('names wrongly typed fields', () => {
     expect(failure(parse({ type: 'offer', data: { sdp: 42, extra: true } })).details).toEqual({ 'data.sdp': 'must be string', 'data.extra': 'is not allowed' });
     expect(failure(parse({ type: 'join', data: { last_seq: -1 } })).details).toEqual({ 'data.last_seq': 'must be at least 0' });
