@@ -13,6 +13,9 @@ import type { ProfilePatch, UsersService } from '../services/users/users-service
 
 const ENVELOPE_SLACK = 64 * 1024;
 
+/** formidable's error code for more files than `maxFiles` (`FormidableError.maxFilesExceeded`). */
+const FORMIDABLE_MAX_FILES_EXCEEDED = 1015;
+
 /**
  * Parses `multipart/form-data` holding one file in `field`, kept in memory and bounded by
  * `maxBytes` while streaming (413 beyond). Leaves `{ [field]: Buffer }` as the request body.
@@ -40,6 +43,8 @@ function singleFileUpload(field: string, maxBytes: number): Middleware<AppState>
       await parse(ctx, async () => undefined);
     } catch (err) {
       const status = (err as { httpCode?: number }).httpCode ?? (err as { status?: number }).status;
+      // formidable answers a second file with 413 too; it is a malformed upload, not a large one.
+      if ((err as { code?: number }).code === FORMIDABLE_MAX_FILES_EXCEEDED) throw validationError({ [field]: 'is required (one file)' });
       if (status === 413) throw new AppError('payload_too_large', { message: `Upload must be at most ${maxBytes} bytes.`, cause: err });
       throw new AppError('validation_error', { message: 'Malformed multipart body.', details: { [field]: 'must be a single non-empty file' }, cause: err });
     }

@@ -124,6 +124,13 @@ describe('two signal node processes on one Redis', () => {
     resumed.send({ type: 'answer', data: { sdp: 'back' } });
     await guest.waitType('answer', 5000, (f) => f.data.sdp === 'back');
     expect((await store.get(call.id))?.status).toBe('active');
+    // The connection events are logged with the node and call ids.
+    const ofCall = (msg: string) => b.logs.filter((l) => l['msg'] === msg && l['call'] === call.id);
+    expect(ofCall('peer joined')).toEqual(expect.arrayContaining([
+      expect.objectContaining({ node: 'node-b', peer: 'host', resumed: true, conn: expect.any(String) }),
+      expect.objectContaining({ node: 'node-b', peer: 'guest', resumed: false }),
+    ]));
+    expect(ofCall('peer lost with its node')).toEqual([expect.objectContaining({ node: 'node-b', peer: 'host', deadNode: 'node-a' })]);
   });
 });
 

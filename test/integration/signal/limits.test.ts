@@ -178,6 +178,9 @@ describe('tokens', () => {
     const reauthB = await a.guest.request('reauth', { token: await peerToken(keys.ring, b.call, 'guest') });
     expect(reauthB.data.code).toBe('forbidden');
     expect((await a.guest.request('ping', { ts: 5 })).data).toMatchObject({ ts: 5 });
+    // A valid offer from A's guest reaches A's host, and by then nothing has reached call B.
+    expect(await a.guest.request('offer', { sdp: 'for call A' })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    await a.host.waitType('offer', 5000, (f) => f.data.sdp === 'for call A');
     expect(b.host.frames.some((f) => f.type === 'offer') || b.guest.frames.some((f) => f.type === 'offer')).toBe(false);
 
     const intruder = await SignalClient.connect(url, await peerToken(keys.ring, b.call, 'guest', { sub: a.call.guest_id }));

@@ -132,4 +132,33 @@ describe('signaling on one node (Redis directory)', () => {
       expect((await store.get(call.id))?.end_reason).toBe('hangup');
     }
   });
+  it('relays ice-restart, counts sockets and calls in /metrics, and declines the call on the host\'s hangup before it is active', async () => {
+    const call = await createCall(store);
+    const host = await connect(await peerToken(keys.ring, call, 'host'));
+    await host.join();
+    await host.waitType('call-state', 5000, (f) => f.data.status === 'ringing');
+    const guest = await connect(await peerToken(keys.ring, call, 'guest'));
+    const metric = async (name: string): Promise<string> => node.metrics.registry.getSingleMetricAsString(name);
+    expect(await metric('signal_sockets')).toMatch(/^signal_sockets [2-9]\d*$/m);
+    expect(await metric('signal_calls')).toMatch(/^signal_calls\{status="ringing"\} [1-9]\d*$/m);
+
+    await guest.join();
+    await host.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    expect(await host.request('ice-restart', { sdp: 'v=0 restart' })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    expect((await guest.waitType('ice-restart')).data).toEqual({ from: 'host', sdp: 'v=0 restart' });
+    guest.send({ type: 'ice-restart' });
+    expect((await host.waitType('ice-restart')).data).toEqual({ from: 'guest' });
+    expect(await metric('signal_calls')).toMatch(/^signal_calls\{status="active"\} [1-9]\d*$/m);
+    guest.send({ type: 'hangup' });
+    await host.waitClose();
+
+    const unanswered = await createCall(store);
+    const lonelyHost = await connect(await peerToken(keys.ring, unanswered, 'host'));
+    await lonelyHost.join();
+    expect((await lonelyHost.request('hangup')).type).toBe('ack');
+    const declined = await lonelyHost.waitType('call-state', 5000, (f) => f.data.status === 'declined');
+    expect(declined.data.end_reason).toBe('declined');
+    expect((await lonelyHost.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
+    expect((await store.get(unanswered.id))?.status).toBe('declined');
+  });
 });

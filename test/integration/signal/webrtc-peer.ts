@@ -2,9 +2,17 @@ import { RTCPeerConnection, type RTCDataChannel } from 'werift';
 import type { Frame, SignalClient } from '../../helpers/ws-client.js';
 
 /**
+ * The SDP without its candidate lines: werift writes the candidates it gathered into the SDP,
+ * so without this the peers would connect even if trickled candidates were never relayed.
+ */
+function withoutCandidates(sdp: string): string {
+  return sdp.split('\r\n').filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates').join('\r\n');
+}
+
+/**
  * A real WebRTC peer (werift) driven only by our signaling: the host offers a data channel,
- * the guest answers, both trickle candidates (ending with `candidate: null`).
- * Resolves with the open data channel.
+ * the guest answers, both trickle candidates (ending with `candidate: null`); the SDPs carry no
+ * candidates, so the connection needs the trickled ones. Resolves with the open data channel.
  */
 export function runPeer(client: SignalClient, role: 'host' | 'guest'): { channel: Promise<RTCDataChannel>; pc: RTCPeerConnection } {
   const pc = new RTCPeerConnection({ iceServers: [] });
@@ -34,7 +42,7 @@ export function runPeer(client: SignalClient, role: 'host' | 'guest'): { channel
           for (const c of pendingCandidates.splice(0)) await addCandidate(c);
           const answer = await pc.createAnswer();
           await pc.setLocalDescription(answer);
-          client.send({ type: 'answer', data: { sdp: pc.localDescription!.sdp } });
+          client.send({ type: 'answer', data: { sdp: withoutCandidates(pc.localDescription!.sdp) } });
         } else if (frame.type === 'answer' && role === 'host') {
           await pc.setRemoteDescription({ type: 'answer', sdp: frame.data.sdp });
           remoteSet = true;
@@ -48,7 +56,7 @@ export function runPeer(client: SignalClient, role: 'host' | 'guest'): { channel
       (async () => {
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
-        client.send({ type: 'offer', data: { sdp: pc.localDescription!.sdp } });
+        client.send({ type: 'offer', data: { sdp: withoutCandidates(pc.localDescription!.sdp) } });
       })().catch(fail);
     } else {
       pc.onDataChannel.subscribe((dc) => {

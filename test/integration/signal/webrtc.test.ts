@@ -25,6 +25,8 @@ async function connectPeers(hostUrl: string, guestUrl: string, store: MongoCallS
   const [hc, gc] = await Promise.all([h.channel, g.channel]);
   expect(guest.frames.filter((f) => f.type === 'offer')).toHaveLength(1);
   expect(guest.frames.filter((f) => f.type === 'peer-joined')).toHaveLength(1);
+  expect(guest.frames.find((f) => f.type === 'offer')?.data.sdp).not.toMatch(/a=candidate:/);
+  for (const side of [guest, host]) expect(side.frames.filter((f) => f.type === 'ice-candidate' && f.data.candidate).length).toBeGreaterThan(0);
   const reply = exchange(gc, hc, 'pong from guest');
   expect(await exchange(hc, gc, 'hello from host')).toBe('hello from host');
   return reply;

@@ -75,6 +75,11 @@ describe('avatars: upload, sniffing, limits, serving', () => {
     expect(wrongField.body.error.details).toHaveProperty('avatar');
     const json = await call(t, 'PUT', '/v1/users/me/avatar', { token, body: { avatar: 'aGVsbG8=' } });
     expect(json.status).toBe(415);
+    const two = new FormData();
+    for (const name of ['a.png', 'b.png']) two.append('avatar', new Blob([pngBytes(8, 8)], { type: 'image/png' }), name);
+    const twoFiles = await fetch(`${t.url}/v1/users/me/avatar`, { method: 'PUT', headers: { Authorization: `Bearer ${token}` }, body: two });
+    expect(twoFiles.status).toBe(400);
+    expect(((await twoFiles.json()) as any).error).toMatchObject({ code: 'validation_error', details: { avatar: 'is required (one file)' } });
     const anonymous = await fetch(`${t.url}/v1/users/me/avatar`, { method: 'PUT', body: new FormData() });
     expect(anonymous.status).toBe(401);
   });
