@@ -60,20 +60,15 @@ describe('a peer that joins again while its old socket is still open (close 4005
     await guest.waitType('renegotiate', 5000, (f) => f.data.reason === tag);
   }
 
-  it('on the same node: the new socket gets every frame, the other side is not told, the call goes on', async () => {
-    const { call, host, guest, store } = await replaceGuest(0);
-    await expectRelayBothWays(host, guest, 'same-node');
+  // Across nodes the old node must route the peer's frames to the new node from then on.
+  it.each([
+    { where: 'the same node', node: 0 as const },
+    { where: 'another node', node: 1 as const },
+  ])('on $where: the new socket gets every frame, the other side is not told, the call goes on', async ({ where, node }) => {
+    const { call, host, guest, store } = await replaceGuest(node);
+    await expectRelayBothWays(host, guest, where);
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
-    await expectRelayBothWays(host, guest, 'same-node, past the grace period');
-    expect(host.frames.filter((f) => f.type === 'peer-left')).toEqual([]);
-    expect((await store.get(call.id))?.status).toBe('active');
-  });
-
-  it('on another node: the old node routes the peer\'s frames to the new node from then on', async () => {
-    const { call, host, guest, store } = await replaceGuest(1);
-    await expectRelayBothWays(host, guest, 'across nodes');
-    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 500));
-    await expectRelayBothWays(host, guest, 'across nodes, past the grace period');
+    await expectRelayBothWays(host, guest, `${where}, past the grace period`);
     expect(host.frames.filter((f) => f.type === 'peer-left')).toEqual([]);
     expect((await store.get(call.id))?.status).toBe('active');
   });
