@@ -89,6 +89,28 @@ describe('two signal node processes on one Redis', () => {
     }
   });
 
+  it('relays a frame between peers on one node without a PUBLISH, and across nodes with one', async () => {
+    const local = await activeCall(a, a);
+    const cross = await activeCall(a, b);
+    const client = redisClient();
+    const monitor = await client.monitor();
+    const publishes: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'publish' && args[1]?.startsWith(`${prefix}:`)) publishes.push(String(args[2]));
+    });
+    try {
+      await local.host.request('offer', { sdp: 'same node' });
+      await local.guest.waitType('offer', 5000, (f) => f.data.sdp === 'same node');
+      await cross.host.request('offer', { sdp: 'across nodes' });
+      await cross.guest.waitType('offer', 5000, (f) => f.data.sdp === 'across nodes');
+      await until(() => publishes.some((p) => p.includes('across nodes')), 5000, 'the cross-node PUBLISH seen by MONITOR');
+      expect(publishes.filter((p) => p.includes('same node'))).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
+  });
+
   it('emits one billing tick per period of an active call, on exactly one node', async () => {
     const { call } = await activeCall(a, b);
     const ticks = () => [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call tick' && l['call'] === call.id);
