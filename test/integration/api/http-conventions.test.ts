@@ -1,8 +1,9 @@
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../../api/http/app.js';
 import { ok } from '../../../api/http/envelope.js';
-import { listen, type HttpListener } from '../../../api/http/listen.js';
+import { listen, type HttpListener, type ListenTimeouts } from '../../../api/http/listen.js';
 import { RateLimiters } from '../../../api/http/rate-limit.js';
 import { defineRoutes } from '../../../api/http/route.js';
 import { AppError } from '../../../shared/errors/index.js';
@@ -46,13 +47,13 @@ const routes = defineRoutes([
   },
 ]);
 
-function startApp(limiters: RateLimiters): Promise<HttpListener> {
+function startApp(limiters: RateLimiters, timeouts: ListenTimeouts = {}): Promise<HttpListener> {
   const log = createLogger({ level: 'silent' });
   const app = createHttpApp({
     log, routes, limiters, bodyLimitBytes: 2048, trustProxy: false,
     authenticate: async () => { throw new AppError('unauthorized'); },
   });
-  return listen(app, '127.0.0.1', 0);
+  return listen(app, '127.0.0.1', 0, timeouts);
 }
 
 async function json(res: Response): Promise<any> {
@@ -141,6 +142,23 @@ describe('HTTP conventions (Koa chain)', () => {
     const res = await fetch(`${base}/echo`, { method: 'POST', body: form });
     expect(res.status).toBe(415);
     expect((await json(res)).error.code).toBe('unsupported_media_type');
+  });
+
+  it('closes a connection that sends nothing once it has been idle for the idle timeout', async () => {
+    const quick = await startApp(new RateLimiters({ rules: { tiny: { points: 2, durationSec: 60 }, authenticated: { points: 100, durationSec: 60 } }, redis, keyPrefix: prefix }), { idleMs: 300 });
+    try {
+      const silent = connect(quick.port, '127.0.0.1');
+      const opened = Date.now();
+      const closedAfter = await new Promise<number>((resolve, reject) => {
+        silent.on('close', () => resolve(Date.now() - opened));
+        silent.on('error', reject);
+      });
+      expect(closedAfter).toBeGreaterThanOrEqual(250);
+      expect(closedAfter).toBeLessThan(5000);
+      expect((await fetch(`http://127.0.0.1:${quick.port}/items/1`)).status).toBe(200);
+    } finally {
+      await quick.close(1000);
+    }
   });
 
   it('answers malformed JSON with 400 validation_error', async () => {
