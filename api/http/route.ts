@@ -35,7 +35,7 @@ export interface RouteSpec {
   errors?: string[];
   responses: Record<number, ResponseSpec>;
   handler: (ctx: AppContext) => Promise<void> | void;
-  /** Extra middleware run after validation (e.g. a multipart parser). */
+  /** Extra middleware run after body parsing and before validation (e.g. a multipart parser). */
   before?: Middleware<AppState>[];
 }
 

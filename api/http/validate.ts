@@ -24,16 +24,23 @@ function nonFiniteFields(values: Record<string, unknown>): Record<string, string
   return out;
 }
 
+/** Parsed JSON and query objects; not a Buffer an upload parser left in the body (bytes, not text). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /**
  * Fields holding a string with a NUL character, by path: no text field has a use for one, and the
  * PostgreSQL behind FerretDB cannot store it (the write would fail with a 500).
  */
-function nulFields(value: unknown, path: string, out: Record<string, string> = {}): Record<string, string> {
+export function nulFields(value: unknown, path: string, out: Record<string, string> = {}): Record<string, string> {
   if (typeof value === 'string') {
     if (value.includes('\u0000')) out[path || 'body'] = 'must not contain NUL characters';
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => nulFields(item, `${path}[${i}]`, out));
-  } else if (typeof value === 'object' && value !== null) {
+  } else if (isPlainObject(value)) {
     for (const [key, item] of Object.entries(value)) nulFields(item, path ? `${path}.${key}` : key, out);
   }
   return out;
