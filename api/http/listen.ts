@@ -11,23 +11,21 @@ export interface HttpListener {
   close(timeoutMs: number): Promise<void>;
 }
 
-/** Timeouts of the API's connections (ms). */
+/** Deadlines of the API's requests (ms). */
 export interface ListenTimeouts {
-  /**
-   * A connection with no bytes moving either way for this long is closed, so one that never sends
-   * a request does not hold a descriptor (Node sets no such limit). Default 30 s.
-   */
-  idleMs?: number;
+  /** The request's headers must have arrived by then; a connection that sends nothing gets 408. Default 10 s. */
+  headersMs?: number;
+  /** The whole request must have arrived by then. Default 30 s. */
+  requestMs?: number;
+  /** How often Node checks both deadlines. Default 5 s (Node's own 30 s lets a silent connection live up to 40 s). */
+  checkEveryMs?: number;
 }
 
 export async function listen(app: Koa<any>, host: string, port: number, timeouts: ListenTimeouts = {}): Promise<HttpListener> {
-  // Node checks headersTimeout/requestTimeout every connectionsCheckingInterval (30 s by default),
-  // so a trickling client could hold a connection up to that long past them.
-  const server = createServer({ connectionsCheckingInterval: 5000 }, app.callback());
+  const server = createServer({ connectionsCheckingInterval: timeouts.checkEveryMs ?? 5000 }, app.callback());
   server.keepAliveTimeout = 5000;
-  server.headersTimeout = 10000;
-  server.requestTimeout = 30000;
-  server.setTimeout(timeouts.idleMs ?? 30000);
+  server.headersTimeout = timeouts.headersMs ?? 10000;
+  server.requestTimeout = timeouts.requestMs ?? 30000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });

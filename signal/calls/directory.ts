@@ -4,6 +4,13 @@
  */
 
 /** One participant's registration in a call. */
+/** A room of a dead node whose connected members the sweep marked reconnecting. */
+export interface MarkedRoom {
+  callId: string;
+  peers: string[];
+  node: string;
+}
+
 export interface MemberRecord {
   node: string;
   conn: string;
@@ -99,7 +106,9 @@ export interface RoomDirectory {
   /**
    * Nodes that registered members and are not in `alive`; for each, takes up to `limit` of its
    * rooms (each room to one caller) and marks its connected members reconnecting until
-   * `graceDeadline`. Returns the peers marked, per call.
+   * `graceDeadline`. Hands each marked room to `onMarked` as soon as it is marked, so a failure
+   * later in the sweep loses none of them; a room whose marking failed is put back for the next
+   * sweep, and the sweep then rejects.
    */
-  sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number): Promise<Array<{ callId: string; peers: string[]; node: string }>>;
+  sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number, onMarked: (marked: MarkedRoom) => void): Promise<void>;
 }

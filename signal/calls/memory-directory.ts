@@ -98,9 +98,7 @@ export class MemoryDirectory implements RoomDirectory {
     });
   }
 
-  async sweepDeadNodes(): Promise<Array<{ callId: string; peers: string[]; node: string }>> {
-    return [];
-  }
+  async sweepDeadNodes(): Promise<void> {}
 
   #room(callId: string): Map<string, MemberRecord> {
     let room = this.#rooms.get(callId);

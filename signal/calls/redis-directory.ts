@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../redis-script.js';
-import type { AppendOutcome, JoinOutcome, MemberRecord, PendingFrames, RoomDirectory, TickClaim } from './directory.js';
+import type { AppendOutcome, JoinOutcome, MarkedRoom, MemberRecord, PendingFrames, RoomDirectory, TickClaim } from './directory.js';
 
 /** Options of `RedisDirectory`. */
 export interface RedisDirectoryOptions {
@@ -137,18 +137,18 @@ for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], m) end
 return due`);
 
 /**
+ * Rooms of a dead node marked per round trip. Their scripts go out pipelined and Redis runs them
+ * back to back, so other clients' commands (a cross-node PUBLISH) wait behind at most this many.
+ */
+const SWEEP_ROOMS_PER_ROUND_TRIP = 50;
+
+/**
  * KEYS: members, grace; ARGV: dead node, now, deadline, callId, seq key prefix, seq gap,
  * replay list key prefix, parked list key prefix, max, ttl.
  * The dead node may have delivered frames it never persisted, so each marked peer's counter
  * jumps by the gap: frames stored for it from now on sort after anything it may have seen.
  * Frames parked for the peer since its node stopped listening become replayable after the gap.
  */
-/**
- * Rooms of a dead node marked per round trip. Their scripts go out pipelined and Redis runs them
- * back to back, so other clients' commands (a cross-node PUBLISH) wait behind at most this many.
- */
-const SWEEP_ROOMS_PER_ROUND_TRIP = 50;
-
 const MARK_GONE = new RedisScript(`
 local h = redis.call('HGETALL', KEYS[1])
 local out = {}
@@ -304,9 +304,8 @@ export class RedisDirectory implements RoomDirectory {
     return won.map((w) => w === 1);
   }
 
-  async sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number): Promise<Array<{ callId: string; peers: string[]; node: string }>> {
+  async sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number, onMarked: (marked: MarkedRoom) => void): Promise<void> {
     const known = await this.#r.smembers(this.#nodes());
-    const out: Array<{ callId: string; peers: string[]; node: string }> = [];
     for (const node of known) {
       if (node === this.#o.nodeId || alive.includes(node)) continue;
       for (let taken = 0; taken < limit;) {
@@ -316,13 +315,24 @@ export class RedisDirectory implements RoomDirectory {
           break;
         }
         taken += rooms.length;
-        const marked = await Promise.all(rooms.map((callId) => MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now),
-          String(graceDeadline), callId, `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#roomBase}${callId}:replay:`,
-          `${this.#roomBase}${callId}:parked:`, this.#replayLimit, this.#bufferTtl) as Promise<string[]>));
-        rooms.forEach((callId, i) => out.push({ callId, peers: marked[i]!, node }));
+        const outcomes = await Promise.allSettled(rooms.map((callId) => this.#markGone(callId, node, now, graceDeadline)));
+        const failed: string[] = [];
+        outcomes.forEach((outcome, i) => {
+          if (outcome.status === 'fulfilled') onMarked({ callId: rooms[i]!, peers: outcome.value, node });
+          else failed.push(rooms[i]!);
+        });
+        if (failed.length > 0) {
+          await this.#r.sadd(this.#nodeRooms(node), ...failed);
+          throw new Error(`marking ${failed.length} room(s) of dead node ${node} failed`, { cause: outcomes.find((o) => o.status === 'rejected')?.reason });
+        }
       }
     }
-    return out;
+  }
+
+  #markGone(callId: string, node: string, now: number, graceDeadline: number): Promise<string[]> {
+    return MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
+      `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#roomBase}${callId}:replay:`, `${this.#roomBase}${callId}:parked:`,
+      this.#replayLimit, this.#bufferTtl) as Promise<string[]>;
   }
 
   #members(callId: string): string { return `${this.#roomBase}${callId}:members`; }

@@ -82,9 +82,9 @@ const TICK_CLAIM_BATCH = 500;
  */
 const WRITE_BEHIND_BATCH = 50;
 /**
- * Rooms of dead nodes one sweep marks at most: more than a node holds (~10,000 calls with 20,000
- * sockets), so every participant of a dead node is marked by the first sweep after its liveness
- * key expires, in round trips of 50 rooms.
+ * Rooms of each dead node one sweep marks at most: more than a node holds (~10,000 calls with
+ * 20,000 sockets), so every participant of a dead node is marked by the first sweep after its
+ * liveness key expires, in round trips of 50 rooms.
  */
 const DEAD_NODE_ROOMS_PER_SWEEP = 50_000;
 /** How long a claimed grace expiry stays with its claimer before another sweep may take it again. */
@@ -157,6 +157,8 @@ export class RoomService {
   readonly #inflight = new Set<Promise<unknown>>();
   /** Rooms with no socket on this node (the sweep forgets them after a while). */
   readonly #idleRooms = new Set<LocalRoom>();
+  /** Replies owed to `hangup` requests in flight, per socket: sent once the call is over. */
+  readonly #hangupAcks = new WeakMap<Session, Set<() => void>>();
   /** Rooms whose peers were both connected but storage failed to make the call `active`; the sweep retries. */
   readonly #activationPending = new Set<LocalRoom>();
   /** Active calls with a socket here, each under the time its next billing tick is due. */
@@ -361,14 +363,15 @@ export class RoomService {
     const budget = setTimeout(unavailable, HANGUP_REPLY_BUDGET_MS);
     // If the other side's hangup ends the call first, its call-state closes this socket: ack before that.
     const ack = (): void => reply();
-    session.ackHangup = ack;
+    const acks = this.#hangupAcks.get(session) ?? new Set<() => void>();
+    this.#hangupAcks.set(session, acks.add(ack));
     try {
       const over = await this.#endByHangup(session, ack);
       if (over === 'unavailable') unavailable();
       else if (over === 'not_found') reply('not_found', 'Call not found.');
     } finally {
       clearTimeout(budget);
-      if (session.ackHangup === ack) session.ackHangup = undefined;
+      acks.delete(ack);
     }
   }
 
@@ -655,11 +658,13 @@ export class RoomService {
     }
     try {
       const alive = t < this.holdDeadNodeSweepUntil ? null : await aliveNodes();
-      for (const { callId, peers, node } of alive ? await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, DEAD_NODE_ROOMS_PER_SWEEP) : []) {
-        for (const peer of peers) {
-          log.warn({ call: callId, peer, deadNode: node }, 'peer lost with its node');
-          this.#notifyLeft(callId, peer, 'node_failure');
-        }
+      if (alive) {
+        await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, DEAD_NODE_ROOMS_PER_SWEEP, ({ callId, peers, node }) => {
+          for (const peer of peers) {
+            log.warn({ call: callId, peer, deadNode: node }, 'peer lost with its node');
+            this.#notifyLeft(callId, peer, 'node_failure');
+          }
+        });
       }
     } catch (err) {
       log.debug({ err }, 'sweep incomplete (directory unavailable)');
@@ -873,7 +878,7 @@ export class RoomService {
     }
     const frame = body('call-state', stateData(callId, call));
     const t0 = preciseNow();
-    if (isTerminal(call.status)) for (const session of room.live.values()) session.ackHangup?.();
+    if (isTerminal(call.status)) for (const session of room.live.values()) for (const ack of this.#hangupAcks.get(session) ?? []) ack();
     for (const session of [...room.live.values()]) this.#deliverLocal(session, frame, t0);
     if (isTerminal(call.status)) {
       for (const session of [...room.live.values()]) session.io.close(CLOSE_CODES.CALL_ENDED, `call ${call.status}`);
@@ -952,7 +957,6 @@ export class RoomService {
   #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
     session.replaced = true;
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
-    if (room.live.get(session.peer) !== session) return;
     room.live.delete(session.peer);
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });

@@ -54,7 +54,7 @@ export class SignalServer {
     for (const [path, handler] of Object.entries(options.routes)) this.addWsRoute(path, handler);
     for (const route of options.http) this.addHttpRoute(route);
     this.app.any('/*', (res, req) => {
-        res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json');
+      res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json');
       // A HEAD answer carries no body: one would be read as the start of the next response.
       if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody();
       else res.end(jsonError('not_found', 'No such route.'));

@@ -34,8 +34,6 @@ export class Session implements WheelEntry {
   /** Token expiry (ms since the epoch); set by each `reauth` token, even to an earlier time. */
   expiresAt = 0;
   reauthAsked = false;
-  /** Acks this socket's `hangup` in flight, if any: the call is over, whoever ended it. */
-  ackHangup: (() => void) | undefined = undefined;
   /** True once a newer socket of the same peer took over; its close changes nothing. */
   replaced = false;
   /** Last sequence number sent to this peer. */

@@ -128,8 +128,10 @@ describe('signaling on one node (Redis directory)', () => {
         const ended = client.frames.findIndex((f) => f.type === 'call-state' && f.data.status === 'ended');
         expect(client.frames[reply], `round ${round}, ${id}`).toMatchObject({ type: 'ack', id });
         expect(reply).toBeLessThan(ended);
+        expect(client.frames[ended]!.data.end_reason).toBe('hangup');
       }
-      expect((await store.get(call.id))?.end_reason).toBe('hangup');
+      // The race's loser answers from the winner's claim, before the winner has written the call.
+      await until(async () => (await store.get(call.id))?.end_reason === 'hangup', 5000, 'the stored call ended by hangup');
     }
   });
   it('relays ice-restart, counts sockets and calls in /metrics, and declines the call on the host\'s hangup before it is active', async () => {
@@ -139,7 +141,7 @@ describe('signaling on one node (Redis directory)', () => {
     await host.waitType('call-state', 5000, (f) => f.data.status === 'ringing');
     const guest = await connect(await peerToken(keys.ring, call, 'guest'));
     const metric = async (name: string): Promise<string> => node.metrics.registry.getSingleMetricAsString(name);
-    expect(await metric('signal_sockets')).toMatch(/^signal_sockets [2-9]\d*$/m);
+    expect(Number(/^signal_sockets (\d+)$/m.exec(await metric('signal_sockets'))?.[1])).toBeGreaterThanOrEqual(2);
     expect(await metric('signal_calls')).toMatch(/^signal_calls\{status="ringing"\} [1-9]\d*$/m);
 
     await guest.join();
