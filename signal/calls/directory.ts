@@ -3,7 +3,6 @@
  * share. `signal/main.ts` picks `RedisDirectory` (nodes joined by Redis) or `MemoryDirectory`.
  */
 
-/** One participant's registration in a call. */
 /** A room of a dead node whose connected members the sweep marked reconnecting. */
 export interface MarkedRoom {
   callId: string;
@@ -11,6 +10,7 @@ export interface MarkedRoom {
   node: string;
 }
 
+/** One participant's registration in a call. */
 export interface MemberRecord {
   node: string;
   conn: string;

@@ -485,11 +485,7 @@ export class RoomService {
     if (!wasJoined || session.replaced) return;
     const room = this.#rooms.get(session.callId);
     if (!room || room.live.get(session.peer) !== session) return;
-    room.live.delete(session.peer);
-    if (room.live.size === 0) {
-      room.idleSince = now();
-      this.#idleRooms.add(room);
-    }
+    this.#dropLive(room, session.peer);
     if (isTerminal(room.call.status)) return;
     const frames = session.takePending();
     const t = now();
@@ -957,13 +953,18 @@ export class RoomService {
   #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
     session.replaced = true;
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
-    room.live.delete(session.peer);
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });
-    if (room.live.size > 0) return;
+    if (this.#dropLive(room, session.peer)) this.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
+  }
+
+  /** Removes `peer`'s socket from the room; true when that left the room with no socket here (it is then idle). */
+  #dropLive(room: LocalRoom, peer: string): boolean {
+    room.live.delete(peer);
+    if (room.live.size > 0) return false;
     room.idleSince = now();
     this.#idleRooms.add(room);
-    this.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
+    return true;
   }
 
   /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */

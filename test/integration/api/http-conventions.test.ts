@@ -47,6 +47,8 @@ const routes = defineRoutes([
   },
 ]);
 
+const LIMIT_RULES = { tiny: { points: 2, durationSec: 60 }, authenticated: { points: 100, durationSec: 60 } };
+
 function startApp(limiters: RateLimiters, timeouts: ListenTimeouts = {}): Promise<HttpListener> {
   const log = createLogger({ level: 'silent' });
   const app = createHttpApp({
@@ -68,7 +70,7 @@ describe('HTTP conventions (Koa chain)', () => {
 
   beforeAll(async () => {
     redis = new Redis(redisUrl());
-    server = await startApp(new RateLimiters({ rules: { tiny: { points: 2, durationSec: 60 }, authenticated: { points: 100, durationSec: 60 } }, redis, keyPrefix: prefix }));
+    server = await startApp(new RateLimiters({ rules: LIMIT_RULES, redis, keyPrefix: prefix }));
     base = `http://127.0.0.1:${server.port}`;
   });
   afterAll(async () => {
@@ -145,8 +147,7 @@ describe('HTTP conventions (Koa chain)', () => {
   });
 
   it('answers a connection that sends no request with 408 at the headers deadline, and serves the next one', async () => {
-    const limiters = new RateLimiters({ rules: { tiny: { points: 2, durationSec: 60 }, authenticated: { points: 100, durationSec: 60 } }, redis, keyPrefix: prefix });
-    const quick = await startApp(limiters, { headersMs: 300, requestMs: 600, checkEveryMs: 100 });
+    const quick = await startApp(new RateLimiters({ rules: LIMIT_RULES, redis, keyPrefix: prefix }), { headersMs: 300, requestMs: 600, checkEveryMs: 100 });
     try {
       const silent = connect(quick.port, '127.0.0.1');
       silent.setEncoding('utf8');
