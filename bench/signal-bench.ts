@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../shared/runtime/paths.js';
 import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
-import { affinityOf, batchScheduled, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf } from './cpu-scheduling.js';
+import { affinityOf, batchScheduled, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf, setSlice, SLICE_MAX_US, SLICE_MIN_US, sliceOf } from './cpu-scheduling.js';
 import { childrenNamed, commOf, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import { deleteKeys } from './redis-keys.js';
 import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
@@ -69,6 +69,12 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
   --generator-batch    run the bulk client processes under SCHED_BATCH (chrt --batch) at --generator-nice:
                        their full share of the CPU, but a worker that wakes waits for the running node or
                        Redis to finish its slice instead of preempting it
+  --generator-slice-us S
+                       EEVDF slice of the bulk client processes in µs (Linux 6.12+; 100-100000; default 0:
+                       the kernel's, 1.4 ms here). Niceness sets their share of a contended CPU, the slice
+                       how soon a worker runs once woken: at niceness 10 the default slice queues it ~13 ms
+                       behind the nodes, a 100 µs slice under 1 ms, for the same share
+  --node-slice-us S    the same for the node processes and the local Redis server (restored at the end)
   --probe-nice N       scheduling niceness of the probe process (default 0, the nodes' default). It sends 100
                        frames/s and stands in for a client on a machine of its own: at the bulk workers'
                        lowered priority its own waits for a CPU (tens of ms) would be counted as relay latency
@@ -132,6 +138,10 @@ interface Options {
   generatorIdle: boolean;
   /** The bulk client processes run under SCHED_BATCH, at `generatorNice`. */
   generatorBatch: boolean;
+  /** EEVDF slice of the bulk client processes in µs; 0: the kernel's default. */
+  generatorSliceUs: number;
+  /** EEVDF slice of the nodes and the local Redis server in µs; 0: the kernel's default. */
+  nodeSliceUs: number;
 }
 
 function parseOptions(): Options {
@@ -162,6 +172,8 @@ function parseOptions(): Options {
       'probe-nice': { type: 'string', default: '0' },
       'generator-idle': { type: 'boolean', default: false },
       'generator-batch': { type: 'boolean', default: false },
+      'generator-slice-us': { type: 'string', default: '0' },
+      'node-slice-us': { type: 'string', default: '0' },
       'time-scale': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
@@ -182,6 +194,18 @@ function parseOptions(): Options {
     process.stderr.write(`--generator-idle and --generator-batch exclude each other\n\n${USAGE}\n`);
     process.exit(2);
   }
+  const slice = (name: 'generator-slice-us' | 'node-slice-us'): number => {
+    const us = Math.trunc(num(name, 0, SLICE_MAX_US));
+    if (us !== 0 && us < SLICE_MIN_US) {
+      process.stderr.write(`--${name} must be 0 or in [${SLICE_MIN_US}, ${SLICE_MAX_US}]\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    if (us !== 0 && values['generator-idle'] && name === 'generator-slice-us') {
+      process.stderr.write(`--generator-slice-us does not apply under --generator-idle\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    return us;
+  };
   const calls = Math.floor(num('calls', 1));
   const relayRate = num('relay-rate', 0);
   const probeCalls = Math.floor(num('probe-calls', 0, Math.max(0, calls - 1)));
@@ -201,6 +225,8 @@ function parseOptions(): Options {
     probeNice: Math.trunc(num('probe-nice', -20, 19)),
     generatorIdle: values['generator-idle'] === true,
     generatorBatch: values['generator-batch'] === true,
+    generatorSliceUs: slice('generator-slice-us'),
+    nodeSliceUs: slice('node-slice-us'),
   };
 }
 
@@ -806,6 +832,16 @@ async function main(): Promise<void> {
 
     const pgDatabase = onPostgres ? new URL(ferretPostgresUrl!).pathname.slice(1) : undefined;
     const redisPid = await redisServerPid(redis.url);
+    if (opts.nodeSliceUs > 0) {
+      for (const n of nodes) setSlice(n.pid, opts.nodeSliceUs);
+      if (redisPid) {
+        const before = sliceOf(redisPid);
+        setSlice(redisPid, opts.nodeSliceUs);
+        cleanups.push({ name: 'redis-server slice', run: async () => setSlice(redisPid, 0) });
+        if (before !== undefined) log(`redis-server slice ${before} → ${sliceOf(redisPid)} µs (restored to the kernel's default at the end)`);
+      }
+    }
+    (report['config'] as Record<string, unknown>)['node_slice_us'] = nodes.map((n) => sliceOf(n.pid) ?? null);
     const meter = new CpuMeter({
       nodes: nodes.map((n) => n.pid), workers: () => pool.workers.map((w) => w.pid),
       database: () => [...childrenNamed(process.pid, 'ferretdb'), ...childrenNamed(process.pid, 'mongod'), ...(pgDatabase ? postgresBackends(pgDatabase) : [])],
@@ -839,6 +875,10 @@ async function main(): Promise<void> {
     (report['config'] as Record<string, unknown>)['worker_policy'] = workerPolicies;
     if (bulkPolicy !== 'normal') log(`bulk client processes' scheduling policy: ${workerPolicies.join(', ')}`);
     (report['config'] as Record<string, unknown>)['probe_nice'] = probeNice[0] ?? null;
+    if (opts.generatorSliceUs > 0) for (const w of pool.workers) if (w.index !== probeIndex) setSlice(w.pid, opts.generatorSliceUs);
+    const workerSlices = [...new Set(pool.workers.filter((w) => w.index !== probeIndex).map((w) => sliceOf(w.pid) ?? null))];
+    (report['config'] as Record<string, unknown>)['worker_slice_us'] = workerSlices;
+    if (opts.generatorSliceUs > 0) log(`bulk client processes' EEVDF slice: ${workerSlices.join(', ')} µs`);
     if (opts.pin) {
       const split = cpuSplit();
       if (!split) throw new Error('--pin needs at least 2 CPUs');
