@@ -57,6 +57,7 @@ export interface SignalDeps {
 export async function startSignal({ config, log: rootLog, keys, calls, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
+  const tickClaimTtlMs = Math.max(s.tickMs * 10, 3_600_000);
   assertIceConfig(config.calls.ice);
   const uws = loadUws({ allowFallback: s.allowFallback, log });
   const keySet = 'jwksUrl' in keys ? new RemoteJwks({ url: keys.jwksUrl, log }) : keys;
@@ -79,7 +80,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     registry = new RedisNodeRegistry({ nodeId: config.nodeId, prefix, redis, heartbeatMs: s.heartbeatMs, nodeTtlMs: s.nodeTtlMs, log });
     directory = new RedisDirectory({
       redis, prefix, nodeId: config.nodeId, replayLimit: s.replayBuffer,
-      bufferTtlMs: Math.max(s.reconnectGraceMs * 4, 600_000), tickTtlMs: Math.max(s.tickMs * 10, 3_600_000),
+      bufferTtlMs: Math.max(s.reconnectGraceMs * 4, 600_000), tickTtlMs: tickClaimTtlMs,
     });
   } else {
     broker = new MemoryBroker({ nodeId: config.nodeId, prefix, log });
@@ -95,7 +96,10 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
   rooms = new RoomService({
     nodeId: config.nodeId, prefix, store: calls, directory, broker, events, metrics, log,
-    settings: { reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice },
+    settings: {
+      reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
+      tickCatchUpMs: Math.min(s.reconnectGraceMs + s.nodeTtlMs + s.sweepMs, tickClaimTtlMs - s.tickMs),
+    },
   });
   const roomService = rooms;
   route = new SignalRoute({

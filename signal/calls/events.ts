@@ -5,8 +5,12 @@ import type { CallStatus, EndReason } from '../../shared/calls/index.js';
 export interface CallEventMap {
   /** A transition this node made (emitted exactly once cluster-wide: only by the node whose atomic update won). */
   'call-state': { callId: string; from: CallStatus | null; to: CallStatus; reason: EndReason | null; version: number; at: Date; node: string };
-  /** Whole period `minute` (1, 2, …) of an active call has elapsed; emitted on exactly one node. */
-  tick: { callId: string; minute: number; at: Date; node: string; hostId: string; guestId: string; reconnecting: string[] };
+  /**
+   * Whole period `minute` (1, 2, …) of an active call has elapsed; emitted on exactly one node.
+   * `late`: the emitting node held no participant at `at`; it claimed the minute when one joined
+   * it later, because no node had (both had dropped, or their node died or drained across `at`).
+   */
+  tick: { callId: string; minute: number; at: Date; node: string; hostId: string; guestId: string; reconnecting: string[]; late: boolean };
   /** A peer's connection changed as this node saw it (`reconnecting` pauses billing, `connected` resumes). */
   'peer-state': { callId: string; peer: string; state: 'connected' | 'reconnecting'; node: string };
 }

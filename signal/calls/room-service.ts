@@ -24,6 +24,13 @@ export interface RoomSettings {
   reconnectGraceMs: number;
   replayBuffer: number;
   tickMs: number;
+  /**
+   * How far back a room this node starts holding claims the billing ticks of an active call that
+   * no node claimed: the longest an active call can go with no node holding a participant
+   * (reconnect grace plus dead-node detection). Must stay below the tick claims' lifetime, or a
+   * minute claimed long ago could be claimed and emitted again.
+   */
+  tickCatchUpMs: number;
   /** STUN/TURN for the `join` reply: TURN credentials per user, expiring as the calls API's do. */
   ice: IceConfig;
 }
@@ -58,6 +65,8 @@ class LocalRoom implements WheelEntry {
   readonly remote = new Map<string, { node: string; state: PeerState }>();
   lastTick = 0;
   idleSince = 0;
+  /** When this node last went from no socket of the room to one: a tick of an earlier minute is `late`. */
+  heldSince = 0;
   /** Slot on the billing-tick wheel (the wheel's bookkeeping). */
   wheelSlot = -1;
 
@@ -216,6 +225,7 @@ export class RoomService {
       earlier.replaced = true;
       earlier.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     }
+    if (room.live.size === 0) room.heldSince = now();
     room.live.set(session.peer, session);
     this.#idleRooms.delete(room);
     this.#scheduleTick(room);
@@ -843,9 +853,10 @@ export class RoomService {
     const { call } = room;
     if (call.answeredAt === null) return;
     const reconnecting = PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');
-    const at = new Date(call.answeredAt + minute * this.deps.settings.tickMs);
-    this.deps.log.info({ call: room.callId, minute, reconnecting }, 'call tick');
-    this.deps.events.emit('tick', { callId: room.callId, minute, at, node: this.deps.nodeId, hostId: call.hostId, guestId: call.guestId, reconnecting });
+    const at = call.answeredAt + minute * this.deps.settings.tickMs;
+    const late = at < room.heldSince;
+    this.deps.log.info({ call: room.callId, minute, reconnecting, late }, 'call tick');
+    this.deps.events.emit('tick', { callId: room.callId, minute, at: new Date(at), node: this.deps.nodeId, hostId: call.hostId, guestId: call.guestId, reconnecting, late });
   }
 
   #notifyLeft(callId: string, peer: string, reason: PeerLeftReason): void {
@@ -989,7 +1000,10 @@ export class RoomService {
     let room = this.#rooms.get(callId);
     if (!room) {
       room = new LocalRoom(callId, call);
-      if (call.status === 'active' && call.answeredAt !== null) room.lastTick = Math.floor((now() - call.answeredAt) / this.deps.settings.tickMs);
+      // Minutes no node claimed because none held a participant then (both dropped, or their node
+      // died or drained across a minute's end) are claimed from here, `late`.
+      const { tickMs, tickCatchUpMs } = this.deps.settings;
+      if (call.status === 'active' && call.answeredAt !== null) room.lastTick = Math.max(0, Math.floor((now() - call.answeredAt - tickCatchUpMs) / tickMs));
       this.#rooms.set(callId, room);
     }
     return room;

@@ -120,6 +120,32 @@ describe('two signal node processes on one Redis', () => {
     expect(new Set(minutes).size).toBe(minutes.length);
   });
 
+  it('emits, late and once, the ticks of minutes that ended while no node held a participant', async () => {
+    const { call, guest, host } = await activeCall(a, a);
+    const ticks = () => [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call tick' && l['call'] === call.id);
+    await until(() => ticks().some((t) => t['minute'] === 2), 10000, 'two ticks on node a');
+    // Both drop; three 400 ms periods end with neither held anywhere; both come back on node b.
+    guest.kill();
+    host.kill();
+    await new Promise((r) => setTimeout(r, 1300));
+    const [guestBack, hostBack] = await Promise.all([
+      peerToken(keys.ring, call, 'guest').then((t) => connect(b.url, t)),
+      peerToken(keys.ring, call, 'host').then((t) => connect(b.url, t)),
+    ]);
+    await Promise.all([guestBack.join(guest.lastSeq), hostBack.join(host.lastSeq)]);
+    const rejoinedAt = Date.now();
+    const beforeDrop = Math.max(...ticks().filter((t) => Date.parse(t['time'] as string) < rejoinedAt - 1300).map((t) => t['minute'] as number));
+    await until(() => ticks().some((t) => t['node'] === 'node-b' && (t['minute'] as number) >= beforeDrop + 6), 10000, 'ticks on node b after the rejoin');
+    const seen = ticks().sort((x, y) => (x['minute'] as number) - (y['minute'] as number));
+    const minutes = seen.map((t) => t['minute'] as number);
+    expect(minutes).toEqual(Array.from({ length: minutes.length }, (_, i) => i + 1));
+    const late = seen.filter((t) => t['late'] === true);
+    expect(late.length).toBeGreaterThanOrEqual(2);
+    for (const t of late) expect(t).toMatchObject({ node: 'node-b' });
+    // Emitted after the rejoin, not at their minutes' ends (the log's time is ISO 8601).
+    for (const t of late) expect(Date.parse(t['time'] as string)).toBeGreaterThanOrEqual(rejoinedAt - 1000);
+  });
+
   it('survives SIGKILL of a node: the other side is told, and the dropped peer resumes on the surviving node', async () => {
     const { call, guest, host } = await activeCall(a, b);
     const killedAt = Date.now();
