@@ -3,7 +3,7 @@ import { defineSettings } from '../setting.js';
 export const signalSettings = defineSettings([
   { env: 'SIGNAL_PORT', key: 'signal.port', schema: { type: 'integer', minimum: 0, maximum: 65535 }, default: 3001, doc: 'Signaling (WebSocket) port (0 picks a free one).' },
   { env: 'SIGNAL_PUBLIC_URL', key: 'signal.publicUrl', schema: { type: 'string', pattern: '^wss?://' }, doc: 'Public WebSocket URL handed to clients; default ws://HOST:SIGNAL_PORT/signal/ws.' },
-  { env: 'SIGNAL_HEARTBEAT_MS', key: 'signal.heartbeatMs', schema: { type: 'integer', minimum: 100, maximum: 60000 }, default: 2000, doc: 'How often a node refreshes its liveness key (and its users\' presence keys) in Redis.' },
+  { env: 'SIGNAL_HEARTBEAT_MS', key: 'signal.heartbeatMs', schema: { type: 'integer', minimum: 100, maximum: 60000 }, default: 2000, doc: 'How often a node refreshes its liveness key in Redis (presence keys are refreshed every SIGNAL_PRESENCE_TTL_MS / 3).' },
   { env: 'SIGNAL_NODE_TTL_MS', key: 'signal.nodeTtlMs', schema: { type: 'integer', minimum: 300, maximum: 300000 }, default: 6000, doc: 'A node whose liveness key is older than this is dead; its peers become `reconnecting`.' },
   { env: 'UWS_ALLOW_FALLBACK', key: 'signal.allowFallback', schema: { type: 'boolean' }, default: false, doc: 'Development only: start even when uWebSockets.js cannot load its native addon (7x slower JS fallback).' },
   { env: 'SIGNAL_MAX_FRAME_BYTES', key: 'signal.maxFrameBytes', schema: { type: 'integer', minimum: 1024, maximum: 1048576 }, default: 65536, doc: 'Largest client frame; larger gets `payload_too_large` and close 4503.' },

@@ -1,4 +1,4 @@
 export * from './close-codes.js';
 export * from './messages.js';
-export { CLIENT_SCHEMAS, parseClientFrame, type ParsedFrame } from './schemas.js';
+export { CLIENT_SCHEMAS, frameId, parseClientFrame, type ParsedFrame } from './schemas.js';
 export { PROTOCOL_VERSION, SIGNAL_SUBPROTOCOL } from './version.js';

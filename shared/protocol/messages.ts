@@ -96,7 +96,7 @@ export interface SequencedFrames {
 
 /** Every frame the server sends. Sequenced frames carry `seq`, replies carry the request `id`. */
 export type ServerMessage =
-  | { type: 'ack'; id: string; data?: unknown }
+  | { type: 'ack'; id?: string; data?: unknown }
   | { type: 'error'; id?: string; data: { code: ErrorCode; message: string; details?: Record<string, string> } }
   | { type: 'pong'; id?: string; data: { ts?: number; server_ts: number } }
   | { type: 'reauth-required'; data: { expires_at: number; deadline: number } }

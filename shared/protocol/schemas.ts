@@ -62,6 +62,21 @@ export type ParsedFrame =
  * Parses and validates one client frame against its type's schema. Never throws; a failure
  * carries the request `id` when one could be read, so the error reply can echo it.
  */
+/** The `id` of a frame that is not handled (rate-limited), so its reply can still carry it; undefined when it has none. */
+export function frameId(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? idOf(value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function idOf(record: Record<string, unknown>): string | undefined {
+  const id = record['id'];
+  return typeof id === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(id) ? id : undefined;
+}
+
 export function parseClientFrame(text: string): ParsedFrame {
   let value: unknown;
   try {
@@ -71,7 +86,7 @@ export function parseClientFrame(text: string): ParsedFrame {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: 'Frame must be a JSON object.' };
   const record = value as Record<string, unknown>;
-  const id = typeof record['id'] === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(record['id']) ? record['id'] : undefined;
+  const id = idOf(record);
   const type = record['type'];
   if (typeof type !== 'string' || !KNOWN.has(type)) {
     return { ok: false, ...(id ? { id } : {}), message: 'Unknown message type.', details: { type: 'must be one of: ' + CLIENT_TYPES.join(', ') } };

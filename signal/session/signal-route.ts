@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/runtime/logger.js';
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { PEERS } from '../../shared/calls/index.js';
 import {
-  CLOSE_CODES, closeCodeName, parseClientFrame,
+  CLOSE_CODES, closeCodeName, frameId, parseClientFrame,
   type ClientMessage, type RelayType,
 } from '../../shared/protocol/index.js';
 import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
@@ -125,7 +125,9 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     }
     if (!session.bucket.take(t)) {
       session.rateStrikes += 1;
-      this.#send(session, errorFrame('rate_limited', `At most ${limits.ratePerSec} frames per second.`), 'error');
+      // Parsed only for its id: at most SIGNAL_MAX_VIOLATIONS times per socket before 4501.
+      const id = isBinary ? undefined : frameId(utf8.decode(raw));
+      this.#send(session, errorFrame('rate_limited', `At most ${limits.ratePerSec} frames per second.`, id), 'error');
       if (session.rateStrikes >= limits.maxViolations) session.io.close(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded');
       return;
     }

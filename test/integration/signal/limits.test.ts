@@ -90,8 +90,11 @@ describe('per-socket limits (in-process broker, memory directory)', () => {
 
   it('rate-limits with a token bucket: error frames, then close 4501', async () => {
     const { guest } = await pair(url, store);
-    for (let i = 0; i < 12; i += 1) guest.send({ type: 'ping' });
-    expect((await guest.waitType('error')).data.code).toBe('rate_limited');
+    for (let i = 0; i < 12; i += 1) guest.send({ type: 'ping', id: `p${i}` });
+    // The refused frame's reply carries its id, so a client waiting on it is not left hanging.
+    const refused = await guest.waitType('error');
+    expect(refused.data.code).toBe('rate_limited');
+    expect(refused.id).toMatch(/^p\d+$/);
     expect(guest.frames.filter((f) => f.type === 'pong').length).toBeGreaterThan(0);
     expect((await guest.waitClose()).code).toBe(CLOSE_CODES.RATE_LIMITED);
   });
