@@ -51,6 +51,11 @@ export function withSeq(seq: number, body: string): string {
   return `{"seq":${seq},${body.slice(1)}`;
 }
 
+/** The body of a sequenced frame, without its `seq` (the inverse of `withSeq`). */
+export function withoutSeq(frame: string): string {
+  return `{${frame.slice(frame.indexOf(',') + 1)}`;
+}
+
 /** The sequence number of a stored frame (as written by `withSeq`). */
 export function seqOf(frame: string): number {
   const end = frame.indexOf(',');

@@ -116,7 +116,10 @@ export class MemoryDirectory implements RoomDirectory {
   #store(callId: string, peer: string, frames: string[]): void {
     if (frames.length === 0) return;
     const buffer = this.#buffer(callId, peer);
+    // As the Redis script: frames at or below the counter are stored already.
+    const before = buffer.seq;
     for (const frame of frames) {
+      if (seqOf(frame) <= before) continue;
       buffer.frames.push(frame);
       buffer.seq = Math.max(buffer.seq, seqOf(frame));
     }

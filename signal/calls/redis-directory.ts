@@ -17,10 +17,13 @@ export interface RedisDirectoryOptions {
 const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq":(%d+),')) end`;
 
 /**
- * Appends sequenced frames to a replay list and raises the peer's counter to their highest seq
- * (never lowers it: a late write from a node presumed dead must not). The common case is three
- * commands: RPUSH (its length says whether to trim), SET … GET and PEXPIRE; with no frames (a
- * leave, usually) only the counter's lifetime is renewed (a missing counter reads as 0).
+ * Appends to a replay list the sequenced frames above the peer's counter and raises the counter
+ * to the highest (never lowers it: a late write from a node presumed dead must not). Frames at or
+ * below the counter are skipped, so writing a batch again (a write that timed out but ran, a
+ * leave's copy of frames the write-behind already stored) stores nothing twice. The common case
+ * is three commands: SET … GET (the old counter says which frames are new), RPUSH (its length
+ * says whether to trim) and PEXPIRE; with no frames (a leave, usually) only the counter's
+ * lifetime is renewed (a missing counter reads as 0).
  */
 const STORE = `
 local function store(seqkey, listkey, maxlen, ttl, frames)
@@ -28,15 +31,21 @@ local function store(seqkey, listkey, maxlen, ttl, frames)
     redis.call('PEXPIRE', seqkey, ttl)
     return
   end
-  local top = 0
+  local seqs, top = {}, 0
   for i = 1, #frames do
-    local s = seqof(frames[i])
-    if s and s > top then top = s end
+    local s = seqof(frames[i]) or 0
+    seqs[i] = s
+    if s > top then top = s end
   end
   local before = tonumber(redis.call('SET', seqkey, top, 'PX', ttl, 'GET') or '0')
   if before > top then redis.call('SET', seqkey, before, 'PX', ttl) end
+  local fresh = {}
+  for i = 1, #frames do
+    if seqs[i] > before then fresh[#fresh + 1] = frames[i] end
+  end
+  if #fresh == 0 then return end
   local length = 0
-  for i = 1, #frames, 1000 do length = redis.call('RPUSH', listkey, unpack(frames, i, math.min(i + 999, #frames))) end
+  for i = 1, #fresh, 1000 do length = redis.call('RPUSH', listkey, unpack(fresh, i, math.min(i + 999, #fresh))) end
   if length > tonumber(maxlen) then redis.call('LTRIM', listkey, -tonumber(maxlen), -1) end
   redis.call('PEXPIRE', listkey, ttl)
 end`;

@@ -15,7 +15,7 @@ import { preciseNow } from '../clock.js';
 import { DeadlineWheel, type WheelEntry } from '../deadline-wheel.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Session } from '../session/session.js';
-import { seqOf, withSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
+import { seqOf, withSeq, withoutSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
 import type { CallEvents } from './events.js';
 import { STORAGE_RETRY_DELAYS_MS, isFinalStorageError, withRetry } from './retry.js';
 
@@ -56,6 +56,8 @@ interface Dormant {
   leaveFailed: boolean;
   /** End of the peer's grace period (ms since the epoch); used only while the directory is unreachable. */
   deadline: number;
+  /** The closed socket's id (its leave may still be waiting in `#pendingLeaves`). */
+  conn: string;
 }
 
 /** A call as one node sees it: its local sockets, peers dropped here, and where the others are. */
@@ -221,10 +223,15 @@ export class RoomService {
     const room = this.#room(session.callId, snapshotOf(call));
     if (call.version > room.call.version) room.call = snapshotOf(call);
     const earlier = room.live.get(session.peer);
+    // What the replaced socket was sent that the replay buffer may not hold yet goes to this one.
+    let handedOver: string[] = [];
     if (earlier && earlier !== session) {
       earlier.replaced = true;
+      handedOver = earlier.takeUnwritten();
+      session.seq = earlier.seq;
       earlier.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     }
+    session.joinedAfter = lastSeq ?? 0;
     if (room.live.size === 0) room.heldSince = now();
     room.live.set(session.peer, session);
     this.#idleRooms.delete(room);
@@ -251,23 +258,31 @@ export class RoomService {
       members.set(session.peer, member);
     }
     if (session.isClosed || session.replaced) return;
-    if (previous?.state === 'connected' && previous.conn !== session.conn && previous.node !== nodeId) {
-      this.kick(previous.node, session.callId, session.peer, previous.conn);
+    if (previous && previous.conn !== session.conn && previous.node !== nodeId) {
+      if (previous.state === 'connected') this.kick(previous.node, session.callId, session.peer, previous.conn);
+      else this.#tellBack(previous.node, session.callId, session.peer);
     }
 
     const dormant = room.dormant.get(session.peer);
     room.dormant.delete(session.peer);
     if (dormant) {
       previous ??= { ...member, state: 'reconnecting' };
+      this.#pendingLeaves.delete(dormant.conn);
+    }
+    // Frames not known to be in the replay buffer: of the dropped socket (its leave stores them
+    // unless it failed) and of the replaced one (stored from here; the store skips seqs it has).
+    const unwritten = [...(dormant?.unflushed ?? []), ...handedOver];
+    if (unwritten.length > 0) {
       const have = new Set(replay.map(seqOf));
-      const extra = dormant.unflushed.filter((f) => lastSeq !== undefined && seqOf(f) > lastSeq && !have.has(seqOf(f)));
+      const extra = unwritten.filter((f) => lastSeq !== undefined && seqOf(f) > lastSeq && !have.has(seqOf(f)));
       if (extra.length > 0) replay = [...replay, ...extra].sort((a, b) => seqOf(a) - seqOf(b));
-      if (dormant.leaveFailed && dormant.unflushed.length > 0) {
-        (session.pending ??= []).push(...dormant.unflushed);
+      const toStore = dormant?.leaveFailed ? unwritten : handedOver;
+      if (toStore.length > 0) {
+        (session.pending ??= []).push(...toStore);
         this.#unpersisted.add(session);
       }
     }
-    const seq = Math.max(storedSeq, dormant?.seq ?? 0, lastSeq ?? 0, ...replay.map(seqOf));
+    const seq = Math.max(storedSeq, dormant?.seq ?? 0, session.seq, lastSeq ?? 0, ...replay.map(seqOf));
     session.seq = seq;
     for (const [peer, record] of members) {
       if (peer !== session.peer && !room.live.has(peer)) room.remote.set(peer, { node: record.node, state: record.state });
@@ -497,10 +512,10 @@ export class RoomService {
     if (!room || room.live.get(session.peer) !== session) return;
     this.#dropLive(room, session.peer);
     if (isTerminal(room.call.status)) return;
-    const frames = session.takePending();
+    const frames = session.takeUnwritten();
     const t = now();
     const deadline = t + this.deps.settings.reconnectGraceMs;
-    room.dormant.set(session.peer, { seq: session.seq, unflushed: frames, leaveFailed: false, deadline });
+    room.dormant.set(session.peer, { seq: session.seq, unflushed: frames, leaveFailed: false, deadline, conn: session.conn });
     const notify = (): void => {
       this.deps.log.info({ call: session.callId, peer: session.peer, conn: session.conn }, 'peer reconnecting');
       this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'reconnecting', node: this.deps.nodeId });
@@ -509,7 +524,8 @@ export class RoomService {
     const leave = async (): Promise<void> => {
       const left = await this.deps.directory.leave(session.callId, session.peer, session.conn, t, deadline, frames);
       this.#pendingLeaves.delete(session.conn);
-      if (left) notify();
+      // A leave retried after the peer came back here must not report it gone.
+      if (left && !room.live.has(session.peer)) notify();
       if (room.live.size === 0) await this.deps.directory.forgetLocalRoom(session.callId).catch(() => undefined);
     };
     this.#track(leave().catch((err: unknown) => {
@@ -578,20 +594,26 @@ export class RoomService {
     const hop = Number(field(4));
     const hintRaw = field(5);
     const frameBody = p.slice(cuts[5]! + 1);
+    const room = this.#rooms.get(callId);
     if (kind === 'x') {
-      const room = this.#rooms.get(callId);
       const session = room?.live.get(peer);
       if (room && session && session.conn === frameBody) this.#replacedElsewhere(room, session, message.from);
       return;
     }
-    if (kind !== 'd') return;
+    if (kind === 'r') {
+      // Frames a replaced socket on the sending node was sent but the replay buffer may not hold:
+      // the client has those up to its join's last_seq; the rest it gets now, sequenced anew.
+      const session = room?.live.get(peer);
+      if (session) for (const frame of frameBody.split('\n')) if (seqOf(frame) > session.joinedAfter) this.#deliverLocal(session, withoutSeq(frame), Number.NaN);
+      return;
+    }
     let hint: Hint | undefined;
     if (hintRaw) {
       const [hp, hn, hs] = hintRaw.split('|') as [string, string, PeerState];
       hint = { peer: hp, node: hn, state: hs };
     }
-    const room = this.#rooms.get(callId);
     if (hint && room) this.#applyHint(room, hint);
+    if (kind !== 'd') return;
     const local = room?.live.get(peer);
     if (local) {
       this.#deliverLocal(local, frameBody, t0, 'remote');
@@ -800,16 +822,20 @@ export class RoomService {
     for (const session of this.#unpersisted) {
       this.#unpersisted.delete(session);
       if (!session.pending?.length || this.#rooms.get(session.callId)?.live.get(session.peer) !== session) continue;
-      work.push({ callId: session.callId, peer: session.peer, frames: session.takePending(), session });
+      const frames = session.takePending();
+      session.writing = frames;
+      work.push({ callId: session.callId, peer: session.peer, frames, session });
     }
     for (const current of inBatches(work, WRITE_BEHIND_BATCH)) {
-      await this.deps.directory.record(current).catch(() => {
-        if (!keepOnFailure) return;
-        for (const { session, frames } of current) {
-          session.pending = [...frames, ...(session.pending ?? [])];
-          this.#unpersisted.add(session);
-        }
-      });
+      const written = await this.deps.directory.record(current).then(() => true, () => false);
+      for (const { session, frames } of current) {
+        // A socket that closed or was replaced meanwhile took these frames (takeUnwritten).
+        if (session.writing !== frames) continue;
+        session.writing = undefined;
+        if (written || !keepOnFailure) continue;
+        session.pending = [...frames, ...(session.pending ?? [])];
+        this.#unpersisted.add(session);
+      }
     }
   }
 
@@ -869,7 +895,13 @@ export class RoomService {
 
   #applyHint(room: LocalRoom, hint: Hint): void {
     if (room.live.has(hint.peer)) return;
-    if (hint.state === 'connected') room.dormant.delete(hint.peer);
+    const dormant = hint.state === 'connected' ? room.dormant.get(hint.peer) : undefined;
+    if (dormant) {
+      // Back on another node: its grace here is over (this node must not end the call by it
+      // while Redis is down), and so is a leave still waiting for Redis.
+      room.dormant.delete(hint.peer);
+      this.#pendingLeaves.delete(dormant.conn);
+    }
     const known = room.remote.get(hint.peer);
     room.remote.set(hint.peer, { node: hint.node || known?.node || '', state: hint.state });
   }
@@ -963,6 +995,11 @@ export class RoomService {
    */
   #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
     session.replaced = true;
+    const unwritten = session.takeUnwritten();
+    if (unwritten.length > 0) {
+      const payload = `r\n${room.callId}\n${session.peer}\n0\n0\n\n${unwritten.join('\n')}`;
+      this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
+    }
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });
@@ -976,6 +1013,12 @@ export class RoomService {
     room.idleSince = now();
     this.#idleRooms.add(room);
     return true;
+  }
+
+  /** Tells `node`, where `peer` dropped, that it is connected here now (it forgets its grace period there). */
+  #tellBack(node: string, callId: string, peer: string): void {
+    const payload = `h\n${callId}\n${peer}\n0\n0\n${peer}|${this.deps.nodeId}|connected\n`;
+    this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
   }
 
   /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */

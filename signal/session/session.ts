@@ -43,6 +43,10 @@ export class Session implements WheelEntry {
    * takes them every sweep; while Redis is down they stay, bounded, and serve a resume here).
    */
   pending: string[] | undefined;
+  /** Frames the write-behind has taken and not yet seen written (they may or may not be in Redis). */
+  writing: string[] | undefined;
+  /** `last_seq` of this socket's `join`: frames up to it reached the client on an earlier socket. */
+  joinedAfter = 0;
   /** Frame bodies that arrived while joining; sent (sequenced) after the join reply. */
   queued: Array<{ body: string; t0: number }> | undefined;
 
@@ -92,6 +96,16 @@ export class Session implements WheelEntry {
   takePending(): string[] {
     const frames = this.pending ?? [];
     this.pending = undefined;
+    return frames;
+  }
+
+  /**
+   * Takes every frame not known to be in the replay buffer, in seq order: those of an unfinished
+   * write, then those awaiting one (for a socket that is closing or being replaced).
+   */
+  takeUnwritten(): string[] {
+    const frames = this.writing ? [...this.writing, ...this.takePending()] : this.takePending();
+    this.writing = undefined;
     return frames;
   }
 }

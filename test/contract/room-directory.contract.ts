@@ -83,6 +83,18 @@ export function roomDirectoryContract(name: string, make: DirectoryFactory, clea
       expect((await dir.join('call-a', 'guest', member('n1', 'c3'), undefined)).seq).toBe(5);
     });
 
+    it('stores a frame once when it is written again (a retried write, a leave repeating the write-behind)', async () => {
+      const dir = await make('n1', 16);
+      await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);
+      const frames = [1, 2, 3].map((n) => withSeq(n, frameBody(n)));
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames: frames.slice(0, 2) }]);
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames: frames.slice(0, 2) }]);
+      expect(await dir.leave('call-a', 'guest', 'c1', 10, 1000, frames)).toBe(true);
+      const outcome = await dir.join('call-a', 'guest', member('n1', 'c2'), 0);
+      expect(outcome.replay.map(seqOf)).toEqual([1, 2, 3]);
+      expect(outcome.seq).toBe(3);
+    });
+
     it('stores the frames of a leave only while the socket is still the registered one', async () => {
       const dir = await make('n1', 16);
       await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);

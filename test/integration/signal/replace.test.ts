@@ -72,4 +72,31 @@ describe('a peer that joins again while its old socket is still open (close 4005
     expect(host.frames.filter((f) => f.type === 'peer-left')).toEqual([]);
     expect((await store.get(call.id))?.status).toBe('active');
   });
+
+  // A network change that leaves the old socket half-open: the node still writes to it, the client
+  // reads nothing. What it was sent in the last write-behind interval is in no replay buffer yet.
+  it.each([
+    { where: 'the same node', node: 0 as const },
+    { where: 'another node', node: 1 as const },
+  ])('on $where: a frame sent to the half-open old socket reaches the new one, and numbering goes on', async ({ where, node }) => {
+    const a = nodes[0]!;
+    const call = await createCall(a.store);
+    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+    await oldGuest.join();
+    const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
+    await host.join();
+    await oldGuest.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    const seen = oldGuest.lastSeq;
+    (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    expect(await host.request('offer', { sdp: `X ${where}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    const guest = await connect(nodes[node]!.url, await peerToken(keys.ring, call, 'guest'));
+    await guest.join(seen);
+    await host.request('offer', { sdp: `Y ${where}` });
+    const y = await guest.waitType('offer', 5000, (f) => f.data.sdp === `Y ${where}`);
+    const x = await guest.waitType('offer', 5000, (f) => f.data.sdp === `X ${where}`);
+    expect(x.seq).toBeGreaterThan(seen);
+    const seqs = guest.frames.filter((f) => typeof f.seq === 'number').map((f) => f.seq as number);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(y.seq).not.toBe(x.seq);
+  });
 });
