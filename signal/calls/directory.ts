@@ -51,6 +51,12 @@ export function withSeq(seq: number, body: string): string {
   return `{"seq":${seq},${body.slice(1)}`;
 }
 
+/**
+ * Sequence numbers skipped where another node may have numbered frames the directory has not seen
+ * (a dead node's peers, a socket replaced from another node): more than a node holds unpersisted.
+ */
+export const SEQ_GAP = 100_000;
+
 /** The body of a sequenced frame, without its `seq` (the inverse of `withSeq`). */
 export function withoutSeq(frame: string): string {
   return `{${frame.slice(frame.indexOf(',') + 1)}`;

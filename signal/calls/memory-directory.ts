@@ -116,10 +116,11 @@ export class MemoryDirectory implements RoomDirectory {
   #store(callId: string, peer: string, frames: string[]): void {
     if (frames.length === 0) return;
     const buffer = this.#buffer(callId, peer);
-    // As the Redis script: frames at or below the counter are stored already.
-    const before = buffer.seq;
+    // As the Redis script: frames at or below the last stored one are stored already.
+    const last = buffer.frames.at(-1);
+    const floor = last === undefined ? 0 : seqOf(last);
     for (const frame of frames) {
-      if (seqOf(frame) <= before) continue;
+      if (seqOf(frame) <= floor) continue;
       buffer.frames.push(frame);
       buffer.seq = Math.max(buffer.seq, seqOf(frame));
     }

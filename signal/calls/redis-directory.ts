@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../redis-script.js';
-import type { AppendOutcome, JoinOutcome, MarkedRoom, MemberRecord, PendingFrames, RoomDirectory, TickClaim } from './directory.js';
+import { SEQ_GAP, type AppendOutcome, type JoinOutcome, type MarkedRoom, type MemberRecord, type PendingFrames, type RoomDirectory, type TickClaim } from './directory.js';
 
 /** Options of `RedisDirectory`. */
 export interface RedisDirectoryOptions {
@@ -17,33 +17,33 @@ export interface RedisDirectoryOptions {
 const SEQ_OF = `local function seqof(f) return tonumber(string.match(f, '^{"seq":(%d+),')) end`;
 
 /**
- * Appends to a replay list the sequenced frames above the peer's counter and raises the counter
- * to the highest (never lowers it: a late write from a node presumed dead must not). Frames at or
- * below the counter are skipped, so writing a batch again (a write that timed out but ran, a
- * leave's copy of frames the write-behind already stored) stores nothing twice. The common case
- * is three commands: SET … GET (the old counter says which frames are new), RPUSH (its length
- * says whether to trim) and PEXPIRE; with no frames (a leave, usually) only the counter's
- * lifetime is renewed (a missing counter reads as 0).
+ * Appends sequenced frames to a replay list, skipping those at or below the seq of its last frame
+ * (stored already: a write that timed out but ran, a leave repeating frames the write-behind had
+ * taken, a late write of frames a resumed socket numbered past), and raises the peer's counter to
+ * their highest (never lowers it: a late write from a node presumed dead must not). The counter is
+ * not the skip mark: a dead-node sweep raises it by a gap, above frames still to be stored. The
+ * common case is four commands: LINDEX, SET … GET, RPUSH (its length says whether to trim) and
+ * PEXPIRE; with no new frames (a leave, usually) only the counter's lifetime is renewed (a missing
+ * counter reads as 0).
  */
 const STORE = `
 local function store(seqkey, listkey, maxlen, ttl, frames)
-  if #frames == 0 then
+  local last = redis.call('LINDEX', listkey, -1)
+  local floor = last and seqof(last) or 0
+  local fresh, top = {}, 0
+  for i = 1, #frames do
+    local s = seqof(frames[i])
+    if s and s > floor then
+      fresh[#fresh + 1] = frames[i]
+      if s > top then top = s end
+    end
+  end
+  if #fresh == 0 then
     redis.call('PEXPIRE', seqkey, ttl)
     return
   end
-  local seqs, top = {}, 0
-  for i = 1, #frames do
-    local s = seqof(frames[i]) or 0
-    seqs[i] = s
-    if s > top then top = s end
-  end
   local before = tonumber(redis.call('SET', seqkey, top, 'PX', ttl, 'GET') or '0')
   if before > top then redis.call('SET', seqkey, before, 'PX', ttl) end
-  local fresh = {}
-  for i = 1, #frames do
-    if seqs[i] > before then fresh[#fresh + 1] = frames[i] end
-  end
-  if #fresh == 0 then return end
   local length = 0
   for i = 1, #fresh, 1000 do length = redis.call('RPUSH', listkey, unpack(fresh, i, math.min(i + 999, #fresh))) end
   if length > tonumber(maxlen) then redis.call('LTRIM', listkey, -tonumber(maxlen), -1) end
@@ -184,8 +184,6 @@ end
 return out`);
 
 const MEMBERS_TTL_MS = 24 * 60 * 60 * 1000;
-/** Sequence numbers skipped for a peer whose node died (more than it can deliver unpersisted). */
-const SEQ_GAP_AFTER_NODE_LOSS = 100_000;
 
 const RECORD_SEPARATOR = 0x1e;
 const UNIT_SEPARATOR = 0x1f;
@@ -340,7 +338,7 @@ export class RedisDirectory implements RoomDirectory {
 
   #markGone(callId: string, node: string, now: number, graceDeadline: number): Promise<string[]> {
     return MARK_GONE.run(this.#r, 2, this.#members(callId), this.#grace(), node, String(now), String(graceDeadline), callId,
-      `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP_AFTER_NODE_LOSS), `${this.#roomBase}${callId}:replay:`, `${this.#roomBase}${callId}:parked:`,
+      `${this.#roomBase}${callId}:seq:`, String(SEQ_GAP), `${this.#roomBase}${callId}:replay:`, `${this.#roomBase}${callId}:parked:`,
       this.#replayLimit, this.#bufferTtl) as Promise<string[]>;
   }
 

@@ -15,7 +15,7 @@ import { preciseNow } from '../clock.js';
 import { DeadlineWheel, type WheelEntry } from '../deadline-wheel.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { Session } from '../session/session.js';
-import { seqOf, withSeq, withoutSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
+import { SEQ_GAP, seqOf, withSeq, withoutSeq, type MemberRecord, type PendingFrames, type RoomDirectory } from './directory.js';
 import type { CallEvents } from './events.js';
 import { STORAGE_RETRY_DELAYS_MS, isFinalStorageError, withRetry } from './retry.js';
 
@@ -231,7 +231,6 @@ export class RoomService {
       session.seq = earlier.seq;
       earlier.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     }
-    session.joinedAfter = lastSeq ?? 0;
     if (room.live.size === 0) room.heldSince = now();
     room.live.set(session.peer, session);
     this.#idleRooms.delete(room);
@@ -282,7 +281,13 @@ export class RoomService {
         this.#unpersisted.add(session);
       }
     }
-    const seq = Math.max(storedSeq, dormant?.seq ?? 0, session.seq, lastSeq ?? 0, ...replay.map(seqOf));
+    let seq = Math.max(storedSeq, dormant?.seq ?? 0, session.seq, lastSeq ?? 0, ...replay.map(seqOf));
+    if (previous?.state === 'connected' && previous.conn !== session.conn && previous.node !== nodeId) {
+      // The replaced socket's node numbered frames this join did not see: number above them, and
+      // take back the ones the client missed (they come with the answer to the kick, `r`).
+      seq += SEQ_GAP;
+      if (lastSeq !== undefined) session.handover = { after: lastSeq, replayed: new Set(replay.map(seqOf)) };
+    }
     session.seq = seq;
     for (const [peer, record] of members) {
       if (peer !== session.peer && !room.live.has(peer)) room.remote.set(peer, { node: record.node, state: record.state });
@@ -529,9 +534,11 @@ export class RoomService {
       if (room.live.size === 0) await this.deps.directory.forgetLocalRoom(session.callId).catch(() => undefined);
     };
     this.#track(leave().catch((err: unknown) => {
-      this.deps.log.warn({ err, call: session.callId, peer: session.peer }, 'leave not recorded (directory unavailable); will retry');
       const dormant = room.dormant.get(session.peer);
-      if (dormant) dormant.leaveFailed = true;
+      // The peer came back (here, or elsewhere and this node was told) while the leave was in flight.
+      if (dormant?.conn !== session.conn) return;
+      this.deps.log.warn({ err, call: session.callId, peer: session.peer }, 'leave not recorded (directory unavailable); will retry');
+      dormant.leaveFailed = true;
       this.#pendingLeaves.set(session.conn, leave);
       for (const peer of otherPeers(session.peer)) {
         const local = room.live.get(peer);
@@ -604,7 +611,14 @@ export class RoomService {
       // Frames a replaced socket on the sending node was sent but the replay buffer may not hold:
       // the client has those up to its join's last_seq; the rest it gets now, sequenced anew.
       const session = room?.live.get(peer);
-      if (session) for (const frame of frameBody.split('\n')) if (seqOf(frame) > session.joinedAfter) this.#deliverLocal(session, withoutSeq(frame), Number.NaN);
+      const handover = session?.handover;
+      if (!session || !handover) return;
+      session.handover = undefined;
+      if (!frameBody) return;
+      for (const frame of frameBody.split('\n')) {
+        const old = seqOf(frame);
+        if (old > handover.after && !handover.replayed.has(old)) this.#deliverLocal(session, withoutSeq(frame), Number.NaN);
+      }
       return;
     }
     let hint: Hint | undefined;
@@ -788,6 +802,8 @@ export class RoomService {
         const member: MemberRecord = { node: this.deps.nodeId, conn: session.conn, user: session.user, state: 'connected', since: now() };
         try {
           const outcome = await this.deps.directory.join(room.callId, session.peer, member, undefined);
+          // A dead-node sweep that took this node for dead raised the counter by a gap: number above it.
+          session.seq = Math.max(session.seq, outcome.seq);
           for (const [peer, record] of outcome.members) {
             if (peer !== session.peer && !room.live.has(peer)) room.remote.set(peer, { node: record.node, state: record.state });
           }
@@ -878,9 +894,10 @@ export class RoomService {
   #emitTick(room: LocalRoom, minute: number): void {
     const { call } = room;
     if (call.answeredAt === null) return;
-    const reconnecting = PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');
     const at = call.answeredAt + minute * this.deps.settings.tickMs;
+    // A late minute ended while this node held no participant: none is known to have been connected.
     const late = at < room.heldSince;
+    const reconnecting = late ? [...PEERS] : PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');
     this.deps.log.info({ call: room.callId, minute, reconnecting, late }, 'call tick');
     this.deps.events.emit('tick', { callId: room.callId, minute, at: new Date(at), node: this.deps.nodeId, hostId: call.hostId, guestId: call.guestId, reconnecting, late });
   }
@@ -901,6 +918,7 @@ export class RoomService {
       // while Redis is down), and so is a leave still waiting for Redis.
       room.dormant.delete(hint.peer);
       this.#pendingLeaves.delete(dormant.conn);
+      if (room.live.size === 0) this.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
     }
     const known = room.remote.get(hint.peer);
     room.remote.set(hint.peer, { node: hint.node || known?.node || '', state: hint.state });
@@ -995,11 +1013,9 @@ export class RoomService {
    */
   #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
     session.replaced = true;
-    const unwritten = session.takeUnwritten();
-    if (unwritten.length > 0) {
-      const payload = `r\n${room.callId}\n${session.peer}\n0\n0\n\n${unwritten.join('\n')}`;
-      this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
-    }
+    // Sent even when empty: the new socket's node then drops what it kept to filter these by.
+    const payload = `r\n${room.callId}\n${session.peer}\n0\n0\n\n${session.takeUnwritten().join('\n')}`;
+    this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });

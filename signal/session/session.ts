@@ -45,8 +45,11 @@ export class Session implements WheelEntry {
   pending: string[] | undefined;
   /** Frames the write-behind has taken and not yet seen written (they may or may not be in Redis). */
   writing: string[] | undefined;
-  /** `last_seq` of this socket's `join`: frames up to it reached the client on an earlier socket. */
-  joinedAfter = 0;
+  /**
+   * Set by a `join` that replaced a socket on another node: the frames that node sends back (`r`)
+   * are delivered if above the join's `last_seq` and not in its replay. Cleared when they arrive.
+   */
+  handover: { after: number; replayed: Set<number> } | undefined;
   /** Frame bodies that arrived while joining; sent (sequenced) after the join reply. */
   queued: Array<{ body: string; t0: number }> | undefined;
 
