@@ -36,20 +36,26 @@ describe('a peer that joins again while its old socket is still open (close 4005
     await db?.drop();
   });
 
-  /** Host and first guest socket on node A, the call active; the guest then joins again on `rejoinOn`. */
-  async function replaceGuest(rejoinOn: 0 | 1) {
-    const [a, again] = [nodes[0]!, nodes[rejoinOn]!];
+  /** Host and guest on node A, the call active. */
+  async function activeOnA() {
+    const a = nodes[0]!;
     const call = await createCall(a.store);
     const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
     await oldGuest.join();
     const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
     await host.join();
-    await host.waitType('call-state', 5000, (f) => f.data.status === 'active');
-    const guest = await connect(again.url, await peerToken(keys.ring, call, 'guest'));
+    await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
+    return { call, oldGuest, host, store: a.store };
+  }
+
+  /** `activeOnA`, then the guest joins again on `rejoinOn`. */
+  async function replaceGuest(rejoinOn: 0 | 1) {
+    const { call, oldGuest, host, store } = await activeOnA();
+    const guest = await connect(nodes[rejoinOn]!.url, await peerToken(keys.ring, call, 'guest'));
     const joined = await guest.join();
     expect(joined).toMatchObject({ type: 'ack', data: { peer: 'guest' } });
     expect((await oldGuest.waitClose()).code).toBe(CLOSE_CODES.REPLACED);
-    return { call, host, guest, store: a.store };
+    return { call, host, guest, store };
   }
 
   async function expectRelayBothWays(host: SignalClient, guest: SignalClient, tag: string): Promise<void> {
@@ -80,13 +86,7 @@ describe('a peer that joins again while its old socket is still open (close 4005
     { where: 'the same node', node: 0 as const },
     { where: 'another node', node: 1 as const },
   ])('on $where: a frame sent to the half-open old socket reaches the new one, and numbering goes on', async ({ where, node }) => {
-    const a = nodes[0]!;
-    const call = await createCall(a.store);
-    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
-    await oldGuest.join();
-    const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
-    await host.join();
-    await oldGuest.waitType('call-state', 5000, (f) => f.data.status === 'active');
+    const { call, oldGuest, host } = await activeOnA();
     const seen = oldGuest.lastSeq;
     (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     expect(await host.request('offer', { sdp: `X ${where}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
