@@ -1,6 +1,6 @@
 /**
  * Where and at what priority the bench runs its processes: CPU affinity (`taskset`), niceness
- * (`nice`) and the SCHED_IDLE policy (`chrt`).
+ * (`nice`), the SCHED_IDLE and SCHED_BATCH policies (`chrt`) and EEVDF slices (`sched_setattr`).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -73,9 +73,9 @@ export const SLICE_MIN_US = 100;
 export const SLICE_MAX_US = 100_000;
 
 /**
- * Gives every thread of `pid` an EEVDF slice of `sliceUs` µs (0: back to the kernel's default) (`sched_setattr` with
- * `sched_runtime`, Linux 6.12 and later), keeping each thread's niceness; threads it starts later
- * inherit it. Niceness sets a process's share of a contended CPU; the slice sets how soon it runs
+ * Gives every thread of `pid` an EEVDF slice of `sliceUs` µs, or the kernel's default for 0
+ * (`sched_setattr` with `sched_runtime`, Linux 6.12 and later), keeping each thread's niceness;
+ * threads it starts later inherit it. Niceness sets a process's share of a contended CPU; the slice sets how soon it runs
  * once woken: a waking task's virtual deadline is its slice scaled by its weight, so at niceness 10
  * the default slice (1.4 ms here) puts it ~13 ms behind a niceness-0 task, and a 0.1 ms slice
  * under 1 ms. Done through perl's `syscall` (perl-base is on every Debian), since Node cannot make

@@ -3,6 +3,7 @@ import { createAjv, toFieldErrors } from '../schemas/ajv.js';
 import { CLIENT_TYPES, MAX_CANDIDATE_CHARS, MAX_SDP_CHARS, type ClientMessage, type ClientType } from './messages.js';
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
+const ID_PATTERN = new RegExp(ID.pattern);
 const PEER = { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } as const;
 const SDP = { type: 'string', minLength: 1, maxLength: MAX_SDP_CHARS } as const;
 /** Highest `last_seq` a client may claim: far past any call's sequence numbers, and counting on from it stays exact. */
@@ -58,10 +59,6 @@ export type ParsedFrame =
   | { ok: true; message: ClientMessage }
   | { ok: false; id?: string; message: string; details?: Record<string, string> };
 
-/**
- * Parses and validates one client frame against its type's schema. Never throws; a failure
- * carries the request `id` when one could be read, so the error reply can echo it.
- */
 /** The `id` of a frame that is not handled (rate-limited), so its reply can still carry it; undefined when it has none. */
 export function frameId(text: string): string | undefined {
   try {
@@ -74,9 +71,13 @@ export function frameId(text: string): string | undefined {
 
 function idOf(record: Record<string, unknown>): string | undefined {
   const id = record['id'];
-  return typeof id === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(id) ? id : undefined;
+  return typeof id === 'string' && ID_PATTERN.test(id) ? id : undefined;
 }
 
+/**
+ * Parses and validates one client frame against its type's schema. Never throws; a failure
+ * carries the request `id` when one could be read, so the error reply can echo it.
+ */
 export function parseClientFrame(text: string): ParsedFrame {
   let value: unknown;
   try {

@@ -133,6 +133,16 @@ function relayBody(type: string, from: string, data: Record<string, unknown>): s
   return body(type, { from, ...rest });
 }
 
+/**
+ * A message on a node's channel: `d` a frame to deliver, `x` close a replaced socket, `r` the
+ * replaced socket's unwritten frames, `h` a peer is connected elsewhere (layout in docs/signaling.md;
+ * parsed by `onNodeMessage`).
+ */
+function nodeMessage(kind: 'd' | 'x' | 'r' | 'h', callId: string, peer: string, hint: Hint | undefined, content: string, t0 = 0, hop = 0): string {
+  const h = hint ? `${hint.peer}|${hint.node}|${hint.state}` : '';
+  return `${kind}\n${callId}\n${peer}\n${t0}\n${hop}\n${h}\n${content}`;
+}
+
 /** `items` in consecutive slices of at most `size`. */
 function inBatches<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -257,10 +267,10 @@ export class RoomService {
       members.set(session.peer, member);
     }
     if (session.isClosed || session.replaced) return;
-    if (previous && previous.conn !== session.conn && previous.node !== nodeId) {
-      if (previous.state === 'connected') this.kick(previous.node, session.callId, session.peer, previous.conn);
-      else this.#tellBack(previous.node, session.callId, session.peer);
-    }
+    // The peer's record on another node: a socket still open there (replaced now), or one that dropped.
+    const elsewhere = previous && previous.conn !== session.conn && previous.node !== nodeId ? previous : undefined;
+    if (elsewhere?.state === 'connected') this.kick(elsewhere.node, session.callId, session.peer, elsewhere.conn);
+    else if (elsewhere) this.#tellBack(elsewhere.node, session.callId, session.peer);
 
     const dormant = room.dormant.get(session.peer);
     room.dormant.delete(session.peer);
@@ -282,7 +292,7 @@ export class RoomService {
       }
     }
     let seq = Math.max(storedSeq, dormant?.seq ?? 0, session.seq, lastSeq ?? 0, ...replay.map(seqOf));
-    if (previous?.state === 'connected' && previous.conn !== session.conn && previous.node !== nodeId) {
+    if (elsewhere?.state === 'connected') {
       // The replaced socket's node numbered frames this join did not see: number above them, and
       // take back the ones the client missed (they come with the answer to the kick, `r`).
       seq += SEQ_GAP;
@@ -985,8 +995,7 @@ export class RoomService {
   }
 
   #publishTo(node: string, callId: string, peer: string, frameBody: string, hint: Hint | undefined, t0: number, hop: number): Promise<boolean> {
-    const h = hint ? `${hint.peer}|${hint.node}|${hint.state}` : '';
-    const payload = `d\n${callId}\n${peer}\n${t0}\n${hop}\n${h}\n${frameBody}`;
+    const payload = nodeMessage('d', callId, peer, hint, frameBody, t0, hop);
     return this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).then(
       (receivers) => receivers > 0 || this.#park(callId, peer, frameBody),
       () => {
@@ -1014,8 +1023,7 @@ export class RoomService {
   #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
     session.replaced = true;
     // Sent even when empty: the new socket's node then drops what it kept to filter these by.
-    const payload = `r\n${room.callId}\n${session.peer}\n0\n0\n\n${session.takeUnwritten().join('\n')}`;
-    this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
+    this.#tellNode(node, nodeMessage('r', room.callId, session.peer, undefined, session.takeUnwritten().join('\n')));
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });
@@ -1033,13 +1041,16 @@ export class RoomService {
 
   /** Tells `node`, where `peer` dropped, that it is connected here now (it forgets its grace period there). */
   #tellBack(node: string, callId: string, peer: string): void {
-    const payload = `h\n${callId}\n${peer}\n0\n0\n${peer}|${this.deps.nodeId}|connected\n`;
-    this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
+    this.#tellNode(node, nodeMessage('h', callId, peer, { peer, node: this.deps.nodeId, state: 'connected' }, ''));
   }
 
   /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */
   kick(node: string, callId: string, peer: string, conn: string): void {
-    const payload = `x\n${callId}\n${peer}\n0\n0\n\n${conn}`;
+    this.#tellNode(node, nodeMessage('x', callId, peer, undefined, conn));
+  }
+
+  /** Publishes a control message to `node`; a failure is only counted (the sender has no one to tell). */
+  #tellNode(node: string, payload: string): void {
     this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
   }
 

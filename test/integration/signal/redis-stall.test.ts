@@ -42,6 +42,16 @@ async function guestStopsReading(host: SignalClient, guest: SignalClient): Promi
   return guest.lastSeq;
 }
 
+/** Runs `during` with the Redis server stopped (SIGSTOP), and resumes it (SIGCONT) however that ends. */
+async function whileRedisHangs(during: () => Promise<void>): Promise<void> {
+  process.kill(redisPid(), 'SIGSTOP');
+  try {
+    await during();
+  } finally {
+    process.kill(redisPid(), 'SIGCONT');
+  }
+}
+
 beforeAll(async () => {
   redis = await spawnRedis();
   db = await freshDb('sigstall');
@@ -65,13 +75,10 @@ describe('Redis stalls and outages around a resume', () => {
   it('replays a frame once when a write that timed out ran after all', async () => {
     const { call, guest, host } = await activeCall(0, 0);
     const seen = await guestStopsReading(host, guest);
-    process.kill(redisPid(), 'SIGSTOP');
-    try {
+    await whileRedisHangs(async () => {
       expect(await host.request('offer', { sdp: 'X' })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
       await sleep(11_500); // two write-behind attempts time out (5 s each); Redis runs both when it resumes
-    } finally {
-      process.kill(redisPid(), 'SIGCONT');
-    }
+    });
     await sleep(1000);
     const r = new Redis(redis.url);
     const stored = await r.lrange(`${prefix}:room:${call.id}:replay:guest`, 0, -1);
@@ -88,17 +95,14 @@ describe('Redis stalls and outages around a resume', () => {
   it('replays, on a resume on the same node, the frame whose write was still waiting on Redis', async () => {
     const { call, guest, host } = await activeCall(0, 0);
     const seen = await guestStopsReading(host, guest);
-    process.kill(redisPid(), 'SIGSTOP');
-    try {
+    await whileRedisHangs(async () => {
       expect(await host.request('offer', { sdp: 'in flight' })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
       await sleep(400); // the write-behind has taken it and waits on Redis
       guest.kill();
       await host.waitType('peer-left', 10000, (f) => f.data.peer === 'guest');
       const again = await joined(0, call, 'guest', seen); // the directory times out: local state serves the resume
       await again.waitType('offer', 5000, (f) => f.data.sdp === 'in flight');
-    } finally {
-      process.kill(redisPid(), 'SIGCONT');
-    }
+    });
   }, 40000);
 
   it('does not end a call by the grace period of a peer that resumed on another node, when Redis then goes down', async () => {
