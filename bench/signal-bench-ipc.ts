@@ -1,5 +1,23 @@
 import type { HistogramData } from '../scripts/loadtest/histogram.js';
 
+/**
+ * Marks the SDP or candidate text of a bench frame: `x-bench <tag><ms>`, the tag `s` (signaling
+ * phase) or `r` (relay phase), ms the sending worker's `performance.now()`.
+ */
+export const STAMP = 'x-bench ';
+
+const RELAY_CANDIDATE = /candidate:\d+ [^"\\]* x-bench r\d+\.\d+/;
+
+/**
+ * The text that identifies one relay-phase frame wherever it is seen: its candidate
+ * (`candidate:<k> … network-id <worker> x-bench r<ms>`), the same in the frame a client sends and in
+ * the copy a node delivers. Undefined for any other text.
+ */
+export function relayFrameKey(text: string): string | undefined {
+  if (!text.includes(`${STAMP}r`)) return undefined;
+  return RELAY_CANDIDATE.exec(text)?.[0];
+}
+
 /** What a worker needs to own calls `firstIndex … firstIndex + count - 1`. */
 export interface WorkerInit {
   worker: number;

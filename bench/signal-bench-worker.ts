@@ -6,11 +6,10 @@ import { newId } from '../shared/ids.js';
 import { connectMongo } from '../shared/runtime/mongo/connect.js';
 import { loadKeyRing, signToken } from '../shared/tokens/index.js';
 import { BenchPeer, PeerError, closeReason, type Frame } from './bench-peer.js';
-import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
+import { STAMP, type FromWorker, type PhaseCommon, type PhaseName, type PhaseResults, type Reasons, type ToWorker, type WorkerInit } from './signal-bench-ipc.js';
 
 /** Candidates each peer trickles in the signaling phase. */
 const CANDIDATES = 10;
-const STAMP = 'x-bench ';
 
 interface Side {
   readonly name: Peer;
@@ -86,7 +85,7 @@ function sdp(call: BenchCall, from: Peer): string {
 function candidateFrame(k: number, tag: 's' | 'r'): object {
   return {
     type: 'ice-candidate',
-    data: { candidate: { candidate: `candidate:${k} 1 udp 2122260223 127.0.0.1 ${50000 + (k % 10000)} typ host generation 0 network-id 1 ${stamp(tag)}`, sdpMid: '0', sdpMLineIndex: 0 } },
+    data: { candidate: { candidate: `candidate:${k} 1 udp 2122260223 127.0.0.1 ${50000 + (k % 10000)} typ host generation 0 network-id ${init.worker} ${stamp(tag)}`, sdpMid: '0', sdpMLineIndex: 0 } },
   };
 }
 

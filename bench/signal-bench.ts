@@ -21,7 +21,10 @@ import { createScratchPostgres } from '../test/helpers/postgres.js';
 import { affinityOf, batchScheduled, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf, setSlice, SLICE_MAX_US, SLICE_MIN_US, sliceOf } from './cpu-scheduling.js';
 import { childrenNamed, commOf, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import { deleteKeys } from './redis-keys.js';
-import type { FromWorker, PhaseCommon, PhaseName, PhaseResults, Reasons, ToWorker, WorkerInit } from './signal-bench-ipc.js';
+import { relayFrameKey, type FromWorker, type PhaseCommon, type PhaseName, type PhaseResults, type Reasons, type ToWorker, type WorkerInit } from './signal-bench-ipc.js';
+import { startWireCapture, wireCaptureUnavailable, type WireCapture } from './wire-capture.js';
+import { readWebSocketFrames } from './wire-frames.js';
+import { WireRelayLatency } from './wire-relay.js';
 
 const USAGE = `Usage: node dist/bench/signal-bench.js [options]
 
@@ -81,6 +84,9 @@ tokens) → setup (connect + join, ramped; RSS read at half and full load) → i
   --time-scale X       multiply the phases' deadlines, the whole-run deadline, the clients' connect, setup and
                        request timeouts and the tokens' lifetime by X (default 1; an emulated VM,
                        bench/vm/run.sh, runs several times slower than this machine)
+  --wire               relay phase: also time every relayed frame on the wire, from a capture of the nodes'
+                       loopback ports (tcpdump, as root): from the sender's frame reaching a node to the
+                       node's copy leaving for the receiver, without either client's own scheduling
   --pin                the node(s) on CPU 0; the workers, this process, the database server it started and the
                        Redis server (restored at the end) on the other CPUs, so the load generator does not take
                        the node's core (taskset)
@@ -121,6 +127,8 @@ interface Options {
   idIndex: boolean;
   forcedGc: boolean;
   pin: boolean;
+  /** Relay phase: time the frames on the wire too (a tcpdump capture of the node ports). */
+  wire: boolean;
   /** Multiplies the phase deadlines, the whole-run watchdog, client timeouts and token lifetime (an emulated VM runs several times slower). */
   timeScale: number;
   probeCalls: number;
@@ -164,6 +172,7 @@ function parseOptions(): Options {
       'no-id-index': { type: 'boolean', default: false },
       'no-forced-gc': { type: 'boolean', default: false },
       pin: { type: 'boolean', default: false },
+      wire: { type: 'boolean', default: false },
       'probe-calls': { type: 'string', default: '10' },
       'probe-rate': { type: 'string', default: '100' },
       'send-tick-ms': { type: 'string', default: '5' },
@@ -216,7 +225,7 @@ function parseOptions(): Options {
     pingSec: num('ping-sec', 0), pingEveryMs: num('ping-every-ms', 100), idleSec: num('idle-sec', 0), workers: Math.min(workers, calls),
     socketsPerWorker, retries: Math.floor(num('retries', 0, 20)), json: values.json === true, logDir: values['log-dir'],
     maxInflight: Math.floor(num('max-inflight', 1)), idIndex: values['no-id-index'] !== true,
-    forcedGc: values['no-forced-gc'] !== true, pin: values.pin === true,
+    forcedGc: values['no-forced-gc'] !== true, pin: values.pin === true, wire: values.wire === true,
     timeScale: num('time-scale', 1, 100),
     probeCalls, probeRate: probeCalls > 0 ? Math.min(num('probe-rate', 0), relayRate) : 0,
     sendTickMs: num('send-tick-ms', 1, 1000),
@@ -718,6 +727,11 @@ function addIdIndexes(postgresUrl: string, schema: string): string[] {
 
 async function main(): Promise<void> {
   const opts = parseOptions();
+  const noCapture = opts.wire ? wireCaptureUnavailable() : undefined;
+  if (noCapture) {
+    process.stderr.write(`--wire: ${noCapture}\n`);
+    process.exit(2);
+  }
   const report: Record<string, unknown> = {};
   const cleanups: Array<{ name: string; run: () => Promise<unknown> | unknown }> = [];
   let cleaning: Promise<void> | undefined;
@@ -977,9 +991,13 @@ async function main(): Promise<void> {
       const { probeRate } = opts;
       const openBulk = Math.max(1, sum(openBy.filter((_, i) => i !== probeIndex)));
       const rateOf = (w: number): number => (w === probeIndex ? probeRate : ((opts.relayRate - probeRate) * openBy[w]!) / openBulk);
-      log(`relay: ${opts.relayRate} frames/s for ${opts.relaySec} s${probeRate ? ` (${probeRate}/s of them from the probe process)` : ''}`);
+      log(`relay: ${opts.relayRate} frames/s for ${opts.relaySec} s${probeRate ? ` (${probeRate}/s of them from the probe process)` : ''}${opts.wire ? ', captured on the wire' : ''}`);
+      const capture = opts.wire ? await startWireCapture(join(workDir, 'relay.pcap'), nodes.map((n) => n.port)) : undefined;
+      if (capture) cleanups.push({ name: 'wire capture', run: () => capture.stop() });
+      const captureFrom = { cpu: capture ? cpuSeconds(capture.pid) : 0, at: performance.now() };
       const rel = await measure('relay', () => pool.run('relay', (w) => ({ kind: 'relay', rate: rateOf(w.index), durationMs: opts.relaySec * 1000, drainMs: 10000, tickMs: opts.sendTickMs }),
         (opts.relaySec + 60) * 1000));
+      const capturePct = capture ? Math.round((1000 * (cpuSeconds(capture.pid) - captureFrom.cpu) * 1000) / (performance.now() - captureFrom.at)) / 10 : 0;
       const relayed = rel.replies;
       const probe = probeIndex >= 0 ? relayed[probeIndex] : undefined;
       const probeLatency = probe ? { local: ms(merge([probe.result.latency.local])), remote: ms(merge([probe.result.latency.remote])) } : undefined;
@@ -1000,6 +1018,7 @@ async function main(): Promise<void> {
         } } : {}),
         server_latency: serverRelay(rel.before, rel.after),
         drops: rel.drops, node_loop_delay_ms: rel.node_loop_delay_ms, client_loop_delay_ms: rel.client_loop_delay_ms,
+        ...(capture ? { wire: await wireReport(capture, nodes.map((n) => n.port), capturePct) } : {}),
       };
       log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms${probeLatency ? `; probe p99 local ${probeLatency.local.p99} ms, remote ${probeLatency.remote.p99} ms` : ''}`);
     }
@@ -1045,6 +1064,27 @@ function get(report: Record<string, unknown>, path: string): any {
   return path.split('.').reduce<any>((o, k) => (o === undefined || o === null ? undefined : o[k]), report);
 }
 
+/**
+ * Relay latency from the capture: every relay frame from its arrival at a node's port to its copy
+ * leaving one (`WireRelayLatency`), with the capture's own losses and CPU so a reader can tell
+ * whether it covered the phase.
+ */
+async function wireReport(capture: WireCapture, nodePorts: number[], capturePct: number): Promise<Record<string, unknown>> {
+  const counts = await capture.stop();
+  const pcap = readFileSync(capture.file);
+  const wire = new WireRelayLatency(new Set(nodePorts), relayFrameKey);
+  const read = readWebSocketFrames(pcap, (frame) => wire.add(frame));
+  const all = merge([wire.local.toJSON(), wire.remote.toJSON()]);
+  log(`wire: ${wire.matched} relayed frames timed from ${read.packets} packets (${Math.round(pcap.length / 2 ** 20)} MiB); p99 local ${ms(wire.local).p99} ms, remote ${ms(wire.remote).p99} ms`);
+  return {
+    latency_ms: { all: ms(all), local: ms(wire.local), remote: ms(wire.remote) },
+    matched: wire.matched, unmatched: wire.unmatched, undelivered: wire.undelivered, duplicates: wire.duplicates,
+    packets: read.packets, frames: read.frames, gaps: read.gaps, resyncs: read.resyncs,
+    captured: counts.captured, dropped_by_kernel: counts.droppedByKernel, capture_mib: Math.round(pcap.length / 2 ** 20),
+    capture_cpu_pct: capturePct,
+  };
+}
+
 /** The issue's targets, judged from this run (null when the run did not measure it). */
 function targets(report: Record<string, unknown>, opts: Options): Record<string, unknown> {
   const relayOk = (get(report, 'relay.received_per_sec') ?? 0) >= 0.95 * opts.relayRate;
@@ -1052,6 +1092,8 @@ function targets(report: Record<string, unknown>, opts: Options): Record<string,
   const remote = get(report, 'relay.latency_ms.remote.p99') as number | null | undefined;
   const probeLocal = get(report, 'relay.probe.latency_ms.local.p99') as number | null | undefined;
   const probeRemote = get(report, 'relay.probe.latency_ms.remote.p99') as number | null | undefined;
+  const wireLocal = get(report, 'relay.wire.latency_ms.local.p99') as number | null | undefined;
+  const wireRemote = get(report, 'relay.wire.latency_ms.remote.p99') as number | null | undefined;
   const under = (v: number | null | undefined, limit: number): boolean | null => (v === null || v === undefined ? null : v < limit);
   const perSocket = get(report, 'memory.rss_kib_per_idle_socket') as number;
   return {
@@ -1062,6 +1104,8 @@ function targets(report: Record<string, unknown>, opts: Options): Record<string,
     relay_p99_remote_under_20_ms: under(remote, 20),
     probe_relay_p99_local_under_10_ms: under(probeLocal, 10),
     probe_relay_p99_remote_under_20_ms: under(probeRemote, 20),
+    wire_relay_p99_local_under_10_ms: under(wireLocal, 10),
+    wire_relay_p99_remote_under_20_ms: under(wireRemote, 20),
   };
 }
 
@@ -1082,6 +1126,7 @@ function summary(report: Record<string, unknown>): string {
     `  client local    ${lat('relay.latency_ms.local')}`,
     `  probe local     ${lat('relay.probe.latency_ms.local')}; probe remote ${lat('relay.probe.latency_ms.remote')}`,
     `  client remote   ${lat('relay.latency_ms.remote')}`,
+    `  wire local      ${lat('relay.wire.latency_ms.local')}; wire remote ${lat('relay.wire.latency_ms.remote')}`,
     `  server          ${fmt(get(report, 'relay.server_latency'))}`,
     `  loop delay      node(s) ${fmt(get(report, 'relay.node_loop_delay_ms'))}, client workers ${fmt(get(report, 'relay.client_loop_delay_ms'))} ms`,
     `pings             ${fmt(get(report, 'pings.ok'))}/${fmt(get(report, 'pings.sent'))}; rtt ${lat('pings.rtt_ms')}`,
