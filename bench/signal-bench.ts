@@ -992,7 +992,8 @@ async function main(): Promise<void> {
       const openBulk = Math.max(1, sum(openBy.filter((_, i) => i !== probeIndex)));
       const rateOf = (w: number): number => (w === probeIndex ? probeRate : ((opts.relayRate - probeRate) * openBy[w]!) / openBulk);
       log(`relay: ${opts.relayRate} frames/s for ${opts.relaySec} s${probeRate ? ` (${probeRate}/s of them from the probe process)` : ''}${opts.wire ? ', captured on the wire' : ''}`);
-      const capture = opts.wire ? await startWireCapture(join(workDir, 'relay.pcap'), nodes.map((n) => n.port)) : undefined;
+      const nodeEndpoints = nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+      const capture = opts.wire ? await startWireCapture(join(logDir, 'relay.pcap'), nodeEndpoints) : undefined;
       if (capture) cleanups.push({ name: 'wire capture', run: () => capture.stop() });
       const captureFrom = { cpu: capture ? cpuSeconds(capture.pid) : 0, at: performance.now() };
       const rel = await measure('relay', () => pool.run('relay', (w) => ({ kind: 'relay', rate: rateOf(w.index), durationMs: opts.relaySec * 1000, drainMs: 10000, tickMs: opts.sendTickMs }),
@@ -1018,7 +1019,7 @@ async function main(): Promise<void> {
         } } : {}),
         server_latency: serverRelay(rel.before, rel.after),
         drops: rel.drops, node_loop_delay_ms: rel.node_loop_delay_ms, client_loop_delay_ms: rel.client_loop_delay_ms,
-        ...(capture ? { wire: await wireReport(capture, nodes.map((n) => n.port), capturePct) } : {}),
+        ...(capture ? { wire: await wireReport(capture, nodeEndpoints.map((e) => `${e.host}:${e.port}`), capturePct) } : {}),
       };
       log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms${probeLatency ? `; probe p99 local ${probeLatency.local.p99} ms, remote ${probeLatency.remote.p99} ms` : ''}`);
     }
@@ -1069,17 +1070,17 @@ function get(report: Record<string, unknown>, path: string): any {
  * leaving one (`WireRelayLatency`), with the capture's own losses and CPU so a reader can tell
  * whether it covered the phase.
  */
-async function wireReport(capture: WireCapture, nodePorts: number[], capturePct: number): Promise<Record<string, unknown>> {
+async function wireReport(capture: WireCapture, nodeEndpoints: string[], capturePct: number): Promise<Record<string, unknown>> {
   const counts = await capture.stop();
   const pcap = readFileSync(capture.file);
-  const wire = new WireRelayLatency(new Set(nodePorts), relayFrameKey);
+  const wire = new WireRelayLatency(new Set(nodeEndpoints), relayFrameKey);
   const read = readWebSocketFrames(pcap, (frame) => wire.add(frame));
   const all = merge([wire.local.toJSON(), wire.remote.toJSON()]);
   log(`wire: ${wire.matched} relayed frames timed from ${read.packets} packets (${Math.round(pcap.length / 2 ** 20)} MiB); p99 local ${ms(wire.local).p99} ms, remote ${ms(wire.remote).p99} ms`);
   return {
     latency_ms: { all: ms(all), local: ms(wire.local), remote: ms(wire.remote) },
     matched: wire.matched, unmatched: wire.unmatched, undelivered: wire.undelivered, duplicates: wire.duplicates,
-    packets: read.packets, frames: read.frames, gaps: read.gaps, resyncs: read.resyncs,
+    packets: read.packets, skipped: read.skipped, frames: read.frames, gaps: read.gaps, resyncs: read.resyncs,
     captured: counts.captured, dropped_by_kernel: counts.droppedByKernel, capture_mib: Math.round(pcap.length / 2 ** 20),
     capture_cpu_pct: capturePct,
   };

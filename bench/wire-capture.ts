@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 
-/** A running `tcpdump` writing the data-carrying TCP segments of some loopback ports to a pcap file. */
+/** A running `tcpdump` writing the data-carrying TCP segments to and from some loopback endpoints to a pcap file. */
 export interface WireCapture {
   readonly pid: number;
   readonly file: string;
@@ -27,13 +27,19 @@ export function wireCaptureUnavailable(): string | undefined {
   return undefined;
 }
 
+/** An IPv4 listening endpoint on loopback. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
 /**
- * Starts `tcpdump -i lo` for the segments with a payload to or from `ports` (IPv4), nanosecond
+ * Starts `tcpdump -i lo` for the segments with a payload to or from `endpoints`, nanosecond
  * timestamps, a kernel buffer of `bufferMiB`. Resolves once tcpdump is listening; rejects with its
  * own message when it fails to start (no permission to capture, say) within 10 s.
  */
-export function startWireCapture(file: string, ports: readonly number[], bufferMiB = 256): Promise<WireCapture> {
-  const portFilter = ports.map((p) => `port ${p}`).join(' or ');
+export function startWireCapture(file: string, endpoints: readonly Endpoint[], bufferMiB = 256): Promise<WireCapture> {
+  const portFilter = endpoints.map(({ host, port }) => `(src host ${host} and src port ${port}) or (dst host ${host} and dst port ${port})`).join(' or ');
   const withPayload = '(((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) != 0)';
   const child = spawn('tcpdump', [
     '-i', 'lo', '-n', '-s', '0', '-B', String(bufferMiB * 1024), '-Z', 'root', '--time-stamp-precision=nano',

@@ -8,12 +8,13 @@
  * until its next segment.
  */
 
-/** A frame as it crossed loopback: ports of the segment that completed it, payload unmasked. */
+/** A frame as it crossed loopback: endpoints of the segment that completed it, payload unmasked. */
 export interface WireFrame {
   /** Capture time of the frame's last segment, ms since the capture's first packet. */
   atMs: number;
-  srcPort: number;
-  dstPort: number;
+  /** `<IPv4>:<port>`, e.g. `127.0.0.1:3001`. */
+  src: string;
+  dst: string;
   opcode: number;
   fin: boolean;
   payload: Buffer;
@@ -115,7 +116,7 @@ export function readWebSocketFrames(pcap: Buffer, onFrame: (frame: WireFrame) =>
     }
     const used = parseFrames(data, (opcode, fin, payload) => {
       stats.frames += 1;
-      onFrame({ atMs, srcPort: segment.srcPort, dstPort: segment.dstPort, opcode, fin, payload });
+      onFrame({ atMs, src: segment.src, dst: segment.dst, opcode, fin, payload });
     });
     if (used < 0) stats.resyncs += 1;
     else if (used < data.length) state.rest = Buffer.from(data.subarray(used));
@@ -125,8 +126,8 @@ export function readWebSocketFrames(pcap: Buffer, onFrame: (frame: WireFrame) =>
 
 interface TcpSegment {
   key: string;
-  srcPort: number;
-  dstPort: number;
+  src: string;
+  dst: string;
   seq: number;
   /** Payload bytes the segment carried; more than `payload.length` when the record was cut short. */
   length: number;
@@ -142,11 +143,10 @@ function tcpSegment(packet: Buffer): TcpSegment | undefined {
   const tcp = ip.subarray(ipHeader, ipLength);
   const tcpHeader = (tcp[12]! >> 4) * 4;
   if (tcpHeader < 20 || tcpHeader > tcp.length) return undefined;
-  const srcPort = tcp.readUInt16BE(0);
-  const dstPort = tcp.readUInt16BE(2);
+  const src = `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}:${tcp.readUInt16BE(0)}`;
+  const dst = `${ip[16]}.${ip[17]}.${ip[18]}.${ip[19]}:${tcp.readUInt16BE(2)}`;
   return {
-    key: `${ip.readUInt32BE(12)}:${srcPort}>${ip.readUInt32BE(16)}:${dstPort}`,
-    srcPort, dstPort, seq: tcp.readUInt32BE(4), length: ipLength - ipHeader - tcpHeader, payload: tcp.subarray(tcpHeader),
+    key: `${src}>${dst}`, src, dst, seq: tcp.readUInt32BE(4), length: ipLength - ipHeader - tcpHeader, payload: tcp.subarray(tcpHeader),
   };
 }
 

@@ -64,7 +64,8 @@ describe('the signal bench\'s wire capture (tcpdump on loopback)', () => {
     const local = await activeCall(a, a);
     const cross = await activeCall(a, b);
     const file = join(workDir, 'relay.pcap');
-    const capture = await startWireCapture(file, [a.signalPort!, b.signalPort!], 16);
+    const endpoints = [a, b].map((n) => ({ host: '127.0.0.1', port: n.signalPort! }));
+    const capture = await startWireCapture(file, endpoints, 16);
     const seen = { local: [] as number[], remote: [] as number[] };
     const frames = 20;
     for (let k = 0; k < frames; k += 1) {
@@ -83,7 +84,7 @@ describe('the signal bench\'s wire capture (tcpdump on loopback)', () => {
     expect(counts.droppedByKernel).toBe(0);
     expect(counts.captured).toBeGreaterThanOrEqual(4 * frames);
 
-    const wire = new WireRelayLatency(new Set([a.signalPort!, b.signalPort!]), relayFrameKey);
+    const wire = new WireRelayLatency(new Set(endpoints.map((e) => `${e.host}:${e.port}`)), relayFrameKey);
     const stats = readWebSocketFrames(readFileSync(file), (f) => wire.add(f));
     expect(stats.gaps + stats.resyncs).toBe(0);
     expect([wire.matched, wire.unmatched, wire.duplicates, wire.undelivered]).toEqual([2 * frames, 0, 0, 0]);

@@ -88,7 +88,7 @@ describe('readWebSocketFrames', () => {
       { ns: 5_000_150_500, packet: down(NODE_A, 9000, wsFrame('{"type":"pong"}')) },
     ]));
     expect(texts(frames)).toEqual(['{"type":"ping"}', '{"type":"pong"}']);
-    expect(frames.map((f) => [f.srcPort, f.dstPort])).toEqual([[40000, NODE_A], [NODE_A, 40000]]);
+    expect(frames.map((f) => [f.src, f.dst])).toEqual([['127.0.0.2:40000', '127.0.0.1:3001'], ['127.0.0.1:3001', '127.0.0.2:40000']]);
     expect(frames[0]!.atMs).toBe(0);
     expect(frames[1]!.atMs).toBeCloseTo(0.2505, 6);
     expect(stats).toMatchObject({ packets: 2, frames: 2, gaps: 0, resyncs: 0, skipped: 0 });
@@ -187,14 +187,17 @@ describe('readWebSocketFrames', () => {
 });
 
 describe('WireRelayLatency', () => {
+  const A = `127.0.0.1:${NODE_A}`;
+  const B = `127.0.0.1:${NODE_B}`;
+  const client = (n: number) => `127.0.0.${2 + (n % 6)}:${40000 + n}`;
   const candidate = (k: number, worker: number, at: string) =>
     `candidate:${k} 1 udp 2122260223 127.0.0.1 ${50000 + k} typ host generation 0 network-id ${worker} x-bench r${at}`;
   const sent = (k: number, worker = 0, at = '1234.567') =>
     JSON.stringify({ type: 'ice-candidate', data: { candidate: { candidate: candidate(k, worker, at), sdpMid: '0', sdpMLineIndex: 0 } } });
   const delivered = (k: number, seq: number, worker = 0, at = '1234.567') =>
     `{"seq":${seq},${JSON.stringify({ type: 'ice-candidate', data: { from: 'host', candidate: { candidate: candidate(k, worker, at), sdpMid: '0', sdpMLineIndex: 0 } } }).slice(1)}`;
-  const frame = (atMs: number, srcPort: number, dstPort: number, text: string): WireFrame =>
-    ({ atMs, srcPort, dstPort, opcode: 0x1, fin: true, payload: Buffer.from(text) });
+  const frame = (atMs: number, src: string, dst: string, text: string): WireFrame =>
+    ({ atMs, src, dst, opcode: 0x1, fin: true, payload: Buffer.from(text) });
 
   it('names a relay frame by its candidate, the same in the sent frame and the delivered copy, and nothing else', () => {
     expect(relayFrameKey(sent(7, 2))).toBe(candidate(7, 2, '1234.567'));
@@ -204,27 +207,38 @@ describe('WireRelayLatency', () => {
     expect(relayFrameKey('{"type":"ping"}')).toBeUndefined();
   });
 
-  it('times each frame from its arrival at a node to its copy leaving one, local when both are the same port', () => {
-    const wire = new WireRelayLatency(new Set([NODE_A, NODE_B]), relayFrameKey);
-    wire.add(frame(10, 40000, NODE_A, sent(1)));
-    wire.add(frame(10.5, 40001, NODE_A, sent(2)));
-    wire.add(frame(10.75, NODE_A, 40002, delivered(1, 5)));
-    wire.add(frame(13.5, NODE_B, 40003, delivered(2, 9)));
+  it('times each frame from its arrival at a node to its copy leaving one, local when both are the same node', () => {
+    const wire = new WireRelayLatency(new Set([A, B]), relayFrameKey);
+    wire.add(frame(10, client(0), A, sent(1)));
+    wire.add(frame(10.5, client(1), A, sent(2)));
+    wire.add(frame(10.75, A, client(2), delivered(1, 5)));
+    wire.add(frame(13.5, B, client(3), delivered(2, 9)));
     expect(wire.matched).toBe(2);
     expect([wire.local.count, wire.local.max]).toEqual([1, 0.75]);
     expect([wire.remote.count, wire.remote.max]).toEqual([1, 3]);
     expect(wire.undelivered).toBe(0);
   });
 
+  it('tells a node from a client whose own port has the node\'s number on another address', () => {
+    const wire = new WireRelayLatency(new Set([A, B]), relayFrameKey);
+    const twin = `127.0.0.5:${NODE_A}`;
+    wire.add(frame(1, twin, B, sent(1)));
+    wire.add(frame(2, A, twin, delivered(1, 1)));
+    wire.add(frame(3, client(0), A, sent(2)));
+    wire.add(frame(4, B, twin, delivered(2, 2)));
+    expect([wire.matched, wire.unmatched, wire.undelivered]).toEqual([2, 0, 0]);
+    expect([wire.local.count, wire.remote.count]).toEqual([0, 2]);
+  });
+
   it('counts copies with no captured arrival, arrivals never delivered and repeated keys, and ignores other frames', () => {
-    const wire = new WireRelayLatency(new Set([NODE_A]), relayFrameKey);
-    wire.add(frame(1, NODE_A, 40000, delivered(1, 1)));
-    wire.add(frame(2, 40000, NODE_A, sent(2)));
-    wire.add(frame(3, 40000, NODE_A, sent(3)));
-    wire.add(frame(4, 40000, NODE_A, sent(3)));
-    wire.add(frame(5, 40000, NODE_A, '{"type":"ping"}'));
-    wire.add({ ...frame(6, NODE_A, 40000, delivered(2, 2)), fin: false });
-    wire.add(frame(7, 40000, 40001, sent(4)));
+    const wire = new WireRelayLatency(new Set([A]), relayFrameKey);
+    wire.add(frame(1, A, client(0), delivered(1, 1)));
+    wire.add(frame(2, client(0), A, sent(2)));
+    wire.add(frame(3, client(0), A, sent(3)));
+    wire.add(frame(4, client(0), A, sent(3)));
+    wire.add(frame(5, client(0), A, '{"type":"ping"}'));
+    wire.add({ ...frame(6, A, client(0), delivered(2, 2)), fin: false });
+    wire.add(frame(7, client(0), client(1), sent(4)));
     expect([wire.matched, wire.unmatched, wire.duplicates, wire.undelivered]).toEqual([0, 1, 1, 2]);
   });
 });
