@@ -998,7 +998,7 @@ async function main(): Promise<void> {
       const captureFrom = { cpu: capture ? cpuSeconds(capture.pid) : 0, at: performance.now() };
       const rel = await measure('relay', () => pool.run('relay', (w) => ({ kind: 'relay', rate: rateOf(w.index), durationMs: opts.relaySec * 1000, drainMs: 10000, tickMs: opts.sendTickMs }),
         (opts.relaySec + 60) * 1000));
-      const capturePct = capture ? Math.round((1000 * (cpuSeconds(capture.pid) - captureFrom.cpu) * 1000) / (performance.now() - captureFrom.at)) / 10 : 0;
+      const captureCpuShare = capture ? (cpuSeconds(capture.pid) - captureFrom.cpu) / ((performance.now() - captureFrom.at) / 1000) : 0;
       const relayed = rel.replies;
       const probe = probeIndex >= 0 ? relayed[probeIndex] : undefined;
       const probeLatency = probe ? { local: ms(merge([probe.result.latency.local])), remote: ms(merge([probe.result.latency.remote])) } : undefined;
@@ -1019,7 +1019,7 @@ async function main(): Promise<void> {
         } } : {}),
         server_latency: serverRelay(rel.before, rel.after),
         drops: rel.drops, node_loop_delay_ms: rel.node_loop_delay_ms, client_loop_delay_ms: rel.client_loop_delay_ms,
-        ...(capture ? { wire: await wireReport(capture, nodeEndpoints.map((e) => `${e.host}:${e.port}`), capturePct) } : {}),
+        ...(capture ? { wire: await wireReport(capture, nodeEndpoints.map((e) => `${e.host}:${e.port}`), captureCpuShare) } : {}),
       };
       log(`relay: ${received}/${sent} frames, p99 local ${ms(local).p99} ms, remote ${ms(remote).p99} ms${probeLatency ? `; probe p99 local ${probeLatency.local.p99} ms, remote ${probeLatency.remote.p99} ms` : ''}`);
     }
@@ -1066,23 +1066,24 @@ function get(report: Record<string, unknown>, path: string): any {
 }
 
 /**
- * Relay latency from the capture: every relay frame from its arrival at a node's port to its copy
- * leaving one (`WireRelayLatency`), with the capture's own losses and CPU so a reader can tell
- * whether it covered the phase.
+ * Relay latency from the capture: every relay frame from its arrival at a node's endpoint to its
+ * copy leaving one (`WireRelayLatency`), with the capture's own losses and CPU (`cpuShare`: tcpdump's
+ * CPU seconds per second of the phase) so a reader can tell whether it covered the phase.
  */
-async function wireReport(capture: WireCapture, nodeEndpoints: string[], capturePct: number): Promise<Record<string, unknown>> {
+async function wireReport(capture: WireCapture, nodeEndpoints: string[], cpuShare: number): Promise<Record<string, unknown>> {
   const counts = await capture.stop();
   const pcap = readFileSync(capture.file);
+  const mib = Math.round(pcap.length / 2 ** 20);
   const wire = new WireRelayLatency(new Set(nodeEndpoints), relayFrameKey);
   const read = readWebSocketFrames(pcap, (frame) => wire.add(frame));
   const all = merge([wire.local.toJSON(), wire.remote.toJSON()]);
-  log(`wire: ${wire.matched} relayed frames timed from ${read.packets} packets (${Math.round(pcap.length / 2 ** 20)} MiB); p99 local ${ms(wire.local).p99} ms, remote ${ms(wire.remote).p99} ms`);
+  log(`wire: ${wire.matched} relayed frames timed from ${read.packets} packets (${mib} MiB); p99 local ${ms(wire.local).p99} ms, remote ${ms(wire.remote).p99} ms`);
   return {
     latency_ms: { all: ms(all), local: ms(wire.local), remote: ms(wire.remote) },
     matched: wire.matched, unmatched: wire.unmatched, undelivered: wire.undelivered, duplicates: wire.duplicates,
     packets: read.packets, skipped: read.skipped, frames: read.frames, gaps: read.gaps, resyncs: read.resyncs,
-    captured: counts.captured, dropped_by_kernel: counts.droppedByKernel, capture_mib: Math.round(pcap.length / 2 ** 20),
-    capture_cpu_pct: capturePct,
+    captured: counts.captured, dropped_by_kernel: counts.droppedByKernel, capture_mib: mib,
+    capture_cpu_pct: Math.round(cpuShare * 1000) / 10,
   };
 }
 
