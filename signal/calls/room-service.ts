@@ -92,6 +92,8 @@ const TICK_CLAIM_BATCH = 500;
  * waiting behind one for more than about 0.4 ms.
  */
 const WRITE_BEHIND_BATCH = 50;
+/** Calls re-read from the store at once after a Redis outage (one MongoDB query each). */
+const RESYNC_READ_BATCH = 50;
 /**
  * Rooms of each dead node one sweep marks at most: more than a node holds (~10,000 calls with
  * 20,000 sockets), so every participant of a dead node is marked by the first sweep after its
@@ -804,8 +806,18 @@ export class RoomService {
     return false;
   }
 
-  /** Re-registers every local peer (after the directory was unreachable). */
+  /**
+   * After the directory was unreachable: re-reads every local call from the store, since the
+   * announcements of transitions made meanwhile could not be published (a call that ended is
+   * pushed and closed here), then re-registers the local peers of the calls still going.
+   */
   async resync(): Promise<void> {
+    const rooms = [...this.#rooms.values()].filter((room) => !isTerminal(room.call.status));
+    for (const batch of inBatches(rooms, RESYNC_READ_BATCH)) await Promise.all(batch.map((room) => this.refreshCall(room.callId)));
+    await this.#reregister();
+  }
+
+  async #reregister(): Promise<void> {
     for (const room of this.#rooms.values()) {
       for (const session of room.live.values()) {
         if (session.phase !== 'joined') continue;

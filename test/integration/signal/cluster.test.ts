@@ -265,4 +265,29 @@ describe('Redis stopped and restarted during calls', () => {
     expect(b.child.exitCode).toBeNull();
     expect((await store.get(cross.call.id))?.status).toBe('active');
   }, 90000);
+
+  it('tells a peer on another node of a call that ended while Redis was down, once Redis returns', async () => {
+    const spare = await spawnRedis();
+    const port = Number(new URL(spare.url).port);
+    const env = { ...clusterEnv('redisdown-end'), REDIS_URL: spare.url };
+    const a = await node(env, 'rde-a');
+    const b = await node(env, 'rde-b');
+    const { call, guest, host } = await activeCall(a, b);
+    await spare.stop();
+    await until(async () => (await ready(a)) === 'degraded' && (await ready(b)) === 'degraded', 15000, 'degraded readiness');
+    // The hangup is stored (MongoDB is up); its announcement to node b cannot be published.
+    expect((await host.request('hangup')).type).toBe('ack');
+    expect((await store.get(call.id))?.status).toBe('ended');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(guest.frames.some((f) => f.type === 'call-state' && f.data.status === 'ended')).toBe(false);
+
+    const back = await spawnRedis(port);
+    try {
+      await until(async () => (await ready(b)) === 'ready', 20000, 'node b ready again');
+      await guest.waitType('call-state', 10000, (f) => f.data.status === 'ended');
+      expect((await guest.waitClose(5000)).code).toBe(CLOSE_CODES.CALL_ENDED);
+    } finally {
+      await back.stop();
+    }
+  }, 90000);
 });
