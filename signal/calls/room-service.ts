@@ -92,6 +92,12 @@ const TICK_CLAIM_BATCH = 500;
  * waiting behind one for more than about 0.4 ms.
  */
 const WRITE_BEHIND_BATCH = 50;
+/**
+ * How long a join that replaced a socket on another node holds newer frames back for the frames
+ * that node hands back (`r`, two pub/sub hops; a few ms): so an old offer is not delivered after
+ * a newer one. Past it the held frames go; handed-back frames still arriving follow them.
+ */
+const HANDOVER_HOLD_MS = 1000;
 /** Calls re-read from the store at once after a Redis outage (one MongoDB query each). */
 const RESYNC_READ_BATCH = 50;
 /**
@@ -239,6 +245,7 @@ export class RoomService {
     let handedOver: string[] = [];
     if (earlier && earlier !== session) {
       earlier.replaced = true;
+      this.#releaseHeld(earlier);
       handedOver = earlier.takeUnwritten();
       session.seq = earlier.seq;
       earlier.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
@@ -271,7 +278,14 @@ export class RoomService {
     if (session.isClosed || session.replaced) return;
     // The peer's record on another node: a socket still open there (replaced now), or one that dropped.
     const elsewhere = previous && previous.conn !== session.conn && previous.node !== nodeId ? previous : undefined;
-    if (elsewhere?.state === 'connected') this.kick(elsewhere.node, session.callId, session.peer, elsewhere.conn);
+    if (elsewhere?.state === 'connected') {
+      // No node heard the kick (it died, or Redis failed): no frames will be handed back.
+      void this.kick(elsewhere.node, session.callId, session.peer, elsewhere.conn).then((heard) => {
+        if (heard) return;
+        session.handover = undefined;
+        this.#releaseHeld(session);
+      });
+    }
     else if (elsewhere) this.#tellBack(elsewhere.node, session.callId, session.peer);
 
     const dormant = room.dormant.get(session.peer);
@@ -324,7 +338,8 @@ export class RoomService {
     const queued = session.queued ?? [];
     session.queued = undefined;
     for (const frameBody of parked) this.#deliverLocal(session, frameBody, Number.NaN);
-    for (const q of queued) this.#deliverLocal(session, q.body, q.t0);
+    if (session.handover) this.#holdForHandover(session, queued);
+    else for (const q of queued) this.#deliverLocal(session, q.body, q.t0);
     log.info({ call: session.callId, peer: session.peer, conn: session.conn, resumed: result.resumed, replayed: replay.length }, 'peer joined');
     this.deps.events.emit('peer-state', { callId: session.callId, peer: session.peer, state: 'connected', node: nodeId });
 
@@ -521,6 +536,8 @@ export class RoomService {
 
   /** Handles a closed socket: the peer becomes `reconnecting` for the grace period. */
   socketClosed(session: Session): void {
+    // Held frames are sequenced first, so they are among the unwritten ones a resume gets.
+    this.#releaseHeld(session);
     const wasJoined = session.phase === 'joined' || session.phase === 'joining';
     session.phase = 'closed';
     this.#unpersisted.delete(session);
@@ -626,11 +643,12 @@ export class RoomService {
       const handover = session?.handover;
       if (!session || !handover) return;
       session.handover = undefined;
-      if (!frameBody) return;
-      for (const frame of frameBody.split('\n')) {
+      const held = this.#takeHeld(session);
+      for (const frame of frameBody ? frameBody.split('\n') : []) {
         const old = seqOf(frame);
         if (old > handover.after && !handover.replayed.has(old)) this.#deliverLocal(session, withoutSeq(frame), Number.NaN);
       }
+      for (const q of held) this.#deliverLocal(session, q.body, q.t0);
       return;
     }
     let hint: Hint | undefined;
@@ -958,7 +976,11 @@ export class RoomService {
     const frame = body('call-state', stateData(callId, call));
     const t0 = preciseNow();
     if (isTerminal(call.status)) for (const session of room.live.values()) for (const ack of this.#hangupAcks.get(session) ?? []) ack();
-    for (const session of [...room.live.values()]) this.#deliverLocal(session, frame, t0);
+    for (const session of [...room.live.values()]) {
+      // The socket closes next: what a handover hold keeps goes out before the final state.
+      if (isTerminal(call.status)) this.#releaseHeld(session);
+      this.#deliverLocal(session, frame, t0);
+    }
     if (isTerminal(call.status)) {
       for (const session of [...room.live.values()]) session.io.close(CLOSE_CODES.CALL_ENDED, `call ${call.status}`);
       this.#forgetRoom(room);
@@ -983,6 +1005,28 @@ export class RoomService {
     const { answeredAt } = room.call;
     if (!this.#ticksHere(room) || answeredAt === null) return;
     this.#tickWheel.scheduleNoLaterThan(room, answeredAt + (room.lastTick + 1) * this.deps.settings.tickMs);
+  }
+
+  /** Holds `session`'s newer frames (starting with `queued`) until the handed-back ones arrive, at most HANDOVER_HOLD_MS. */
+  #holdForHandover(session: Session, queued: Array<{ body: string; t0: number }>): void {
+    session.queued = queued;
+    session.holdTimer = setTimeout(() => this.#releaseHeld(session), HANDOVER_HOLD_MS);
+    session.holdTimer.unref();
+  }
+
+  /** Ends a handover hold: the frames it held, to be delivered by the caller. */
+  #takeHeld(session: Session): Array<{ body: string; t0: number }> {
+    if (!session.holdTimer) return [];
+    clearTimeout(session.holdTimer);
+    session.holdTimer = undefined;
+    const held = session.queued ?? [];
+    session.queued = undefined;
+    return held;
+  }
+
+  /** Ends a handover hold and delivers what it held. */
+  #releaseHeld(session: Session): void {
+    for (const q of this.#takeHeld(session)) this.#deliverLocal(session, q.body, q.t0);
   }
 
   #deliverLocal(session: Session, frameBody: string, t0: number, path: 'local' | 'remote' = 'local'): void {
@@ -1034,8 +1078,9 @@ export class RoomService {
    */
   #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
     session.replaced = true;
+    this.#releaseHeld(session);
     // Sent even when empty: the new socket's node then drops what it kept to filter these by.
-    this.#tellNode(node, nodeMessage('r', room.callId, session.peer, undefined, session.takeUnwritten().join('\n')));
+    void this.#tellNode(node, nodeMessage('r', room.callId, session.peer, undefined, session.takeUnwritten().join('\n')));
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });
@@ -1053,17 +1098,20 @@ export class RoomService {
 
   /** Tells `node`, where `peer` dropped, that it is connected here now (it forgets its grace period there). */
   #tellBack(node: string, callId: string, peer: string): void {
-    this.#tellNode(node, nodeMessage('h', callId, peer, { peer, node: this.deps.nodeId, state: 'connected' }, ''));
+    void this.#tellNode(node, nodeMessage('h', callId, peer, { peer, node: this.deps.nodeId, state: 'connected' }, ''));
   }
 
   /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */
-  kick(node: string, callId: string, peer: string, conn: string): void {
-    this.#tellNode(node, nodeMessage('x', callId, peer, undefined, conn));
+  kick(node: string, callId: string, peer: string, conn: string): Promise<boolean> {
+    return this.#tellNode(node, nodeMessage('x', callId, peer, undefined, conn));
   }
 
-  /** Publishes a control message to `node`; a failure is only counted (the sender has no one to tell). */
-  #tellNode(node: string, payload: string): void {
-    this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).catch(() => this.deps.metrics.publishFailures.inc());
+  /** Publishes a control message to `node`: true when a node received it; a failure is only counted. */
+  #tellNode(node: string, payload: string): Promise<boolean> {
+    return this.deps.broker.publish(this.deps.broker.nodeChannel(node), payload).then((receivers) => receivers > 0, () => {
+      this.deps.metrics.publishFailures.inc();
+      return false;
+    });
   }
 
   /** The member record of a socket on this node. */

@@ -50,8 +50,13 @@ export class Session implements WheelEntry {
    * are delivered if above the join's `last_seq` and not in its replay. Cleared when they arrive.
    */
   handover: { after: number; replayed: Set<number> } | undefined;
-  /** Frame bodies that arrived while joining; sent (sequenced) after the join reply. */
+  /**
+   * Frame bodies that arrived while joining, or while a join that replaced a socket on another
+   * node waits for its handed-back frames (`holdTimer` set); sent, sequenced, after them.
+   */
   queued: Array<{ body: string; t0: number }> | undefined;
+  /** Ends the wait for handed-back frames if they never come. */
+  holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly io: SessionIo,

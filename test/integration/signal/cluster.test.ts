@@ -211,6 +211,29 @@ describe('a killed node with many calls', () => {
   }, 120000);
 });
 
+describe('a peer that joins again elsewhere before its killed node is seen as dead', () => {
+  it('gets the frames sent after its join (no node answers the kick, so none are held back for it)', async () => {
+    const prefix = uniqueName('kickdead');
+    prefixes.push(prefix);
+    // A long TTL: the directory still says the guest is connected on the killed node.
+    const env = clusterEnv(prefix, { SIGNAL_NODE_TTL_MS: '30000' });
+    const doomed = await node(env, 'kick-doomed');
+    const survivor = await node(env, 'kick-survivor');
+    const { call, guest, host } = await activeCall(survivor, doomed);
+    doomed.kill('SIGKILL');
+    await doomed.exited;
+    const again = await connect(survivor.url, await peerToken(keys.ring, call, 'guest'));
+    const reply = await again.join(guest.lastSeq);
+    expect(reply.data).toMatchObject({ resumed: true, call: { status: 'active' } });
+    for (const n of [1, 2, 3]) host.send({ type: 'offer', data: { sdp: `after ${n}` } });
+    await again.waitType('offer', 5000, (f) => f.data.sdp === 'after 3');
+    const offers = again.frames.filter((f) => f.type === 'offer');
+    expect(offers.map((f) => f.data.sdp)).toEqual(['after 1', 'after 2', 'after 3']);
+    expect(offers.every((f) => (f.seq as number) > (reply.data.seq as number))).toBe(true);
+    expect(host.frames.filter((f) => f.type === 'peer-left')).toEqual([]);
+  });
+});
+
 describe('drain on SIGTERM', () => {
   it('tells every client to reconnect (frame + 4000), ends no call, and the peer resumes on another node', async () => {
     const prefix = uniqueName('drain');

@@ -103,4 +103,28 @@ describe('a peer that joins again while its old socket is still open (close 4005
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(y.seq).not.toBe(x.seq);
   });
+
+  // The handed-back frames (`r`) take two Redis hops; a frame from a peer on the new node is there at once.
+  it('on another node: frames handed back by the old node come before newer ones from a peer on the new node', async () => {
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    const call = await createCall(a.store);
+    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+    await oldGuest.join();
+    const host = await connect(b.url, await peerToken(keys.ring, call, 'host'));
+    await host.join();
+    await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
+    const seen = oldGuest.lastSeq;
+    (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    for (const n of [1, 2, 3]) expect(await host.request('offer', { sdp: `old ${n}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+    const guest = await connect(b.url, await peerToken(keys.ring, call, 'guest'));
+    await guest.join(seen);
+    for (const n of [1, 2, 3]) host.send({ type: 'offer', data: { sdp: `new ${n}` } });
+    await guest.waitType('offer', 5000, (f) => f.data.sdp === 'new 3');
+    await guest.waitType('offer', 5000, (f) => f.data.sdp === 'old 3');
+    const offers = guest.frames.filter((f) => f.type === 'offer');
+    expect(offers.map((f) => f.data.sdp)).toEqual(['old 1', 'old 2', 'old 3', 'new 1', 'new 2', 'new 3']);
+    const seqs = offers.map((f) => f.seq as number);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(seqs[0]).toBeGreaterThan(seen);
+  });
 });
