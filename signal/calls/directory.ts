@@ -86,6 +86,8 @@ export interface RoomDirectory {
    * Returns false when another socket has replaced `conn` (nothing changes then). Atomic.
    */
   leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean>;
+  /** The frames in `peer`'s replay buffer with `seq > afterSeq`, oldest first (it changes nothing). */
+  replayAfter(callId: string, peer: string, afterSeq: number): Promise<string[]>;
   /** Appends already-sequenced frames of connected peers to their replay buffers (batched write-behind), atomically. */
   record(batch: readonly PendingFrames[]): Promise<void>;
   /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */

@@ -37,6 +37,10 @@ export class MemoryDirectory implements RoomDirectory {
     return true;
   }
 
+  async replayAfter(callId: string, peer: string, afterSeq: number): Promise<string[]> {
+    return (this.#buffers.get(`${callId}\n${peer}`)?.frames ?? []).filter((f) => seqOf(f) > afterSeq);
+  }
+
   async record(batch: readonly PendingFrames[]): Promise<void> {
     for (const { callId, peer, frames } of batch) this.#store(callId, peer, frames);
   }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../redis-script.js';
-import { SEQ_GAP, type AppendOutcome, type JoinOutcome, type MarkedRoom, type MemberRecord, type PendingFrames, type RoomDirectory, type TickClaim } from './directory.js';
+import { SEQ_GAP, seqOf, type AppendOutcome, type JoinOutcome, type MarkedRoom, type MemberRecord, type PendingFrames, type RoomDirectory, type TickClaim } from './directory.js';
 
 /** Options of `RedisDirectory`. */
 export interface RedisDirectoryOptions {
@@ -252,6 +252,10 @@ export class RedisDirectory implements RoomDirectory {
       this.#members(callId), this.#seq(callId, peer), this.#list(callId, peer), this.#grace(), this.#nodeRooms(this.#o.nodeId), this.#nodes(), this.#parked(callId, peer),
       peer, JSON.stringify(member), String(lastSeq ?? -1), callId, this.#o.nodeId, String(MEMBERS_TTL_MS))) as [string, string[], number, string[], string[]];
     return { previous: prev ? (JSON.parse(prev) as MemberRecord) : null, members: parseMembers(all), seq: Number(seq), replay, parked };
+  }
+
+  async replayAfter(callId: string, peer: string, afterSeq: number): Promise<string[]> {
+    return (await this.#r.lrange(this.#list(callId, peer), 0, -1)).filter((f) => seqOf(f) > afterSeq);
   }
 
   async leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean> {

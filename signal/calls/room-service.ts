@@ -142,8 +142,9 @@ function relayBody(type: string, from: string, data: Record<string, unknown>): s
 }
 
 /**
- * A message on a node's channel: `d` a frame to deliver, `x` close a replaced socket, `r` the
- * replaced socket's unwritten frames, `h` a peer is connected elsewhere (layout in docs/signaling.md;
+ * A message on a node's channel: `d` a frame to deliver, `x` close a replaced socket (the `t0`
+ * slot carries the highest seq the new join could have seen), `r` the replaced socket's frames
+ * the new one may lack, `h` a peer is connected elsewhere (layout in docs/signaling.md;
  * parsed by `onNodeMessage`).
  */
 function nodeMessage(kind: 'd' | 'x' | 'r' | 'h', callId: string, peer: string, hint: Hint | undefined, content: string, t0 = 0, hop = 0): string {
@@ -278,15 +279,7 @@ export class RoomService {
     if (session.isClosed || session.replaced) return;
     // The peer's record on another node: a socket still open there (replaced now), or one that dropped.
     const elsewhere = previous && previous.conn !== session.conn && previous.node !== nodeId ? previous : undefined;
-    if (elsewhere?.state === 'connected') {
-      // No node heard the kick (it died, or Redis failed): no frames will be handed back.
-      void this.kick(elsewhere.node, session.callId, session.peer, elsewhere.conn).then((heard) => {
-        if (heard) return;
-        session.handover = undefined;
-        this.#releaseHeld(session);
-      });
-    }
-    else if (elsewhere) this.#tellBack(elsewhere.node, session.callId, session.peer);
+    if (elsewhere && elsewhere.state !== 'connected') this.#tellBack(elsewhere.node, session.callId, session.peer);
 
     const dormant = room.dormant.get(session.peer);
     room.dormant.delete(session.peer);
@@ -311,8 +304,15 @@ export class RoomService {
     if (elsewhere?.state === 'connected') {
       // The replaced socket's node numbered frames this join did not see: number above them, and
       // take back the ones the client missed (they come with the answer to the kick, `r`).
+      const known = seq;
       seq += SEQ_GAP;
-      if (lastSeq !== undefined) session.handover = { after: lastSeq, replayed: new Set(replay.map(seqOf)) };
+      if (lastSeq !== undefined) session.handover = { after: lastSeq, upTo: seq, replayed: new Set(replay.map(seqOf)) };
+      // No node heard the kick (it died, or Redis failed): no frames will be handed back.
+      void this.kick(elsewhere.node, session.callId, session.peer, elsewhere.conn, lastSeq === undefined ? -1 : known).then((heard) => {
+        if (heard) return;
+        session.handover = undefined;
+        this.#releaseHeld(session);
+      });
     }
     session.seq = seq;
     for (const [peer, record] of members) {
@@ -633,7 +633,7 @@ export class RoomService {
     const room = this.#rooms.get(callId);
     if (kind === 'x') {
       const session = room?.live.get(peer);
-      if (room && session && session.conn === frameBody) this.#replacedElsewhere(room, session, message.from);
+      if (room && session && session.conn === frameBody) this.#replacedElsewhere(room, session, message.from, t0);
       return;
     }
     if (kind === 'r') {
@@ -646,7 +646,7 @@ export class RoomService {
       const held = this.#takeHeld(session);
       for (const frame of frameBody ? frameBody.split('\n') : []) {
         const old = seqOf(frame);
-        if (old > handover.after && !handover.replayed.has(old)) this.#deliverLocal(session, withoutSeq(frame), Number.NaN);
+        if (old > handover.after && old <= handover.upTo && !handover.replayed.has(old)) this.#deliverLocal(session, withoutSeq(frame), Number.NaN);
       }
       for (const q of held) this.#deliverLocal(session, q.body, q.t0);
       return;
@@ -1076,15 +1076,34 @@ export class RoomService {
    * Closes a socket whose peer joined again on `node`, and stops routing to it here: frames for
    * that peer go to `node` from now on. The peer is not reconnecting, so nobody is told.
    */
-  #replacedElsewhere(room: LocalRoom, session: Session, node: string): void {
+  #replacedElsewhere(room: LocalRoom, session: Session, node: string, knownSeq: number): void {
     session.replaced = true;
     this.#releaseHeld(session);
-    // Sent even when empty: the new socket's node then drops what it kept to filter these by.
-    void this.#tellNode(node, nodeMessage('r', room.callId, session.peer, undefined, session.takeUnwritten().join('\n')));
+    const unwritten = session.takeUnwritten();
     session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     room.dormant.delete(session.peer);
     room.remote.set(session.peer, { node, state: 'connected' });
     if (this.#dropLive(room, session.peer)) this.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
+    void this.#handBack(room.callId, session.peer, node, unwritten, knownSeq);
+  }
+
+  /**
+   * Answers a kick (`r`), even with nothing: the new socket's node then drops what it kept to
+   * filter these by. Besides the frames not known to be stored, it sends the stored ones above
+   * `knownSeq`, the highest the new join could have seen: a write that landed after that join
+   * read the replay buffer (and before the kick came) is in neither otherwise. `knownSeq` < 0:
+   * the join had no `last_seq`, and takes nothing back.
+   */
+  async #handBack(callId: string, peer: string, node: string, unwritten: string[], knownSeq: number): Promise<void> {
+    let frames = unwritten;
+    if (knownSeq >= 0) {
+      const stored = await this.deps.directory.replayAfter(callId, peer, knownSeq).catch(() => []);
+      if (stored.length > 0) {
+        const bySeq = new Map([...stored, ...unwritten].map((f) => [seqOf(f), f]));
+        frames = [...bySeq.values()].sort((a, b) => seqOf(a) - seqOf(b));
+      }
+    }
+    await this.#tellNode(node, nodeMessage('r', callId, peer, undefined, frames.join('\n')));
   }
 
   /** Removes `peer`'s socket from the room; true when that left the room with no socket here (it is then idle). */
@@ -1102,8 +1121,8 @@ export class RoomService {
   }
 
   /** Asks `node` to close the socket `conn` of `peer` (it was replaced by a newer one). */
-  kick(node: string, callId: string, peer: string, conn: string): Promise<boolean> {
-    return this.#tellNode(node, nodeMessage('x', callId, peer, undefined, conn));
+  kick(node: string, callId: string, peer: string, conn: string, knownSeq: number): Promise<boolean> {
+    return this.#tellNode(node, nodeMessage('x', callId, peer, undefined, conn, knownSeq));
   }
 
   /** Publishes a control message to `node`: true when a node received it; a failure is only counted. */

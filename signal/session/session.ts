@@ -47,9 +47,10 @@ export class Session implements WheelEntry {
   writing: string[] | undefined;
   /**
    * Set by a `join` that replaced a socket on another node: the frames that node sends back (`r`)
-   * are delivered if above the join's `last_seq` and not in its replay. Cleared when they arrive.
+   * are delivered if above the join's `last_seq`, in the old numbering (up to `upTo`, where this
+   * socket's starts) and not in its replay. Cleared when they arrive.
    */
-  handover: { after: number; replayed: Set<number> } | undefined;
+  handover: { after: number; upTo: number; replayed: Set<number> } | undefined;
   /**
    * Frame bodies that arrived while joining, or while a join that replaced a socket on another
    * node waits for its handed-back frames (`holdTimer` set); sent, sequenced, after them.

@@ -29,6 +29,19 @@ export function roomDirectoryContract(name: string, make: DirectoryFactory, clea
       expect(outcome.previous?.conn).toBe('c1');
     });
 
+    it('reads a peer\'s stored frames above a sequence number without changing anything', async () => {
+      const dir = await make('n1', 16);
+      await dir.join('call-a', 'guest', member('n1', 'c1'), undefined);
+      const frames = [1, 2, 3, 4].map((n) => withSeq(n, frameBody(n)));
+      await dir.record([{ callId: 'call-a', peer: 'guest', frames }]);
+      expect(await dir.replayAfter('call-a', 'guest', 2)).toEqual(frames.slice(2));
+      expect(await dir.replayAfter('call-a', 'guest', 4)).toEqual([]);
+      expect(await dir.replayAfter('call-a', 'host', 0)).toEqual([]);
+      const outcome = await dir.join('call-a', 'guest', member('n1', 'c2'), 0);
+      expect(outcome.replay).toEqual(frames);
+      expect(outcome.previous?.conn).toBe('c1');
+    });
+
     it('writes each peer of one batch to that peer\'s buffer only', async () => {
       const dir = await make('n1', 16);
       const peers = [['call-a', 'host'], ['call-a', 'guest'], ['call-b', 'guest']] as const;

@@ -128,3 +128,66 @@ describe('a peer that joins again while its old socket is still open (close 4005
     expect(seqs[0]).toBeGreaterThan(seen);
   });
 });
+
+describe('a replaced socket\'s frames written to Redis between the new join and the kick', () => {
+  const keys = makeKeys();
+  const prefix = uniqueName('replacewin');
+  let db: Awaited<ReturnType<typeof freshDb>>;
+  const nodes: Array<{ node: SignalNode; url: string; store: MongoCallStore }> = [];
+  const clients: SignalClient[] = [];
+
+  beforeAll(async () => {
+    db = await freshDb('replacewin');
+    // A short write-behind: the old node stores what its socket was sent while the kick is on its way.
+    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_SWEEP_MS: '100', SIGNAL_REPLAY_FLUSH_MS: '50' };
+    for (const id of ['win-a', 'win-b']) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...env, NODE_ID: id } }));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.kill();
+    for (const n of nodes) await n.node.close().catch(() => undefined);
+    const r = redisClient();
+    await dropRedisPrefix(r, prefix);
+    r.disconnect();
+    await db?.drop();
+  });
+
+  it('hands them back with the answer to the kick: the new socket gets each once, in order', async () => {
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    const connect = async (url: string, token: string) => {
+      const c = await SignalClient.connect(url, token);
+      clients.push(c);
+      return c;
+    };
+    const call = await createCall(a.store);
+    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+    await oldGuest.join();
+    const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
+    await host.join();
+    await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
+    const seen = oldGuest.lastSeq;
+    (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // Node b's kick reaches node a 300 ms late: six write-behind intervals of node a.
+    const broker = b.node.broker;
+    const publish = broker.publish.bind(broker);
+    broker.publish = async (channel, payload) => {
+      if (payload.startsWith('x\n')) await new Promise((r) => setTimeout(r, 300));
+      return publish(channel, payload);
+    };
+    try {
+      const guest = await connect(b.url, await peerToken(keys.ring, call, 'guest'));
+      const reply = await guest.join(seen);
+      expect(reply.data).toMatchObject({ resumed: true, replayed: 0 });
+      for (const n of [1, 2]) expect(await host.request('offer', { sdp: `window ${n}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
+      await guest.waitType('offer', 5000, (f) => f.data.sdp === 'window 2');
+      await host.request('offer', { sdp: 'after' });
+      await guest.waitType('offer', 5000, (f) => f.data.sdp === 'after');
+      const offers = guest.frames.filter((f) => f.type === 'offer');
+      expect(offers.map((f) => f.data.sdp)).toEqual(['window 1', 'window 2', 'after']);
+      const seqs = offers.map((f) => f.seq as number);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    } finally {
+      broker.publish = publish;
+    }
+  });
+});
