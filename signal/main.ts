@@ -99,6 +99,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     settings: {
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
       tickCatchUpMs: Math.min(s.reconnectGraceMs + s.nodeTtlMs + s.sweepMs, tickClaimTtlMs - s.tickMs),
+      tickDeferMs: 2 * s.sweepMs,
     },
   });
   const roomService = rooms;

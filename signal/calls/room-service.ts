@@ -31,6 +31,12 @@ export interface RoomSettings {
    * minute claimed long ago could be claimed and emitted again.
    */
   tickCatchUpMs: number;
+  /**
+   * How long after a minute's end (plus the tick wheel's resolution) a node that started holding
+   * the call only after it waits before claiming it: time for a node that held a participant then
+   * to claim it first (at its next sweep), so the minute is flagged `late` only when no node did.
+   */
+  tickDeferMs: number;
   /** STUN/TURN for the `join` reply: TURN credentials per user, expiring as the calls API's do. */
   ice: IceConfig;
 }
@@ -914,7 +920,12 @@ export class RoomService {
       const { call } = room;
       if (!this.#ticksHere(room) || call.answeredAt === null) continue;
       const last = Math.floor((t - call.answeredAt) / tickMs);
-      for (let minute = room.lastTick + 1; minute <= last; minute += 1) due.push({ room, minute });
+      for (let minute = room.lastTick + 1; minute <= last; minute += 1) {
+        // Ended before this node held the call, and recently: the node that held it claims it first.
+        const end = call.answeredAt + minute * tickMs;
+        if (end < room.heldSince && t < end + this.deps.settings.tickDeferMs + TICK_WHEEL_RESOLUTION_MS) break;
+        due.push({ room, minute });
+      }
     }
     try {
       for (const current of inBatches(due, TICK_CLAIM_BATCH)) {

@@ -181,6 +181,39 @@ describe('two signal node processes on one Redis', () => {
   });
 });
 
+describe('a peer that resumes on another node just after a minute ends', () => {
+  const TICK_MS = 1500;
+  const SWEEP_MS = 300;
+
+  it('leaves that minute to the node that held the other peer: emitted once, not `late`', async () => {
+    const prefix = uniqueName('ticklate');
+    prefixes.push(prefix);
+    const env = clusterEnv(prefix, { SIGNAL_TICK_MS: String(TICK_MS), SIGNAL_SWEEP_MS: String(SWEEP_MS) });
+    const a = await node(env, 'late-a');
+    const b = await node(env, 'late-b');
+    // Several calls: which node's sweep comes first after the rejoin is a matter of phase.
+    const outcomes = await Promise.all(Array.from({ length: 6 }, async () => {
+      const { call, guest } = await activeCall(a, a);
+      const answeredAt = (await store.get(call.id))!.answered_at!.getTime();
+      const minute = Math.floor((Date.now() + 600 - answeredAt) / TICK_MS) + 1;
+      const end = answeredAt + minute * TICK_MS;
+      await new Promise((r) => setTimeout(r, end - 200 - Date.now()));
+      guest.kill();
+      await new Promise((r) => setTimeout(r, end + 20 - Date.now()));
+      const back = await connect(b.url, await peerToken(keys.ring, call, 'guest'));
+      await back.join(guest.lastSeq);
+      const ticks = () => [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call tick' && l['call'] === call.id && l['minute'] === minute);
+      await until(() => ticks().length > 0, 10000, `the tick of minute ${minute}`);
+      await new Promise((r) => setTimeout(r, 3 * SWEEP_MS));
+      return ticks();
+    }));
+    for (const ticks of outcomes) {
+      expect(ticks).toHaveLength(1);
+      expect(ticks[0]).toMatchObject({ node: 'late-a', late: false });
+    }
+  }, 60000);
+});
+
 describe('a killed node with many calls', () => {
   const CALLS = 250;
   const NODE_TTL_MS = 800;
