@@ -8,9 +8,13 @@ import { SignalClient } from '../../helpers/ws-client.js';
 
 const GRACE_MS = 1500;
 
-describe('a peer that joins again while its old socket is still open (close 4005)', () => {
+/**
+ * Two in-process signal nodes (`<name>-a`, `<name>-b`) on one Redis prefix and a fresh database,
+ * started before the enclosing describe block and stopped after it, with their clients.
+ */
+function nodePair(name: string, env: Record<string, string>) {
   const keys = makeKeys();
-  const prefix = uniqueName('replace');
+  const prefix = uniqueName(name);
   let db: Awaited<ReturnType<typeof freshDb>>;
   const nodes: Array<{ node: SignalNode; url: string; store: MongoCallStore }> = [];
   const clients: SignalClient[] = [];
@@ -21,10 +25,9 @@ describe('a peer that joins again while its old socket is still open (close 4005
   };
 
   beforeAll(async () => {
-    db = await freshDb('replace');
-    // No write-behind during a test: a frame sent to a replaced socket is in no replay buffer.
-    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_SWEEP_MS: '100', SIGNAL_REPLAY_FLUSH_MS: '60000' };
-    for (const id of ['replace-a', 'replace-b']) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...env, NODE_ID: id } }));
+    db = await freshDb(name);
+    const all = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_SWEEP_MS: '100', ...env };
+    for (const id of [`${name}-a`, `${name}-b`]) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...all, NODE_ID: id } }));
   });
 
   afterAll(async () => {
@@ -36,17 +39,27 @@ describe('a peer that joins again while its old socket is still open (close 4005
     await db?.drop();
   });
 
-  /** Host and guest on node A, the call active. */
-  async function activeOnA() {
-    const a = nodes[0]!;
-    const call = await createCall(a.store);
-    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+  /** A call with its guest (`oldGuest`, to be replaced) on node `guestOn` and its host on `hostOn`, both joined, active. */
+  async function activeCall(guestOn: 0 | 1, hostOn: 0 | 1) {
+    const store = nodes[0]!.store;
+    const call = await createCall(store);
+    const oldGuest = await connect(nodes[guestOn]!.url, await peerToken(keys.ring, call, 'guest'));
     await oldGuest.join();
-    const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
+    const host = await connect(nodes[hostOn]!.url, await peerToken(keys.ring, call, 'host'));
     await host.join();
     await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
-    return { call, oldGuest, host, store: a.store };
+    return { call, oldGuest, host, store };
   }
+
+  return { keys, nodes, connect, activeCall };
+}
+
+describe('a peer that joins again while its old socket is still open (close 4005)', () => {
+  // No write-behind during a test: a frame sent to a replaced socket is in no replay buffer.
+  const { keys, nodes, connect, activeCall } = nodePair('replace', { SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_REPLAY_FLUSH_MS: '60000' });
+
+  /** Host and guest on node A, the call active. */
+  const activeOnA = () => activeCall(0, 0);
 
   /** `activeOnA`, then the guest joins again on `rejoinOn`. */
   async function replaceGuest(rejoinOn: 0 | 1) {
@@ -106,17 +119,11 @@ describe('a peer that joins again while its old socket is still open (close 4005
 
   // The handed-back frames (`r`) take two Redis hops; a frame from a peer on the new node is there at once.
   it('on another node: frames handed back by the old node come before newer ones from a peer on the new node', async () => {
-    const [a, b] = [nodes[0]!, nodes[1]!];
-    const call = await createCall(a.store);
-    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
-    await oldGuest.join();
-    const host = await connect(b.url, await peerToken(keys.ring, call, 'host'));
-    await host.join();
-    await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
+    const { call, oldGuest, host } = await activeCall(0, 1);
     const seen = oldGuest.lastSeq;
     (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     for (const n of [1, 2, 3]) expect(await host.request('offer', { sdp: `old ${n}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
-    const guest = await connect(b.url, await peerToken(keys.ring, call, 'guest'));
+    const guest = await connect(nodes[1]!.url, await peerToken(keys.ring, call, 'guest'));
     await guest.join(seen);
     for (const n of [1, 2, 3]) host.send({ type: 'offer', data: { sdp: `new ${n}` } });
     await guest.waitType('offer', 5000, (f) => f.data.sdp === 'new 3');
@@ -130,41 +137,12 @@ describe('a peer that joins again while its old socket is still open (close 4005
 });
 
 describe('a replaced socket\'s frames written to Redis between the new join and the kick', () => {
-  const keys = makeKeys();
-  const prefix = uniqueName('replacewin');
-  let db: Awaited<ReturnType<typeof freshDb>>;
-  const nodes: Array<{ node: SignalNode; url: string; store: MongoCallStore }> = [];
-  const clients: SignalClient[] = [];
-
-  beforeAll(async () => {
-    db = await freshDb('replacewin');
-    // A short write-behind: the old node stores what its socket was sent while the kick is on its way.
-    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_SWEEP_MS: '100', SIGNAL_REPLAY_FLUSH_MS: '50' };
-    for (const id of ['win-a', 'win-b']) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...env, NODE_ID: id } }));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.kill();
-    for (const n of nodes) await n.node.close().catch(() => undefined);
-    const r = redisClient();
-    await dropRedisPrefix(r, prefix);
-    r.disconnect();
-    await db?.drop();
-  });
+  // A short write-behind: the old node stores what its socket was sent while the kick is on its way.
+  const { keys, nodes, connect, activeCall } = nodePair('replacewin', { SIGNAL_REPLAY_FLUSH_MS: '50' });
 
   it('hands them back with the answer to the kick: the new socket gets each once, in order', async () => {
-    const [a, b] = [nodes[0]!, nodes[1]!];
-    const connect = async (url: string, token: string) => {
-      const c = await SignalClient.connect(url, token);
-      clients.push(c);
-      return c;
-    };
-    const call = await createCall(a.store);
-    const oldGuest = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
-    await oldGuest.join();
-    const host = await connect(a.url, await peerToken(keys.ring, call, 'host'));
-    await host.join();
-    await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
+    const b = nodes[1]!;
+    const { call, oldGuest, host } = await activeCall(0, 0);
     const seen = oldGuest.lastSeq;
     (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     // Node b's kick reaches node a 300 ms late: six write-behind intervals of node a.
