@@ -12,7 +12,8 @@ import { CallEvents } from './calls/events.js';
 import { MemoryDirectory } from './calls/memory-directory.js';
 import { Presence } from './calls/presence.js';
 import { RedisDirectory } from './calls/redis-directory.js';
-import { RoomService } from './calls/room-service.js';
+import { NodeLink } from './calls/node-link.js';
+import { Rooms } from './calls/rooms.js';
 import { SignalMetrics } from './metrics.js';
 import { watchRedisVersion } from './redis-version.js';
 import { SignalServer } from './server/app.js';
@@ -92,9 +93,9 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const events = new CallEvents(log);
   const presence = new Presence({ ...(redis ? { redis } : {}), prefix, nodeId: config.nodeId, ttlMs: s.presenceTtlMs, log });
   let route: SignalRoute | undefined;
-  let rooms: RoomService | undefined;
+  let rooms: Rooms | undefined;
   const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
-  rooms = new RoomService({
+  rooms = new Rooms({
     nodeId: config.nodeId, prefix, store: calls, directory, broker, events, metrics, log,
     settings: {
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
@@ -113,35 +114,8 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   });
   const signalRoute = route;
 
-  let subscribed = false;
-  let nodeSubscribed = false;
-  let inProgress: Promise<void> | undefined;
-  const subscribe = (): Promise<void> => (inProgress ??= (async () => {
-    try {
-      if (!nodeSubscribed) {
-        await broker.subscribe(broker.nodeChannel(config.nodeId), (m) => roomService.onNodeMessage(m));
-        nodeSubscribed = true;
-      }
-      await broker.subscribe(roomService.callsChannel, (m) => roomService.onCallsMessage(m), { skipOwn: true });
-      subscribed = true;
-    } finally {
-      inProgress = undefined;
-    }
-  })());
-  const subscribing = subscribe().catch((err: unknown) => log.warn({ err }, 'node channel not subscribed yet; retrying when Redis is back'));
-  let wasDown = false;
-  const offStatus = broker.onStatus((status) => {
-    if (status === 'down') {
-      wasDown = true;
-      return;
-    }
-    if (!subscribed) subscribe().catch((err: unknown) => log.warn({ err }, 'node channel subscribe failed'));
-    if (wasDown) {
-      wasDown = false;
-      roomService.holdDeadNodeSweepUntil = Date.now() + s.nodeTtlMs * 2;
-      roomService.resync().catch(() => undefined);
-    }
-  });
+  const link = new NodeLink({ broker, nodeId: config.nodeId, rooms: roomService, nodeTtlMs: s.nodeTtlMs, log });
+  const subscribing = link.start();
   if (!config.redis.url) await subscribing;
 
   let sweeping = false;
@@ -216,7 +190,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
       clearInterval(presenceTimer);
       signalRoute.stop();
       if (keySet instanceof RemoteJwks) keySet.close();
-      offStatus();
+      link.close();
       await registry.close();
       await broker.close();
       if (redis) redis.disconnect();

@@ -103,3 +103,8 @@ export type ServerMessage =
   | { type: 'reconnect'; data: { reason: 'drain'; retry_after_ms: number } }
   | { [K in keyof SequencedFrames]: { type: K; seq: number; data: SequencedFrames[K] } }[keyof SequencedFrames];
 export type ServerType = ServerMessage['type'];
+
+/** Frames the chat socket (`/v1/chat/ws`, ping only so far) sends: `pong` carries no data there. */
+export type ChatServerMessage =
+  | { type: 'pong'; id?: string }
+  | Extract<ServerMessage, { type: 'error' }>;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../shared/runtime/logger.js';
+import { TypedEmitter } from '../typed-emitter.js';
 import type { CallStatus, EndReason } from '../../shared/calls/index.js';
 
 /** Internal events of the signal tier, for in-process consumers such as billing. */
@@ -15,29 +15,5 @@ export interface CallEventMap {
   'peer-state': { callId: string; peer: string; state: 'connected' | 'reconnecting'; node: string };
 }
 
-type Listener<K extends keyof CallEventMap> = (event: CallEventMap[K]) => void;
-
 /** A typed emitter whose listeners cannot break it: exceptions are logged and the rest still run. */
-export class CallEvents {
-  readonly #listeners = new Map<keyof CallEventMap, Set<Listener<never>>>();
-
-  constructor(private readonly log?: Logger) {}
-
-  /** Adds a listener; the returned function removes it. */
-  on<K extends keyof CallEventMap>(name: K, listener: Listener<K>): () => void {
-    let set = this.#listeners.get(name);
-    if (!set) this.#listeners.set(name, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => void set.delete(listener as Listener<never>);
-  }
-
-  emit<K extends keyof CallEventMap>(name: K, event: CallEventMap[K]): void {
-    for (const listener of [...(this.#listeners.get(name) ?? [])]) {
-      try {
-        (listener as Listener<K>)(event);
-      } catch (err) {
-        this.log?.error({ err, event: name }, 'call event listener failed');
-      }
-    }
-  }
-}
+export class CallEvents extends TypedEmitter<CallEventMap> {}

@@ -26,3 +26,12 @@ export function loadUws(options: { allowFallback: boolean; log: Logger }): Uws {
   options.log.warn({ node: process.version }, `${message}; RUNNING ON THE JS FALLBACK (development only: ~7x slower, ~5x memory per socket)`);
   return uws;
 }
+
+/** What uWS `WebSocket.send` returns. */
+export const UWS_SEND = {
+  /** Sent, but the socket's buffer is building up (backpressure). */
+  BACKPRESSURE: 0,
+  SUCCESS: 1,
+  /** Not sent: the socket's buffer is over `maxBackpressure`. */
+  DROPPED: 2,
+} as const;

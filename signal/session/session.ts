@@ -14,9 +14,9 @@ export interface SessionIo {
 export type SessionPhase = 'open' | 'joining' | 'joined' | 'closed';
 
 /**
- * Per-socket state: identity (from the token), limits (token bucket, violation counters),
- * deadlines, and — once joined — the peer's live sequence counter and recent frames.
- * Plain data; the route and the room service act on it.
+ * Per-socket connection state: identity (from the token), limits (token bucket, violation
+ * counters) and deadlines. Plain data; the route acts on it. What a room keeps per socket
+ * (sequence numbers, frames awaiting write-behind, handover holds) is on its `Participant`.
  */
 export class Session implements WheelEntry {
   phase: SessionPhase = 'open';
@@ -34,31 +34,6 @@ export class Session implements WheelEntry {
   /** Token expiry (ms since the epoch); set by each `reauth` token, even to an earlier time. */
   expiresAt = 0;
   reauthAsked = false;
-  /** True once a newer socket of the same peer took over; its close changes nothing. */
-  replaced = false;
-  /** Last sequence number sent to this peer. */
-  seq = 0;
-  /**
-   * Sequenced frames not yet written to the replay buffer in the directory (the write-behind
-   * takes them every sweep; while Redis is down they stay, bounded, and serve a resume here).
-   */
-  pending: string[] | undefined;
-  /** Frames the write-behind has taken and not yet seen written (they may or may not be in Redis). */
-  writing: string[] | undefined;
-  /**
-   * Set by a `join` that replaced a socket on another node: the frames that node sends back (`r`)
-   * are delivered if above the join's `last_seq`, in the old numbering (up to `upTo`, where this
-   * socket's starts) and not in its replay. Cleared when they arrive.
-   */
-  handover: { after: number; upTo: number; replayed: Set<number> } | undefined;
-  /**
-   * Frame bodies that arrived while joining, or while a join that replaced a socket on another
-   * node waits for its handed-back frames (`holdTimer` set); sent, sequenced, after them.
-   */
-  queued: Array<{ body: string; t0: number }> | undefined;
-  /** Ends the wait for handed-back frames if they never come. */
-  holdTimer: ReturnType<typeof setTimeout> | undefined;
-
   constructor(
     readonly io: SessionIo,
     readonly conn: string,
@@ -88,33 +63,5 @@ export class Session implements WheelEntry {
 
   get user(): string {
     return this.claims.sub;
-  }
-
-  /**
-   * Remembers a sequenced frame for the write-behind (bounded by `limit`). Frames are kept only
-   * until they are persisted: a copy per socket for its whole life would make every frame
-   * survive into the old generation, and the garbage collector's copying of it stalls relaying.
-   */
-  remember(frame: string, limit: number): void {
-    const pending = (this.pending ??= []);
-    pending.push(frame);
-    if (pending.length > limit * 2) pending.splice(0, pending.length - limit);
-  }
-
-  /** Takes the frames awaiting write-behind. */
-  takePending(): string[] {
-    const frames = this.pending ?? [];
-    this.pending = undefined;
-    return frames;
-  }
-
-  /**
-   * Takes every frame not known to be in the replay buffer, in seq order: those of an unfinished
-   * write, then those awaiting one (for a socket that is closing or being replaced).
-   */
-  takeUnwritten(): string[] {
-    const frames = this.writing ? [...this.writing, ...this.takePending()] : this.takePending();
-    this.writing = undefined;
-    return frames;
   }
 }

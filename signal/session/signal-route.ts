@@ -3,15 +3,16 @@ import type { Logger } from '../../shared/runtime/logger.js';
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { PEERS } from '../../shared/calls/index.js';
 import {
-  CLOSE_CODES, closeCodeName, frameId, parseClientFrame,
+  CLOSE_CODES, ackFrame, closeCodeName, encodeFrame, errorFrame, frameId, parseClientFrame,
   type ClientMessage, type RelayType,
 } from '../../shared/protocol/index.js';
 import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
-import type { RoomService } from '../calls/room-service.js';
+import type { CallRooms } from '../calls/rooms.js';
 import type { Presence } from '../calls/presence.js';
 import { preciseNow } from '../clock.js';
 import { DeadlineWheel } from '../deadline-wheel.js';
 import type { SignalMetrics } from '../metrics.js';
+import { UWS_SEND } from '../server/uws.js';
 import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { Session, type SessionIo } from './session.js';
 
@@ -22,14 +23,10 @@ export type SessionLimits = Pick<Config['signal'],
 
 const utf8 = new TextDecoder();
 
-function errorFrame(code: ErrorCode, message: string, id?: string, details?: Record<string, string>): string {
-  return JSON.stringify({ type: 'error', ...(id ? { id } : {}), data: { code, message, ...(details ? { details } : {}) } });
-}
-
 /**
  * The `/signal/ws` route: authenticates the signaling token at upgrade, then runs one Session
  * per socket — size, rate and violation limits, the join/idle/reauth deadlines, and the
- * type→handler table that hands calls work to the RoomService.
+ * type→handler table that hands calls work to the rooms (`CallRooms`).
  */
 export class SignalRoute implements WsRouteHandler<SignalingClaims> {
   readonly #sessions = new Set<Session>();
@@ -40,7 +37,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
 
   constructor(private readonly deps: {
     verifier: Pick<SyncTokenVerifier, 'verifySignaling'>;
-    rooms: RoomService;
+    rooms: CallRooms;
     presence: Presence;
     metrics: SignalMetrics;
     limits: SessionLimits;
@@ -49,7 +46,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     const relay = (s: Session, m: ClientMessage, t0: number) => this.#relay(s, m.type as RelayType, m.data as Record<string, unknown>, m.id, t0);
     this.#handlers = {
       join: (s, m) => deps.rooms.join(s, m.data.last_seq, m.id),
-      ping: (s, m) => this.#send(s, JSON.stringify({ type: 'pong', ...(m.id ? { id: m.id } : {}), data: { ...(m.data.ts !== undefined ? { ts: m.data.ts } : {}), server_ts: Date.now() } }), 'pong'),
+      ping: (s, m) => this.#send(s, encodeFrame({ type: 'pong', ...(m.id ? { id: m.id } : {}), data: { ...(m.data.ts !== undefined ? { ts: m.data.ts } : {}), server_ts: Date.now() } }), 'pong'),
       reauth: (s, m) => this.#reauth(s, m.data.token, m.id),
       hangup: (s, m) => this.#hangup(s, m.id),
       offer: relay, answer: relay, 'ice-candidate': relay, 'ice-restart': relay, renegotiate: relay, 'mute-state': relay,
@@ -80,7 +77,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
         } catch {
           return false;
         }
-        if (result === 2 || ws.getBufferedAmount() > limits.maxBufferedBytes) {
+        if (result === UWS_SEND.DROPPED || ws.getBufferedAmount() > limits.maxBufferedBytes) {
           metrics.backpressureDrops.inc();
           log.warn({ conn: data.conn, call: data.identity.call_id, peer: data.identity.peer }, 'slow consumer dropped');
           io.close(CLOSE_CODES.BACKPRESSURE, 'send buffer limit exceeded');
@@ -158,7 +155,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
 
   /** Sends `reconnect` to every socket, then closes it with SERVER_SHUTDOWN (the peers resume elsewhere). */
   drain(): void {
-    const frame = JSON.stringify({ type: 'reconnect', data: { reason: 'drain', retry_after_ms: 0 } });
+    const frame = encodeFrame({ type: 'reconnect', data: { reason: 'drain', retry_after_ms: 0 } });
     for (const session of [...this.#sessions]) {
       this.#send(session, frame, 'reconnect');
       session.io.close(CLOSE_CODES.SERVER_SHUTDOWN, 'node draining; reconnect elsewhere');
@@ -183,7 +180,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
 
   #relayed(session: Session, id: string | undefined, reached: number): void {
     if (!id) return;
-    if (reached > 0) this.#send(session, JSON.stringify({ type: 'ack', id, data: { delivered: reached } }), 'ack');
+    if (reached > 0) this.#send(session, ackFrame(id, { delivered: reached }), 'ack');
     else this.#send(session, errorFrame('not_found', 'The other peer is not in the call (or unreachable right now).', id), 'error');
   }
 
@@ -207,7 +204,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     session.expiresAt = claims.exp * 1000;
     session.reauthAsked = false;
     this.#deadlines.scheduleNoLaterThan(session, this.#nextDeadline(session));
-    this.#send(session, JSON.stringify({ type: 'ack', ...(id ? { id } : {}), data: { expires_at: session.expiresAt, ice_servers: this.deps.rooms.iceServersFor(session) } }), 'ack');
+    this.#send(session, ackFrame(id, { expires_at: session.expiresAt, ice_servers: this.deps.rooms.iceServersFor(session) }), 'ack');
   }
 
   #violation(session: Session, message: string, id?: string, details?: Record<string, string>, code: ErrorCode = 'validation_error'): void {
@@ -268,7 +265,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     }
     if (!session.reauthAsked && t >= session.expiresAt - reauthLeadMs) {
       session.reauthAsked = true;
-      this.#send(session, JSON.stringify({ type: 'reauth-required', data: { expires_at: session.expiresAt, deadline: session.expiresAt + reauthGraceMs } }), 'reauth-required');
+      this.#send(session, encodeFrame({ type: 'reauth-required', data: { expires_at: session.expiresAt, deadline: session.expiresAt + reauthGraceMs } }), 'reauth-required');
     }
     return false;
   }
