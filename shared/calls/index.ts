@@ -2,5 +2,6 @@ export type { Call, Peer } from './call.js';
 export { PEERS, peerOf } from './call.js';
 export type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
 export { callFromDocument, MongoCallStore, type CallDocument } from './mongo-call-store.js';
+export { MemoryCallStore } from './memory-call-store.js';
 export * from './state-machine.js';
 export { announcementOf, callsChannelName, type CallAnnouncement } from './announcement.js';

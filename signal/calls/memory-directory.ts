@@ -1,4 +1,4 @@
-import { seqOf, withSeq, type AppendOutcome, type JoinOutcome, type MemberRecord, type PendingFrames, type RoomDirectory, type TickClaim } from './directory.js';
+import { SEQ_GAP, seqOf, withSeq, type AppendOutcome, type MarkedRoom, type JoinOutcome, type MemberRecord, type PendingFrames, type RoomDirectory, type TickClaim } from './directory.js';
 
 interface PeerBuffer {
   seq: number;
@@ -102,7 +102,30 @@ export class MemoryDirectory implements RoomDirectory {
     });
   }
 
-  async sweepDeadNodes(): Promise<void> {}
+  async sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number, onMarked: (marked: MarkedRoom) => void): Promise<void> {
+    const taken = new Map<string, number>();
+    for (const [callId, room] of this.#rooms) {
+      const byNode = new Map<string, string[]>();
+      for (const [peer, member] of room) {
+        if (member.state !== 'connected' || alive.includes(member.node)) continue;
+        if ((taken.get(member.node) ?? 0) >= limit) continue;
+        member.state = 'reconnecting';
+        member.since = now;
+        this.#grace.set(`${callId}\n${peer}`, graceDeadline);
+        // As the Redis script: the counter jumps by the gap, then the parked frames become replayable.
+        const buffer = this.#buffer(callId, peer);
+        buffer.seq += SEQ_GAP;
+        const parked = this.#parked.get(`${callId}\n${peer}`) ?? [];
+        this.#parked.delete(`${callId}\n${peer}`);
+        this.#store(callId, peer, parked.map((body) => withSeq((buffer.seq += 1), body)));
+        byNode.set(member.node, [...(byNode.get(member.node) ?? []), peer]);
+      }
+      for (const [node, peers] of byNode) {
+        taken.set(node, (taken.get(node) ?? 0) + 1);
+        onMarked({ callId, peers, node });
+      }
+    }
+  }
 
   #room(callId: string): Map<string, MemberRecord> {
     let room = this.#rooms.get(callId);

@@ -1,0 +1,136 @@
+import { pino } from 'pino';
+import { MemoryCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
+import { newId } from '../../../shared/ids.js';
+import type { SignalingClaims } from '../../../shared/tokens/index.js';
+import { MemoryBroker, MemoryHub } from '../../../signal/broker/memory-broker.js';
+import type { RoomSettings } from '../../../signal/calls/context.js';
+import { CallEvents, type CallEventMap } from '../../../signal/calls/events.js';
+import { MemoryDirectory } from '../../../signal/calls/memory-directory.js';
+import { NodeLink } from '../../../signal/calls/node-link.js';
+import { Rooms } from '../../../signal/calls/rooms.js';
+import { SignalMetrics } from '../../../signal/metrics.js';
+import { Session, type SessionIo } from '../../../signal/session/session.js';
+
+const log = pino({ level: 'silent' });
+
+export const SETTINGS: RoomSettings = {
+  reconnectGraceMs: 2_000, replayBuffer: 64, tickMs: 1_000, tickCatchUpMs: 3_000, tickDeferMs: 200,
+  ice: { stunUrls: ['stun:stun.example:3478'], turnUrls: [], turnTtlSec: 3600 },
+};
+
+/** A frame a client received, parsed. */
+export interface Received {
+  type: string;
+  id?: string;
+  seq?: number;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * A client socket as the rooms see it: what it was sent, how it was closed. Closing it runs
+ * the node's `socketClosed`, as the signaling route does when uWS reports the close.
+ */
+export class Client implements SessionIo {
+  readonly received: Received[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  readonly session: Session;
+
+  constructor(readonly node: Node, claims: SignalingClaims) {
+    this.session = new Session(this, newId(), claims, { ratePerSec: 1000, rateBurst: 1000 }, Date.now());
+  }
+
+  send(text: string): boolean {
+    if (this.closedWith) return false;
+    this.received.push(JSON.parse(text) as Received);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closedWith) return;
+    this.closedWith = { code, reason };
+    this.node.rooms.socketClosed(this.session);
+  }
+
+  join(lastSeq?: number, id = 'j'): Promise<void> {
+    return this.node.rooms.join(this.session, lastSeq, id);
+  }
+
+  relay(type: string, data: Record<string, unknown>): number | Promise<number> {
+    return this.node.rooms.relay(this.session, type, data, Number.NaN);
+  }
+
+  /** The frames of `type` received so far. */
+  frames(type: string): Received[] {
+    return this.received.filter((f) => f.type === type);
+  }
+
+  /** The highest `seq` received so far (what a client would send as `last_seq`). */
+  get lastSeq(): number {
+    return Math.max(0, ...this.received.map((f) => f.seq ?? 0));
+  }
+}
+
+/** One signal node's rooms on the shared in-memory broker hub and directory. */
+export class Node {
+  readonly broker: MemoryBroker;
+  readonly rooms: Rooms;
+  readonly link: NodeLink;
+
+  constructor(readonly id: string, readonly cluster: Cluster) {
+    this.broker = new MemoryBroker({ nodeId: id, prefix: 't', hub: cluster.hub });
+    const metrics = new SignalMetrics({ sockets: () => 0, callsByStatus: () => ({}) }, false);
+    this.rooms = new Rooms({
+      nodeId: id, prefix: 't', store: cluster.store, directory: cluster.directory, broker: this.broker,
+      events: cluster.events, metrics, settings: cluster.settings, log,
+    });
+    this.link = new NodeLink({ broker: this.broker, nodeId: id, rooms: this.rooms, nodeTtlMs: 1_000, log });
+  }
+
+  /** A socket of `peer` of `call` on this node (not joined yet). */
+  connect(call: Call, peer: 'host' | 'guest'): Client {
+    const t = Math.floor(Date.now() / 1000);
+    const claims: SignalingClaims = {
+      sub: peer === 'host' ? call.host_id : call.guest_id, role: peer === 'host' ? 'host' : 'guest', call_id: call.id, peer,
+      iat: t, exp: t + 300, iss: 'test', jti: newId(), aud: 'signal',
+    };
+    return new Client(this, claims);
+  }
+
+  /** One sweep as the node's timer runs it, with the cluster's live nodes. */
+  sweep(): Promise<void> {
+    return this.rooms.sweep(async () => [...this.cluster.alive]);
+  }
+}
+
+/** Several nodes on one in-memory hub, directory and call store, and the events they emit. */
+export class Cluster {
+  readonly hub = new MemoryHub();
+  readonly store = new MemoryCallStore();
+  readonly directory: MemoryDirectory;
+  readonly events = new CallEvents(log);
+  readonly alive = new Set<string>();
+  readonly emitted: { [K in keyof CallEventMap]: Array<CallEventMap[K]> } = { 'call-state': [], tick: [], 'peer-state': [] };
+
+  constructor(readonly settings: RoomSettings = SETTINGS) {
+    this.directory = new MemoryDirectory(settings.replayBuffer);
+    for (const name of ['call-state', 'tick', 'peer-state'] as const) this.events.on(name, (e) => (this.emitted[name] as unknown[]).push(e));
+  }
+
+  /** Starts a node (subscribed to its channel and the calls channel). */
+  async node(id: string): Promise<Node> {
+    const node = new Node(id, this);
+    await node.link.start();
+    this.alive.add(id);
+    return node;
+  }
+
+  /** Stores a new call in `status`. */
+  async call(status: CallStatus = 'waiting'): Promise<Call> {
+    const at = new Date();
+    return this.store.create({
+      id: newId(), link_id: newId(), short_code: 'abcdefghij', host_id: newId(), guest_id: 'gs_guest', guest_role: 'guest',
+      status, end_reason: null, rate: { amount: 100, currency: 'USD' }, max_duration_sec: null,
+      created_at: at, ringing_at: null, answered_at: null, ended_at: null, updated_at: at, version: 0,
+    });
+  }
+}
