@@ -22,6 +22,9 @@ import { RemoteJwks } from './server/remote-jwks.js';
 import { loadUws } from './server/uws.js';
 import { SignalRoute } from './session/signal-route.js';
 import { OWN_DESCRIPTORS, openFilesLimit, socketCapacity } from './socket-capacity.js';
+import {
+  REDIS_COMMAND_TIMEOUT_MS, TICK_DEFER_SWEEPS, redisRetryDelayMs, replayBufferTtlMs, tickCatchUpMs, tickClaimTtlMs, uwsIdleTimeoutSec,
+} from './timings.js';
 
 export interface SignalNode {
   port: number;
@@ -58,7 +61,7 @@ export interface SignalDeps {
 export async function startSignal({ config, log: rootLog, keys, calls, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
-  const tickClaimTtlMs = Math.max(s.tickMs * 10, 3_600_000);
+  const tickClaimTtl = tickClaimTtlMs(s.tickMs);
   assertIceConfig(config.calls.ice);
   const uws = loadUws({ allowFallback: s.allowFallback, log });
   const keySet = 'jwksUrl' in keys ? new RemoteJwks({ url: keys.jwksUrl, log }) : keys;
@@ -71,8 +74,8 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   let directory: RoomDirectory;
   if (config.redis.url) {
     redis = new Redis(config.redis.url, {
-      maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, commandTimeout: 5000,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000), connectionName: `${prefix}:${config.nodeId}:state`,
+      maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      retryStrategy: redisRetryDelayMs, connectionName: `${prefix}:${config.nodeId}:state`,
     });
     redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
     watchRedisVersion(redis, log);
@@ -81,7 +84,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     registry = new RedisNodeRegistry({ nodeId: config.nodeId, prefix, redis, heartbeatMs: s.heartbeatMs, nodeTtlMs: s.nodeTtlMs, log });
     directory = new RedisDirectory({
       redis, prefix, nodeId: config.nodeId, replayLimit: s.replayBuffer,
-      bufferTtlMs: Math.max(s.reconnectGraceMs * 4, 600_000), tickTtlMs: tickClaimTtlMs,
+      bufferTtlMs: replayBufferTtlMs(s.reconnectGraceMs), tickTtlMs: tickClaimTtl,
     });
   } else {
     broker = new MemoryBroker({ nodeId: config.nodeId, prefix, log });
@@ -99,8 +102,8 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     nodeId: config.nodeId, prefix, store: calls, directory, broker, events, metrics, log,
     settings: {
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
-      tickCatchUpMs: Math.min(s.reconnectGraceMs + s.nodeTtlMs + s.sweepMs, tickClaimTtlMs - s.tickMs),
-      tickDeferMs: 2 * s.sweepMs,
+      tickCatchUpMs: tickCatchUpMs(s, tickClaimTtl),
+      tickDeferMs: TICK_DEFER_SWEEPS * s.sweepMs,
     },
   });
   const roomService = rooms;
@@ -132,7 +135,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   const presenceTimer = setInterval(() => void presence.refresh(), presence.refreshMs);
   presenceTimer.unref();
 
-  const uwsIdleSec = Math.min(960, Math.max(16, Math.ceil((s.idleTimeoutMs * 2) / 4000) * 4 + 8));
+  const uwsIdleSec = uwsIdleTimeoutSec(s.idleTimeoutMs);
   const fileLimit = openFilesLimit();
   const maxSockets = socketCapacity(s.maxSockets, fileLimit);
   const maxSocketsShown = Number.isFinite(maxSockets) ? maxSockets : null;
