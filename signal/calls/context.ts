@@ -3,7 +3,7 @@ import type { IceConfig } from '../../shared/ice/turn.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import type { Broker } from '../broker/index.js';
 import type { SignalMetrics } from '../metrics.js';
-import type { MemberRecord, RoomDirectory } from './directory.js';
+import type { GraceLeases, MemberRecord, Membership, ReplayStore, RoomDirectory, TickLedger } from './directory.js';
 import type { CallEvents } from './events.js';
 import { Room, type CallSnapshot, type Participant } from './room.js';
 
@@ -66,6 +66,26 @@ export class RoomsContext {
 
   get settings(): RoomSettings {
     return this.deps.settings;
+  }
+
+  /** The directory's membership port. */
+  get membership(): Membership {
+    return this.deps.directory;
+  }
+
+  /** The directory's replay port. */
+  get replay(): ReplayStore {
+    return this.deps.directory;
+  }
+
+  /** The directory's grace-lease port. */
+  get leases(): GraceLeases {
+    return this.deps.directory;
+  }
+
+  /** The directory's tick-ledger port. */
+  get ledger(): TickLedger {
+    return this.deps.directory;
   }
 
   /** The local room of `callId`, created with `call` (and `init`) when there is none. */

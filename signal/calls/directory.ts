@@ -74,7 +74,11 @@ export interface TickClaim {
   minute: number;
 }
 
-export interface RoomDirectory {
+/**
+ * Who is in which call on which node (used by join, grace, handover, lifecycle and the sweeps).
+ * `join` and `leave` also move replay frames, atomically with the membership change.
+ */
+export interface Membership {
   /**
    * Registers `peer` as connected with `member` (replacing any earlier record), cancels its
    * grace period, and returns the room plus the stored frames after `lastSeq`. Atomic.
@@ -86,36 +90,11 @@ export interface RoomDirectory {
    * Returns false when another socket has replaced `conn` (nothing changes then). Atomic.
    */
   leave(callId: string, peer: string, conn: string, now: number, graceDeadline: number, frames: string[]): Promise<boolean>;
-  /** The frames in `peer`'s replay buffer with `seq > afterSeq`, oldest first (it changes nothing). */
-  replayAfter(callId: string, peer: string, afterSeq: number): Promise<string[]>;
-  /** Appends already-sequenced frames of connected peers to their replay buffers (batched write-behind), atomically. */
-  record(batch: readonly PendingFrames[]): Promise<void>;
-  /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */
-  appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome>;
-  /**
-   * Keeps `body` for a peer registered as connected on a node that no longer listens (a publish
-   * reached nobody), without a sequence number: the peer's next `join` takes it, or, once the
-   * dead-node sweep marks the peer reconnecting, it moves into the replay buffer after the gap.
-   */
-  park(callId: string, peer: string, body: string): Promise<void>;
   members(callId: string): Promise<Map<string, MemberRecord>>;
-  /**
-   * Grace periods past `now`, each handed to one caller at a time cluster-wide: claiming moves
-   * the entry's deadline to `now + leaseMs`, so an entry whose claimer fails (or dies) before
-   * `releaseGrace` comes due again. A `join` of the peer removes the entry.
-   */
-  claimExpiredGrace(now: number, limit: number, leaseMs: number): Promise<Array<{ callId: string; peer: string }>>;
-  /** Removes a claimed grace entry once its call is settled. */
-  releaseGrace(callId: string, peer: string): Promise<void>;
   /** Forgets a call: members, grace entries, node index (not the replay buffers, which expire). */
   clearRoom(callId: string, peers: readonly string[]): Promise<void>;
   /** Drops `callId` from this node's room index (no local member left). */
   forgetLocalRoom(callId: string): Promise<void>;
-  /**
-   * Claims billing ticks, one round trip for the whole batch: for each `{callId, minute}`, true
-   * for exactly one caller cluster-wide. Results are in the order of `ticks`.
-   */
-  claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]>;
   /**
    * Nodes that registered members and are not in `alive`; for each, takes up to `limit` of its
    * rooms (each room to one caller) and marks its connected members reconnecting until
@@ -125,3 +104,46 @@ export interface RoomDirectory {
    */
   sweepDeadNodes(alive: readonly string[], now: number, graceDeadline: number, limit: number, onMarked: (marked: MarkedRoom) => void): Promise<void>;
 }
+
+/** Each peer's replay buffer and parked frames (used by the relay, the write-behind and handover). */
+export interface ReplayStore {
+  /** Appends already-sequenced frames of connected peers to their replay buffers (batched write-behind), atomically. */
+  record(batch: readonly PendingFrames[]): Promise<void>;
+  /** The frames in `peer`'s replay buffer with `seq > afterSeq`, oldest first (it changes nothing). */
+  replayAfter(callId: string, peer: string, afterSeq: number): Promise<string[]>;
+  /** Stores `body` for a peer that is not connected, assigning the next sequence number. Atomic. */
+  appendOffline(callId: string, peer: string, body: string): Promise<AppendOutcome>;
+  /**
+   * Keeps `body` for a peer registered as connected on a node that no longer listens (a publish
+   * reached nobody), without a sequence number: the peer's next `join` takes it, or, once the
+   * dead-node sweep marks the peer reconnecting, it moves into the replay buffer after the gap.
+   */
+  park(callId: string, peer: string, body: string): Promise<void>;
+}
+
+/** Grace periods handed out cluster-wide, one claimer at a time (used by the grace sweep). */
+export interface GraceLeases {
+  /**
+   * Grace periods past `now`, each handed to one caller at a time cluster-wide: claiming moves
+   * the entry's deadline to `now + leaseMs`, so an entry whose claimer fails (or dies) before
+   * `releaseGrace` comes due again. A `join` of the peer removes the entry.
+   */
+  claimExpiredGrace(now: number, limit: number, leaseMs: number): Promise<Array<{ callId: string; peer: string }>>;
+  /** Removes a claimed grace entry once its call is settled. */
+  releaseGrace(callId: string, peer: string): Promise<void>;
+}
+
+/** Billing-tick claims, exactly one winner per minute cluster-wide (used by the ticks). */
+export interface TickLedger {
+  /**
+   * Claims billing ticks, one round trip for the whole batch: for each `{callId, minute}`, true
+   * for exactly one caller cluster-wide. Results are in the order of `ticks`.
+   */
+  claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]>;
+}
+
+/**
+ * The state signal nodes share, as one implementation serves it (`MemoryDirectory`,
+ * `RedisDirectory`; `signal/main.ts` picks one). Each consumer sees only its port.
+ */
+export interface RoomDirectory extends Membership, ReplayStore, GraceLeases, TickLedger {}

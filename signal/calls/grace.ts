@@ -33,7 +33,8 @@ export class Grace {
     participant.close();
     if (isTerminal(room.call.status)) return;
     const frames = participant.takeUnwritten();
-    const { settings, log, events, nodeId, directory } = this.ctx.deps;
+    const { settings, log, events, nodeId } = this.ctx.deps;
+    const { membership } = this.ctx;
     const t = this.ctx.now();
     const deadline = t + settings.reconnectGraceMs;
     room.dormant.set(session.peer, { seq: participant.seq, unflushed: frames, leaveFailed: false, deadline, conn: session.conn });
@@ -43,11 +44,11 @@ export class Grace {
       this.notifyLeft(session.callId, session.peer, 'disconnected');
     };
     const leave = async (): Promise<void> => {
-      const left = await directory.leave(session.callId, session.peer, session.conn, t, deadline, frames);
+      const left = await membership.leave(session.callId, session.peer, session.conn, t, deadline, frames);
       this.#pendingLeaves.delete(session.conn);
       // A leave retried after the peer came back here must not report it gone.
       if (left && !room.live.has(session.peer)) notify();
-      if (room.live.size === 0) await directory.forgetLocalRoom(session.callId).catch(() => undefined);
+      if (room.live.size === 0) await membership.forgetLocalRoom(session.callId).catch(() => undefined);
     };
     this.ctx.track(leave().catch((err: unknown) => {
       const dormant = room.dormant.get(session.peer);
@@ -94,7 +95,7 @@ export class Grace {
       // while Redis is down), and so is a leave still waiting for Redis.
       room.dormant.delete(hint.peer);
       this.#pendingLeaves.delete(dormant.conn);
-      if (room.live.size === 0) this.ctx.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
+      if (room.live.size === 0) this.ctx.membership.forgetLocalRoom(room.callId).catch(() => undefined);
     }
     const known = room.remote.get(hint.peer);
     room.remote.set(hint.peer, { node: hint.node || known?.node || '', state: hint.state });

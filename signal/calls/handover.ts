@@ -107,7 +107,7 @@ export class Handover {
     participant.session.io.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection');
     room.dormant.delete(participant.peer);
     room.remote.set(participant.peer, { node, state: 'connected' });
-    if (this.ctx.dropLive(room, participant.peer)) this.ctx.deps.directory.forgetLocalRoom(room.callId).catch(() => undefined);
+    if (this.ctx.dropLive(room, participant.peer)) this.ctx.membership.forgetLocalRoom(room.callId).catch(() => undefined);
     void this.#handBack(room.callId, participant.peer, node, unwritten, knownSeq);
   }
 
@@ -121,7 +121,7 @@ export class Handover {
   async #handBack(callId: string, peer: string, node: string, unwritten: string[], knownSeq: number): Promise<void> {
     let frames = unwritten;
     if (knownSeq >= 0) {
-      const stored = await this.ctx.deps.directory.replayAfter(callId, peer, knownSeq).catch(() => []);
+      const stored = await this.ctx.replay.replayAfter(callId, peer, knownSeq).catch(() => []);
       if (stored.length > 0) {
         const bySeq = new Map([...stored, ...unwritten].map((f) => [seqOf(f), f]));
         frames = [...bySeq.values()].sort((a, b) => seqOf(a) - seqOf(b));

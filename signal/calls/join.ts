@@ -25,7 +25,7 @@ export class Join {
 
   /** Runs a `join`; `onJoined` gets the new participant as soon as it is in the room. */
   async join(session: Session, lastSeq: number | undefined, id: string | undefined, onJoined: (p: Participant) => void): Promise<void> {
-    const { log, store, directory, nodeId, events, metrics } = this.ctx.deps;
+    const { log, store, nodeId, events, metrics } = this.ctx.deps;
     const { relay, handover, grace, writeBehind, ticks } = this.jobs;
     if (session.phase !== 'open') return this.#reply(session, id, 'conflict', 'This socket has already joined.');
     session.phase = 'joining';
@@ -62,7 +62,7 @@ export class Join {
     let replay: string[] = [];
     let parked: string[] = [];
     try {
-      const outcome = await directory.join(session.callId, session.peer, member, lastSeq);
+      const outcome = await this.ctx.membership.join(session.callId, session.peer, member, lastSeq);
       ({ previous, members, replay, parked } = outcome);
       storedSeq = outcome.seq;
       // A peer joined on this node is connected whatever the directory says (its own join may

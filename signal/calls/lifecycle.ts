@@ -100,7 +100,7 @@ export class Lifecycle {
 
   /** Announces and applies what the store did; true when this caller made the transition. */
   settle(callId: string, to: CallStatus, before: CallStatus | null, result: TransitionResult): boolean {
-    const { log, events, nodeId, broker, metrics, directory } = this.ctx.deps;
+    const { log, events, nodeId, broker, metrics } = this.ctx.deps;
     if (!result.changed) {
       this.applyCall(callId, snapshotOf(result.call));
       return false;
@@ -113,7 +113,7 @@ export class Lifecycle {
     broker.publish(this.callsChannel, payload).catch(() => metrics.publishFailures.inc());
     this.applyCall(callId, snapshot);
     if (isTerminal(to)) {
-      directory.clearRoom(callId, PEERS).catch((err: unknown) => log.warn({ err, call: callId }, 'room cleanup failed'));
+      this.ctx.membership.clearRoom(callId, PEERS).catch((err: unknown) => log.warn({ err, call: callId }, 'room cleanup failed'));
     }
     return true;
   }

@@ -126,7 +126,7 @@ export class Relay {
   /** `route` for a peer this node does not know to be connected: the directory decides. */
   async #routeAway(room: Room | undefined, callId: string, peer: string, frameBody: string, hint: Hint | undefined, t0: number, hop: number): Promise<boolean> {
     try {
-      const outcome = await this.ctx.deps.directory.appendOffline(callId, peer, frameBody);
+      const outcome = await this.ctx.replay.appendOffline(callId, peer, frameBody);
       if ('seq' in outcome) return true;
       if ('node' in outcome) {
         if (outcome.node === this.ctx.nodeId || hop > 0) return false;
@@ -154,8 +154,8 @@ export class Relay {
 
   /** Keeps a frame whose target node no longer listens until the peer resumes (or is marked gone). */
   #park(callId: string, peer: string, frameBody: string): Promise<boolean> {
-    const { directory, metrics, log } = this.ctx.deps;
-    return directory.park(callId, peer, frameBody).then(() => {
+    const { metrics, log } = this.ctx.deps;
+    return this.ctx.replay.park(callId, peer, frameBody).then(() => {
       metrics.parked.inc();
       return true;
     }, (err: unknown) => {

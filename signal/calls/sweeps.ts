@@ -37,10 +37,11 @@ export class Sweeps {
 
   /** Ends the calls whose grace ran out: as the directory hands them out, or by local deadlines while it is unreachable. */
   async expireGrace(t: number): Promise<void> {
-    const { directory, log } = this.ctx.deps;
+    const { log } = this.ctx.deps;
+    const { leases } = this.ctx;
     let claimed: Array<{ callId: string; peer: string }> | null = null;
     try {
-      claimed = await directory.claimExpiredGrace(t, GRACE_CLAIMS_PER_SWEEP, GRACE_CLAIM_LEASE_MS);
+      claimed = await leases.claimExpiredGrace(t, GRACE_CLAIMS_PER_SWEEP, GRACE_CLAIM_LEASE_MS);
       this.#directoryReachedAt = t;
     } catch (err) {
       log.debug({ err }, 'grace periods unavailable (directory unreachable); using local deadlines');
@@ -49,18 +50,18 @@ export class Sweeps {
     for (const { callId, peer } of claimed) {
       log.info({ call: callId, peer }, 'reconnect grace expired');
       this.#expire(callId, peer, true)?.then(async (over) => {
-        if (over) await directory.releaseGrace(callId, peer);
+        if (over) await leases.releaseGrace(callId, peer);
       }).catch((err: unknown) => log.debug({ err, call: callId }, 'grace entry not released; it comes due again'));
     }
   }
 
   /** Marks the connected peers of nodes not in `alive` reconnecting, and tells their other peers. */
   async sweepDeadNodes(t: number, aliveNodes: () => Promise<string[]>): Promise<void> {
-    const { directory, log, settings } = this.ctx.deps;
+    const { log, settings } = this.ctx.deps;
     try {
       const alive = t < this.holdDeadNodeSweepUntil ? null : await aliveNodes();
       if (!alive) return;
-      await directory.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, DEAD_NODE_ROOMS_PER_SWEEP, ({ callId, peers, node }) => {
+      await this.ctx.membership.sweepDeadNodes(alive, t, t + settings.reconnectGraceMs, DEAD_NODE_ROOMS_PER_SWEEP, ({ callId, peers, node }) => {
         for (const peer of peers) {
           log.warn({ call: callId, peer, deadNode: node }, 'peer lost with its node');
           this.jobs.grace.notifyLeft(callId, peer, 'node_failure');
@@ -96,7 +97,7 @@ export class Sweeps {
         if (session.phase !== 'joined') continue;
         const member: MemberRecord = { node: this.ctx.nodeId, conn: session.conn, user: session.user, state: 'connected', since: this.ctx.now() };
         try {
-          const outcome = await this.ctx.deps.directory.join(room.callId, session.peer, member, undefined);
+          const outcome = await this.ctx.membership.join(room.callId, session.peer, member, undefined);
           // A dead-node sweep that took this node for dead raised the counter by a gap: number above it.
           participant.seq = Math.max(participant.seq, outcome.seq);
           for (const [peer, record] of outcome.members) {
@@ -138,7 +139,7 @@ export class Sweeps {
       if (call === null) return true;
       if (isTerminal(call.status)) {
         lifecycle.applyCall(callId, snapshotOf(call));
-        if (viaDirectory) this.ctx.deps.directory.clearRoom(callId, PEERS).catch(() => undefined);
+        if (viaDirectory) this.ctx.membership.clearRoom(callId, PEERS).catch(() => undefined);
         return true;
       }
       const to: CallStatus = call.status === 'active' ? 'ended' : 'failed';
@@ -156,7 +157,7 @@ export class Sweeps {
   async #peerIsBack(callId: string, peer: string): Promise<boolean> {
     if (this.ctx.rooms.get(callId)?.live.has(peer)) return true;
     try {
-      return (await this.ctx.deps.directory.members(callId)).get(peer)?.state === 'connected';
+      return (await this.ctx.membership.members(callId)).get(peer)?.state === 'connected';
     } catch {
       return false;
     }

@@ -68,7 +68,7 @@ export class Ticks {
     }
     try {
       for (const current of inBatches(due, TICK_CLAIM_BATCH)) {
-        const won = await this.ctx.deps.directory.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
+        const won = await this.ctx.ledger.claimTicks(current.map(({ room, minute }) => ({ callId: room.callId, minute })));
         current.forEach(({ room, minute }, i) => {
           if (minute !== room.lastTick + 1) return;
           room.lastTick = minute;

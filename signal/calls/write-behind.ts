@@ -63,7 +63,7 @@ export class WriteBehind {
       work.push({ callId, peer, frames, participant });
     }
     for (const current of inBatches(work, WRITE_BEHIND_BATCH)) {
-      const written = await this.ctx.deps.directory.record(current).then(() => true, () => false);
+      const written = await this.ctx.replay.record(current).then(() => true, () => false);
       for (const { participant, frames } of current) {
         // A socket that closed or was replaced meanwhile took these frames (takeUnwritten).
         if (participant.writing !== frames) continue;
