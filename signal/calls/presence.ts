@@ -1,12 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RedisScript } from '../redis-script.js';
+import { RedisPresenceStore, type PresenceStore } from '../../shared/presence/index.js';
 import type { Logger } from '../../shared/runtime/logger.js';
-
-/** KEYS: presence key; ARGV: node id. Deletes the key only if this node wrote it last. */
-const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
-
-/** KEYS: presence keys; ARGV: node id, ttl ms. */
-const WRITE = new RedisScript(`for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end return #KEYS`);
 
 /**
  * Keys written per Redis command by a refresh. A script holds Redis for its whole run, and every
@@ -16,16 +10,21 @@ const WRITE = new RedisScript(`for i = 1, #KEYS do redis.call('SET', KEYS[i], AR
 const PRESENCE_BATCH = 250;
 
 /**
- * Presence for the calls API: while a user has a live signaling socket on some node, Redis key
- * `<prefix>:presence:user:<userId>` exists (value: a node id) with a TTL, refreshed every
- * `refreshMs` (a third of the TTL: two refreshes may fail before a key lapses). Without Redis it
- * only counts locally. Redis errors are logged, never thrown.
+ * This node's side of presence: counts the sockets per user here, and keeps each user with one
+ * marked online in the `PresenceStore` (key format in `shared/presence`), refreshed every
+ * `refreshMs` (a third of the TTL: two refreshes may fail before a mark lapses). Without a store
+ * (no Redis) it only counts locally. Store errors are logged, never thrown.
  */
 export class Presence {
   readonly #counts = new Map<string, number>();
   #refreshing = false;
 
-  constructor(private readonly options: { redis?: Redis; prefix: string; nodeId: string; ttlMs: number; log: Logger }) {}
+  readonly #store: PresenceStore | undefined;
+
+  /** `store` defaults to a `RedisPresenceStore` on `redis` when one is given. */
+  constructor(private readonly options: { redis?: Redis; store?: PresenceStore; prefix: string; nodeId: string; ttlMs: number; log: Logger }) {
+    this.#store = options.store ?? (options.redis ? new RedisPresenceStore(options.redis, options.prefix) : undefined);
+  }
 
   /** Sockets this node holds for `userId`. */
   count(userId: string): number {
@@ -45,8 +44,7 @@ export class Presence {
       return;
     }
     this.#counts.delete(userId);
-    const { redis } = this.options;
-    if (redis?.status === 'ready') RELEASE.run(redis, 1, this.#key(userId), this.options.nodeId).catch(() => undefined);
+    this.#store?.release(userId, this.options.nodeId).catch(() => undefined);
   }
 
   /** How often `refresh` should run to keep every key alive. */
@@ -72,13 +70,8 @@ export class Presence {
   }
 
   async #write(users: string[]): Promise<void> {
-    const { redis, ttlMs, nodeId, log } = this.options;
-    if (!redis || users.length === 0 || redis.status !== 'ready') return;
-    await WRITE.run(redis, users.length, ...users.map((user) => this.#key(user)), nodeId, String(ttlMs))
-      .catch((err: unknown) => log.debug({ err }, 'presence write failed'));
-  }
-
-  #key(userId: string): string {
-    return `${this.options.prefix}:presence:user:${userId}`;
+    const { ttlMs, nodeId, log } = this.options;
+    if (!this.#store || users.length === 0) return;
+    await this.#store.mark(users, nodeId, ttlMs).catch((err: unknown) => log.debug({ err }, 'presence write failed'));
   }
 }

@@ -1,22 +1,22 @@
 import type { Redis } from 'ioredis';
+import { RedisPresenceStore, type PresenceStore } from '../../../shared/presence/index.js';
 
 /** Whether a host is connected to the signaling tier right now. */
 export interface HostPresence {
   isOnline(userId: string): Promise<boolean>;
 }
 
-/** The Redis key the signal tier keeps while a user has a live signaling connection. */
-export function presenceKey(prefix: string, userId: string): string {
-  return `${prefix}:presence:user:${userId}`;
-}
-
-/** Presence from Redis key existence; any Redis failure counts as offline (the call starts `waiting`). */
+/** Presence as the signal tier marks it (`shared/presence`); any Redis failure counts as offline (the call starts `waiting`). */
 export class RedisHostPresence implements HostPresence {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  readonly #store: PresenceStore;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#store = new RedisPresenceStore(redis, prefix);
+  }
 
   async isOnline(userId: string): Promise<boolean> {
     try {
-      return (await this.redis.exists(presenceKey(this.prefix, userId))) === 1;
+      return await this.#store.isOnline(userId);
     } catch {
       return false;
     }
