@@ -18,7 +18,7 @@ export type Socket<Identity = unknown> = WebSocket<SocketData<Identity>>;
 /**
  * One WebSocket route's behaviour. `authenticate` runs synchronously inside the HTTP upgrade
  * handler: a throw answers HTTP 401 and no socket is opened. It must not await: this uWS build
- * closes some sockets upgraded later from `res.cork` (docs/signaling.md, "Why the upgrade is
+ * closes some sockets upgraded later from `res.cork` (docs/signal-internals.md, "Why the upgrade is
  * synchronous").
  */
 export interface WsRouteHandler<Identity = unknown> {
