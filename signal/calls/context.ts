@@ -5,7 +5,13 @@ import type { Broker } from '../broker/index.js';
 import type { SignalMetrics } from '../metrics.js';
 import type { GraceLeases, MemberRecord, Membership, ReplayStore, RoomDirectory, TickLedger } from './directory.js';
 import type { CallEvents } from './events.js';
+import type { Grace } from './grace.js';
+import type { Handover } from './handover.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Relay } from './relay.js';
 import { Room, type CallSnapshot, type Participant } from './room.js';
+import type { Ticks } from './ticks.js';
+import type { WriteBehind } from './write-behind.js';
 
 /** Limits and timings the rooms need (a slice of `config.signal`), and `config.calls.ice`. */
 export interface RoomSettings {
@@ -154,10 +160,10 @@ export class RoomsContext {
 
 /** The job modules of the rooms, for one another (wired once by `Rooms`). */
 export interface RoomJobs {
-  relay: import('./relay.js').Relay;
-  handover: import('./handover.js').Handover;
-  lifecycle: import('./lifecycle.js').Lifecycle;
-  grace: import('./grace.js').Grace;
-  writeBehind: import('./write-behind.js').WriteBehind;
-  ticks: import('./ticks.js').Ticks;
+  relay: Relay;
+  handover: Handover;
+  lifecycle: Lifecycle;
+  grace: Grace;
+  writeBehind: WriteBehind;
+  ticks: Ticks;
 }

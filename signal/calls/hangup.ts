@@ -37,7 +37,7 @@ export class Hangup {
     // If the other side's hangup ends the call first, its call-state closes this socket: ack before that.
     const ack = (): void => reply();
     const participant = this.ctx.rooms.get(session.callId)?.live.get(session.peer);
-    const acks = participant?.session === session ? participant.hangupAcks : new Set<() => void>();
+    const acks = participant?.session === session ? (participant.hangupAcks ??= new Set()) : new Set<() => void>();
     acks.add(ack);
     try {
       const over = await this.#end(session, ack);

@@ -158,7 +158,7 @@ export class Lifecycle {
     const frame = encodeSequenced('call-state', stateData(callId, call));
     const t0 = preciseNow();
     const over = isTerminal(call.status);
-    if (over) for (const participant of room.live.values()) for (const ack of participant.hangupAcks) ack();
+    if (over) for (const participant of room.live.values()) for (const ack of participant.hangupAcks ?? []) ack();
     for (const participant of [...room.live.values()]) {
       // The socket closes next: what a handover hold keeps goes out before the final state.
       if (over) this.jobs.handover.releaseHeld(participant);

@@ -82,8 +82,8 @@ export class Participant {
   queued: Queued[] | undefined = [];
   /** Ends the wait for handed-back frames if they never come. */
   holdTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Replies owed to `hangup` requests in flight: sent once the call is over. */
-  readonly hangupAcks = new Set<() => void>();
+  /** Replies owed to `hangup` requests in flight: sent once the call is over (made on the first hangup: idle sockets hold none). */
+  hangupAcks: Set<() => void> | undefined;
 
   constructor(readonly session: Session, readonly room: Room) {}
 
