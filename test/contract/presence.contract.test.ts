@@ -12,6 +12,7 @@ presenceContract(
   'RedisPresenceStore',
   async () => {
     redis = redisClient();
+    await redis.ping();
     return new RedisPresenceStore(redis, prefix);
   },
   async () => {

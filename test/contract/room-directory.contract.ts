@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { seqOf, withSeq, type MemberRecord, type RoomDirectory } from '../../signal/calls/directory.js';
+import { SEQ_GAP, seqOf, withSeq, type MemberRecord, type RoomDirectory } from '../../signal/calls/directory.js';
 
 /** Makes a directory as seen by node `nodeId`; directories made for one test share their state. */
 export type DirectoryFactory = (nodeId: string, replayLimit: number) => Promise<RoomDirectory>;
@@ -131,6 +131,28 @@ export function roomDirectoryContract(name: string, make: DirectoryFactory, clea
       const [wonA, wonB] = await Promise.all([a.claimTicks(ticks), b.claimTicks(ticks)]);
       expect(wonA).toHaveLength(ticks.length);
       expect(wonA.map((w, i) => Number(w) + Number(wonB[i]))).toEqual(ticks.map(() => 1));
+    });
+
+    it('marks the connected peers of a dead node reconnecting, once, numbering their frames past the gap', async () => {
+      const dead = await make('dead', 16);
+      const alive = await make('alive', 16);
+      await dead.join('call-d', 'guest', member('dead', 'c1'), undefined);
+      await alive.join('call-d', 'host', member('alive', 'c2'), undefined);
+      await dead.park('call-d', 'guest', frameBody(1));
+      const marked: Array<{ callId: string; peers: string[]; node: string }> = [];
+      await alive.sweepDeadNodes(['alive'], 100, 5_000, 10, (m) => marked.push(m));
+      expect(marked).toEqual([{ callId: 'call-d', peers: ['guest'], node: 'dead' }]);
+      const members = await alive.members('call-d');
+      expect(members.get('guest')?.state).toBe('reconnecting');
+      expect(members.get('host')?.state).toBe('connected');
+      const again: unknown[] = [];
+      await alive.sweepDeadNodes(['alive'], 200, 5_000, 10, (m) => again.push(m));
+      expect(again.flatMap((m) => (m as { peers: string[] }).peers)).toEqual([]);
+      // The parked frame became replayable after the gap, and new frames follow it.
+      const stored = await alive.replayAfter('call-d', 'guest', 0);
+      expect(stored.map(seqOf)).toEqual([SEQ_GAP + 1]);
+      expect(await alive.appendOffline('call-d', 'guest', frameBody(2))).toEqual({ seq: SEQ_GAP + 2 });
+      expect(await alive.claimExpiredGrace(5_001, 10, 1_000)).toEqual([{ callId: 'call-d', peer: 'guest' }]);
     });
   });
 }
