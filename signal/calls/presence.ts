@@ -8,6 +8,10 @@ import type { Logger } from '../../shared/runtime/logger.js';
  * take about 0.5 ms, as long as a replay write-behind of 50 participants.
  */
 const PRESENCE_BATCH = 250;
+/** Refreshes per TTL: two may fail before a mark lapses. */
+export const PRESENCE_REFRESHES_PER_TTL = 3;
+/** Refreshes never run more often than this (ms), however short the TTL. */
+export const PRESENCE_MIN_REFRESH_MS = 100;
 
 /**
  * This node's side of presence: counts the sockets per user here, and keeps each user with one
@@ -49,7 +53,7 @@ export class Presence {
 
   /** How often `refresh` should run to keep every key alive. */
   get refreshMs(): number {
-    return Math.max(100, Math.floor(this.options.ttlMs / 3));
+    return Math.max(PRESENCE_MIN_REFRESH_MS, Math.floor(this.options.ttlMs / PRESENCE_REFRESHES_PER_TTL));
   }
 
   /**
