@@ -6,7 +6,7 @@ export type DirectoryFactory = (nodeId: string, replayLimit: number) => Promise<
 
 const member = (node: string, conn: string): MemberRecord => ({ node, conn, user: `u-${conn}`, state: 'connected', since: 1 });
 
-/** A frame body as the room service builds it (single-line JSON), with a payload that needs escaping. */
+/** A frame body as the rooms build it (single-line JSON), with a payload that needs escaping. */
 const frameBody = (n: number): string => JSON.stringify({ type: 'ice-candidate', data: { from: 'host', candidate: { candidate: `candidate:${n} 1 udp\nline "two" é ✓` } } });
 
 /**
