@@ -23,8 +23,8 @@ export class Join {
     return iceServersForToken(this.ctx.settings.ice, session.user, session.claims.iat);
   }
 
-  /** Runs a `join`; `onJoined` gets the new participant as soon as it is in the room. */
-  async join(session: Session, lastSeq: number | undefined, id: string | undefined, onJoined: (p: Participant) => void): Promise<void> {
+  /** Runs a `join` (replies to it, and refuses it with an error frame and a close where it must). */
+  async join(session: Session, lastSeq: number | undefined, id: string | undefined): Promise<void> {
     const { log, store, nodeId, events, metrics } = this.ctx.deps;
     const { relay, handover, grace, writeBehind, ticks } = this.jobs;
     if (session.phase !== 'open') return this.#reply(session, id, 'conflict', 'This socket has already joined.');
@@ -46,8 +46,7 @@ export class Join {
     const snapshot = snapshotOf(call);
     const room = this.ctx.room(session.callId, snapshot, (r) => ticks.initRoom(r, snapshot));
     if (call.version > room.call.version) room.call = snapshot;
-    const participant = new Participant(session, room);
-    onJoined(participant);
+    const participant = new Participant(session);
     const earlier = room.live.get(session.peer);
     // What the replaced socket was sent that the replay buffer may not hold yet goes to this one.
     const handedOver = earlier ? handover.replaceHere(earlier, participant) : [];

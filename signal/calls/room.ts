@@ -85,7 +85,7 @@ export class Participant {
   /** Replies owed to `hangup` requests in flight: sent once the call is over (made on the first hangup: idle sockets hold none). */
   hangupAcks: Set<() => void> | undefined;
 
-  constructor(readonly session: Session, readonly room: Room) {}
+  constructor(readonly session: Session) {}
 
   get peer(): string {
     return this.session.peer;

@@ -10,7 +10,6 @@ import { Join } from './join.js';
 import { Lifecycle } from './lifecycle.js';
 import { decodeNodeMessage } from './node-channel.js';
 import { Relay } from './relay.js';
-import type { Participant } from './room.js';
 import { Sweeps } from './sweeps.js';
 import { Ticks } from './ticks.js';
 import { WriteBehind } from './write-behind.js';
@@ -42,8 +41,6 @@ export class Rooms implements CallRooms {
   readonly #join: Join;
   readonly #hangup: Hangup;
   readonly #sweeps: Sweeps;
-  /** Each joined socket's participant (a replaced one too, until its socket closes). */
-  readonly #participants = new WeakMap<Session, Participant>();
   readonly callsChannel: string;
 
   constructor(deps: RoomsDeps) {
@@ -65,7 +62,7 @@ export class Rooms implements CallRooms {
   }
 
   join(session: Session, lastSeq: number | undefined, id: string | undefined): Promise<void> {
-    return this.#join.join(session, lastSeq, id, (p) => this.#participants.set(session, p));
+    return this.#join.join(session, lastSeq, id);
   }
 
   relay(session: Session, type: string, data: Record<string, unknown>, t0: number): number | Promise<number> {
@@ -77,7 +74,9 @@ export class Rooms implements CallRooms {
   }
 
   socketClosed(session: Session): void {
-    this.#jobs.grace.socketClosed(session, this.#participants.get(session));
+    // A socket's participant is the live one of its peer; a replaced socket's is no longer in the room (its close changes nothing).
+    const live = this.#ctx.rooms.get(session.callId)?.live.get(session.peer);
+    this.#jobs.grace.socketClosed(session, live?.session === session ? live : undefined);
   }
 
   iceServersFor(session: Session): IceServer[] {

@@ -4,9 +4,9 @@ import { Session } from '../../../signal/session/session.js';
 
 const call: CallSnapshot = { status: 'active', endReason: null, version: 2, answeredAt: 0, hostId: 'h', guestId: 'g' };
 
-function participant(room: Room, peer: string): Participant {
-  const claims = { sub: peer, role: 'guest' as const, call_id: room.callId, peer, iat: 0, exp: 9e9, iss: 't', jti: peer, aud: 'signal' };
-  return new Participant(new Session({ send: () => true, close: () => undefined }, `conn-${peer}`, claims, { ratePerSec: 1, rateBurst: 1 }, 0), room);
+function participant(callId: string, peer: string): Participant {
+  const claims = { sub: peer, role: 'guest' as const, call_id: callId, peer, iat: 0, exp: 9e9, iss: 't', jti: peer, aud: 'signal' };
+  return new Participant(new Session({ send: () => true, close: () => undefined }, `conn-${peer}`, claims, { ratePerSec: 1, rateBurst: 1 }, 0));
 }
 
 describe('Room and Participant', () => {
@@ -15,7 +15,7 @@ describe('Room and Participant', () => {
 
   it('close() stops its participants’ timers, tells listeners once, and is safe to call twice', () => {
     const room = new Room('c1', call);
-    const p = participant(room, 'guest');
+    const p = participant(room.callId, 'guest');
     room.live.set('guest', p);
     const fired = vi.fn();
     p.holdTimer = setTimeout(fired, 1000);
@@ -31,7 +31,7 @@ describe('Room and Participant', () => {
   });
 
   it('keeps a participant’s pending frames bounded and hands over the unwritten ones in seq order', () => {
-    const p = participant(new Room('c1', call), 'host');
+    const p = participant('c1', 'host');
     for (let i = 1; i <= 5; i++) p.remember(`f${i}`, 2);
     expect(p.pending).toEqual(['f4', 'f5']);
     p.writing = p.takePending();
@@ -41,7 +41,7 @@ describe('Room and Participant', () => {
   });
 
   it('ends a handover hold once: the held frames, then nothing', () => {
-    const p = participant(new Room('c1', call), 'host');
+    const p = participant('c1', 'host');
     expect(p.takeHeld()).toEqual([]);
     p.queued = [{ body: 'a', t0: 1 }];
     p.holdTimer = setTimeout(() => undefined, 1000);
