@@ -151,7 +151,6 @@ export class Room implements WheelEntry {
   readonly live = new Map<string, Participant>();
   readonly dormant = new Map<string, Dormant>();
   readonly remote = new Map<string, { node: string; state: PeerState }>();
-  readonly events = new TypedEmitter<RoomEventMap>();
   /** Last billing minute claimed (or given up) here. */
   lastTick = 0;
   idleSince = 0;
@@ -160,8 +159,14 @@ export class Room implements WheelEntry {
   /** Slot on the billing-tick wheel (the wheel's bookkeeping). */
   wheelSlot = -1;
   #closed = false;
+  #events: TypedEmitter<RoomEventMap> | undefined;
 
   constructor(readonly callId: string, public call: CallSnapshot) {}
+
+  /** The room's typed events (made on first use: most rooms have no listener, and a node holds thousands). */
+  get events(): TypedEmitter<RoomEventMap> {
+    return (this.#events ??= new TypedEmitter<RoomEventMap>());
+  }
 
   get closed(): boolean {
     return this.#closed;
@@ -172,7 +177,7 @@ export class Room implements WheelEntry {
     if (this.#closed) return;
     this.#closed = true;
     for (const participant of this.live.values()) participant.close();
-    this.events.emit('close', { callId: this.callId });
-    this.events.clear();
+    this.#events?.emit('close', { callId: this.callId });
+    this.#events?.clear();
   }
 }
