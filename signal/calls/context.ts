@@ -58,6 +58,8 @@ export class RoomsContext {
   readonly rooms = new Map<string, Room>();
   /** Rooms with no socket on this node (the sweep forgets them after a while). */
   readonly idleRooms = new Set<Room>();
+  /** Participants holding frames not yet written to their replay buffer (the write-behind's work list). */
+  readonly unpersisted = new Set<Participant>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #onForget: Array<(room: Room) => void> = [];
   readonly now: () => number;

@@ -25,7 +25,7 @@ export class Grace {
     const wasJoined = session.phase === 'joined' || session.phase === 'joining';
     session.phase = 'closed';
     if (!participant) return;
-    this.jobs.writeBehind.unpersisted.delete(participant);
+    this.ctx.unpersisted.delete(participant);
     if (!wasJoined || participant.replaced) return;
     const room = this.ctx.rooms.get(session.callId);
     if (!room || room.live.get(session.peer) !== participant) return;

@@ -26,7 +26,7 @@ export class Join {
   /** Runs a `join` (replies to it, and refuses it with an error frame and a close where it must). */
   async join(session: Session, lastSeq: number | undefined, id: string | undefined): Promise<void> {
     const { log, store, nodeId, events, metrics } = this.ctx.deps;
-    const { relay, handover, grace, writeBehind, ticks } = this.jobs;
+    const { relay, handover, grace, ticks } = this.jobs;
     if (session.phase !== 'open') return this.#reply(session, id, 'conflict', 'This socket has already joined.');
     session.phase = 'joining';
     let call: Call | null;
@@ -95,7 +95,7 @@ export class Join {
       const toStore = dormant?.leaveFailed ? unwritten : handedOver;
       if (toStore.length > 0) {
         (participant.pending ??= []).push(...toStore);
-        writeBehind.unpersisted.add(participant);
+        this.ctx.unpersisted.add(participant);
       }
     }
     let seq = Math.max(storedSeq, dormant?.seq ?? 0, participant.seq, lastSeq ?? 0, ...replay.map(seqOf));

@@ -6,6 +6,7 @@ import { preciseNow } from '../clock.js';
 import { withSeq } from './directory.js';
 import type { RoomJobs, RoomsContext } from './context.js';
 import { encodeNodeMessage, type Hint } from './node-channel.js';
+import type { SignalMetrics } from '../metrics.js';
 import type { Participant, Room } from './room.js';
 
 const OTHER_PEERS = new Map<string, readonly string[]>(PEERS.map((peer) => [peer, PEERS.filter((p) => p !== peer)]));
@@ -36,7 +37,20 @@ function typeOfBody(frameBody: string): string {
  * parsed again on its way.
  */
 export class Relay {
-  constructor(private readonly ctx: RoomsContext, private readonly jobs: RoomJobs) {}
+  // Read once: `deliver` runs for every frame to every local socket.
+  readonly #rooms: Map<string, Room>;
+  readonly #unpersisted: Set<Participant>;
+  readonly #metrics: SignalMetrics;
+  readonly #replayBuffer: number;
+  readonly #nodeId: string;
+
+  constructor(private readonly ctx: RoomsContext, private readonly jobs: RoomJobs) {
+    this.#rooms = ctx.rooms;
+    this.#unpersisted = ctx.unpersisted;
+    this.#metrics = ctx.deps.metrics;
+    this.#replayBuffer = ctx.settings.replayBuffer;
+    this.#nodeId = ctx.nodeId;
+  }
 
   /**
    * Relays a peer-to-peer frame to `to` (or every other peer): how many peers it reached, as a
@@ -63,7 +77,7 @@ export class Relay {
    * their order.
    */
   route(callId: string, peer: string, frameBody: string, hint?: Hint, t0 = preciseNow(), hop = 0): boolean | Promise<boolean> {
-    const room = this.ctx.rooms.get(callId);
+    const room = this.#rooms.get(callId);
     if (hint && room && hint.peer !== peer) this.jobs.grace.applyHint(room, hint);
     const local = room?.live.get(peer);
     if (local) {
@@ -71,7 +85,7 @@ export class Relay {
       return true;
     }
     const cached = room?.remote.get(peer);
-    if (cached?.state === 'connected' && cached.node !== this.ctx.nodeId) return this.#publishTo(cached.node, callId, peer, frameBody, hint, t0, hop);
+    if (cached?.state === 'connected' && cached.node !== this.#nodeId) return this.#publishTo(cached.node, callId, peer, frameBody, hint, t0, hop);
     return this.#routeAway(room, callId, peer, frameBody, hint, t0, hop);
   }
 
@@ -100,17 +114,17 @@ export class Relay {
     }
     participant.seq += 1;
     const frame = withSeq(participant.seq, frameBody);
-    participant.remember(frame, this.ctx.settings.replayBuffer);
-    this.jobs.writeBehind.unpersisted.add(participant);
+    participant.remember(frame, this.#replayBuffer);
+    this.#unpersisted.add(participant);
     if (this.send(participant.session, frame, typeOfBody(frameBody)) && !Number.isNaN(t0)) {
-      this.ctx.deps.metrics.relayLatency.observe(path, Math.max(0, preciseNow() - t0) / 1000);
+      this.#metrics.relayLatency.observe(path, Math.max(0, preciseNow() - t0) / 1000);
     }
   }
 
   /** Sends one encoded frame to a socket, counting it by `type`; false when it was not sent. */
   send(session: Session, text: string, type: string): boolean {
     const sent = session.io.send(text);
-    if (sent) this.ctx.deps.metrics.framesOut.add(type);
+    if (sent) this.#metrics.framesOut.add(type);
     return sent;
   }
 

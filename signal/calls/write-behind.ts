@@ -21,12 +21,15 @@ export function inBatches<T>(items: readonly T[], size: number): T[][] {
  * directory in the background, in batches, never on the relay's path.
  */
 export class WriteBehind {
-  /** Participants holding frames not yet written to their replay buffer (the work list). */
-  readonly unpersisted = new Set<Participant>();
   /** The flush in progress (at most one at a time, so a peer's frames reach the directory in order). */
   #flushing: Promise<void> | undefined;
 
-  constructor(private readonly ctx: RoomsContext) {}
+  /** Participants holding frames not yet written (the context's work list: the relay adds to it). */
+  readonly unpersisted: Set<Participant>;
+
+  constructor(private readonly ctx: RoomsContext) {
+    this.unpersisted = ctx.unpersisted;
+  }
 
   /**
    * Writes the frames delivered since the last flush to the peers' replay buffers (run every
