@@ -4,3 +4,4 @@ export type { CallStore, TransitionOptions, TransitionResult } from './call-stor
 export { callFromDocument, MongoCallStore, type CallDocument } from './mongo-call-store.js';
 export * from './state-machine.js';
 export { announcementOf, callsChannelName, type CallAnnouncement } from './announcement.js';
+export { hostBusyError } from './host-claims.js';
