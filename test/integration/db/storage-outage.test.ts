@@ -6,6 +6,9 @@ import { createCall, peerToken, startLocalNode, until } from '../../helpers/sign
 import { SignalClient } from '../../helpers/ws-client.js';
 import { makeHost, makeUser, type Actor } from '../users/fixtures.js';
 import { MongoCallStore } from '../../../shared/calls/index.js';
+import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
+import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
+import { mongoUrl, uniqueName } from '../../helpers/services.js';
 
 /** The signal tier's documented bound (SIGNAL_STORE_TIMEOUT_MS default) plus scheduling slack on a loaded machine. */
 const WS_BOUND_MS = 3000 + 2000;
@@ -114,5 +117,65 @@ describe('storage outage: bounded, documented errors', () => {
     const again = await guest.request('join', {}, 15000);
     expect(again.type, JSON.stringify(again)).toBe('ack');
     expect(again.data.call).toMatchObject({ call_id: call.id, status: 'waiting' });
+  });
+
+  it('REST on a stopped (SIGSTOP) database: 503 service_unavailable with Retry-After within the bound, then normal service', async () => {
+    guestTokens = await mintGuestTokens(1);
+    process.kill(mongo.pid!, 'SIGSTOP');
+    try {
+      expectUnavailable(await threeRoutes());
+    } finally {
+      process.kill(mongo.pid!, 'SIGCONT');
+    }
+    await expectServed();
+  });
+
+  it('REST on a killed database: 503 service_unavailable with Retry-After within the bound', async () => {
+    guestTokens = await mintGuestTokens(2);
+    process.kill(mongo.pid!, 'SIGKILL');
+    await until(() => { try { process.kill(mongo.pid!, 0); return false; } catch { return true; } }, 10000, 'database process gone');
+    expectUnavailable(await threeRoutes());
+    // And again, once the driver has marked the server unreachable.
+    expectUnavailable(await threeRoutes());
+  });
+});
+
+/**
+ * Redis that stops answering (SIGSTOP) under a product process in `api` mode: requests neither
+ * hang nor fail; rate limits fall back to memory after the 1 s command timeout.
+ */
+describe('Redis outage: REST keeps answering', () => {
+  let redis: SpawnedRedis;
+  let product: ProductProcess;
+  beforeAll(async () => {
+    redis = await spawnRedis();
+    product = await startProductProcess('api', { MONGO_URL: mongoUrl(), MONGO_DB: uniqueName('redisout'), REDIS_URL: redis.url, REDIS_PREFIX: uniqueName('ro') });
+  });
+  afterAll(async () => {
+    try { process.kill(redis.server.process.pid!, 'SIGCONT'); } catch { /* gone */ }
+    product?.kill('SIGKILL');
+    await product?.exited;
+    await redis?.stop();
+  });
+
+  it('answers guest-session and a link lookup within the bound while Redis is stopped, and after it resumes', async () => {
+    const base = `http://127.0.0.1:${product.apiPort}`;
+    const ask = async (path: string, method = 'GET') => {
+      const res = await fetch(`${base}${path}`, {
+        method, signal: AbortSignal.timeout(REST_BOUND_MS),
+        ...(method === 'POST' ? { headers: { 'Content-Type': 'application/json' }, body: '{}' } : {}),
+      });
+      return { status: res.status, body: await res.json() as any };
+    };
+    expect((await ask('/v1/auth/guest-session', 'POST')).status).toBe(201);
+    process.kill(redis.server.process.pid!, 'SIGSTOP');
+    try {
+      const [guest, info] = await Promise.all([ask('/v1/auth/guest-session', 'POST'), ask('/v1/calls/links/nosuchcode2/info')]);
+      expect(guest.status, JSON.stringify(guest.body)).toBe(201);
+      expect(info.status, JSON.stringify(info.body)).toBe(404);
+    } finally {
+      process.kill(redis.server.process.pid!, 'SIGCONT');
+    }
+    expect((await ask('/v1/auth/guest-session', 'POST')).status).toBe(201);
   });
 });
