@@ -152,7 +152,8 @@ export class MongoCallStore implements CallStore {
   private async applyClaim(claim: TransitionClaim): Promise<Partial<Call>> {
     const changes = { ...changesOf(claim.to, claim.reason ?? undefined, claim.at), version: claim.version + 1 };
     await this.calls.updateOne({ _id: claim.call_id, version: claim.version }, { $set: changes });
-    if (claim.from === 'active') await this.releaseHost(claim.call_id);
+    // In the background: a claim naming a call that is over is free anyway; releasing only saves the next claimer a read.
+    if (claim.from === 'active') void this.releaseHost(claim.call_id);
     return changes;
   }
 
