@@ -74,5 +74,6 @@ export interface Config {
     reauthLeadMs: number;
     reauthGraceMs: number;
     presenceTtlMs: number;
+    storeTimeoutMs: number;
   };
 }

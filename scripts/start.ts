@@ -20,6 +20,9 @@ export interface Product {
   stop(): Promise<void>;
 }
 
+/** How long the API waits for one Redis command (rate limits, presence, announcements). */
+const API_REDIS_COMMAND_TIMEOUT_MS = 1000;
+
 /** Without Redis the API reaches the signal node of its own process directly (started after it). */
 function inProcessSignalLink(product: Product): NonNullable<ApiDeps['signalLink']> {
   return {
@@ -48,7 +51,9 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
       : undefined;
     let redis: Redis | undefined;
     if (config.redis.url && mode !== 'signal') {
-      redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+      // A Redis that stops answering must not hold requests: its commands fail after 1 s (rate limits
+      // then fall back to memory, presence reads as offline, announcements are dropped).
+      redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: API_REDIS_COMMAND_TIMEOUT_MS });
       redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
       await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; will retry'));
       const r = redis;

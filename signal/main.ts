@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { CallAnnouncement, CallStore } from '../shared/calls/index.js';
+import { DeadlineCallStore, type CallAnnouncement, type CallStore } from '../shared/calls/index.js';
 import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
@@ -99,7 +99,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   let rooms: Rooms | undefined;
   const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
   rooms = new Rooms({
-    nodeId: config.nodeId, prefix, store: calls, directory, broker, events, metrics, log,
+    nodeId: config.nodeId, prefix, store: new DeadlineCallStore(calls, s.storeTimeoutMs), directory, broker, events, metrics, log,
     settings: {
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
       tickCatchUpMs: tickCatchUpMs(s, tickClaimTtl),

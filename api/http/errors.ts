@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError, ERROR_CODES, type ErrorCode } from '../../shared/errors/index.js';
+import { isDependencyUnavailable } from '../../shared/runtime/unavailable.js';
 import type { AppState } from './context.js';
 
 const STATUS_TO_CODE: Record<number, ErrorCode> = {
@@ -10,8 +11,14 @@ const STATUS_TO_CODE: Record<number, ErrorCode> = {
 
 interface HttpLikeError { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string }
 
+/** `Retry-After` (seconds) of a 503: about how long the storage driver takes to see a database again. */
+export const UNAVAILABLE_RETRY_AFTER_SEC = 5;
+
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isDependencyUnavailable(err)) {
+    return new AppError('service_unavailable', { message: 'A required service is temporarily unavailable; retry shortly.', cause: err });
+  }
   const e = (err ?? {}) as HttpLikeError;
   const status = e.status ?? e.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -26,12 +33,15 @@ function toAppError(err: unknown): AppError {
 function writeError(ctx: Parameters<Middleware<AppState>>[0], error: AppError): void {
   ctx.status = error.status;
   for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+  if (error.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SEC));
   ctx.body = { error: { code: error.code, message: error.message, details: error.details } };
 }
 
 /**
  * First in the chain: turns any throw into the spec 000 error envelope. Only AppError messages
- * and well-known HTTP errors reach the client; anything else is a logged 500 `internal_error`.
+ * and well-known HTTP errors reach the client; storage or Redis that is unreachable or did not
+ * answer in time is 503 `service_unavailable` (every 503 carries `Retry-After`); anything else
+ * is a logged 500 `internal_error`.
  * Also gives unmatched routes (404) and wrong methods (405) the envelope.
  */
 export function errorHandler(): Middleware<AppState> {
@@ -46,6 +56,8 @@ export function errorHandler(): Middleware<AppState> {
       const error = toAppError(err);
       if (error.code === 'internal_error') {
         ctx.state.log?.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+      } else if (error.code === 'service_unavailable' && error.cause) {
+        ctx.state.log?.warn({ err: error.cause, method: ctx.method, path: ctx.path }, 'dependency unavailable');
       } else if (error.cause) {
         ctx.state.log?.debug({ err: error.cause, code: error.code }, 'request rejected');
       }

@@ -1,7 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { callFromDocument, MongoCallStore, type Call, type CallDocument, type CallStatus, type CallStore, type EndReason, type TransitionResult } from '../../shared/calls/index.js';
 
-
 /** History filters: the caller's calls as host or guest, optionally by status and creation time. */
 export interface CallHistoryQuery {
   participantId: string;
@@ -60,9 +59,9 @@ export class CallsRepository implements CallStore {
     return { items: docs.map(callFromDocument), total };
   }
 
-  /** True when the host is in a call that has been answered and not ended. */
-  async hostInActiveCall(hostId: string): Promise<boolean> {
-    return (await this.calls.countDocuments({ host_id: hostId, status: 'active' }, { limit: 1 })) > 0;
+  /** The call that keeps the host busy (active, or being made active), or null; see MongoCallStore. */
+  hostBusyWith(hostId: string): Promise<string | null> {
+    return this.store.hostBusyWith(hostId);
   }
 
   /** Number of calls made through each of `linkIds`. */

@@ -24,4 +24,5 @@ export const signalSettings = defineSettings([
   { env: 'SIGNAL_REAUTH_LEAD_MS', key: 'signal.reauthLeadMs', schema: { type: 'integer', minimum: 0, maximum: 3600000 }, default: 60000, doc: 'The server sends `reauth-required` this long before the token expires.' },
   { env: 'SIGNAL_REAUTH_GRACE_MS', key: 'signal.reauthGraceMs', schema: { type: 'integer', minimum: 0, maximum: 3600000 }, default: 30000, doc: 'A socket may outlive its token by this long waiting for `reauth`; then close 4001.' },
   { env: 'SIGNAL_PRESENCE_TTL_MS', key: 'signal.presenceTtlMs', schema: { type: 'integer', minimum: 500, maximum: 3600000 }, default: 15000, doc: 'TTL of `<prefix>:presence:user:<id>` (refreshed every third of it while the user has a socket).' },
+  { env: 'SIGNAL_STORE_TIMEOUT_MS', key: 'signal.storeTimeoutMs', schema: { type: 'integer', minimum: 100, maximum: 60000 }, default: 3000, doc: 'Longest a call-store operation (one MongoDB read, or one transition) may take on the signal path; past it a `join` gets `service_unavailable` and a transition counts as a storage failure (retried).' },
 ]);

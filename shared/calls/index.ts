@@ -5,3 +5,5 @@ export { callFromDocument, MongoCallStore, type CallDocument } from './mongo-cal
 export { MemoryCallStore } from './memory-call-store.js';
 export * from './state-machine.js';
 export { announcementOf, callsChannelName, type CallAnnouncement } from './announcement.js';
+export { hostBusyError } from './host-claims.js';
+export { DeadlineCallStore } from './deadline-call-store.js';

@@ -3,6 +3,7 @@ import { AppError } from '../errors/index.js';
 import { isDuplicateKey } from '../runtime/mongo/errors.js';
 import type { Call } from './call.js';
 import type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
+import { HostClaims } from './host-claims.js';
 import { canTransition, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
 
 /** A call as stored in `calls`: the id is `_id`. */
@@ -55,10 +56,17 @@ function changesOf(to: CallStatus, reason: EndReason | undefined, at: Date): Par
 export class MongoCallStore implements CallStore {
   private readonly calls: Collection<CallDocument>;
   private readonly claims: Collection<TransitionClaim>;
+  private readonly hosts: HostClaims;
 
   constructor(db: Db) {
     this.calls = db.collection<CallDocument>('calls');
     this.claims = db.collection<TransitionClaim>('call_transitions');
+    this.hosts = new HostClaims(db);
+  }
+
+  /** The call that keeps `hostId` busy (active, or being made active), or null: a host is in one call at a time. */
+  hostBusyWith(hostId: string): Promise<string | null> {
+    return this.hosts.holder(hostId);
   }
 
   /** Creates the indexes this store relies on; safe to call at every start. */
@@ -102,6 +110,8 @@ export class MongoCallStore implements CallStore {
       if (!canTransition(current.status, to)) {
         throw new AppError('conflict', { message: `Call is ${current.status}; it cannot become ${to}.`, details: { status: current.status } });
       }
+      // One active call per host: the host is claimed before the call may become active.
+      if (to === 'active') await this.hosts.acquire(current.host_id, id);
       const claim: TransitionClaim = {
         _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at, claimed_at: new Date(),
         ...(key !== undefined ? { key } : {}),
@@ -142,7 +152,15 @@ export class MongoCallStore implements CallStore {
   private async applyClaim(claim: TransitionClaim): Promise<Partial<Call>> {
     const changes = { ...changesOf(claim.to, claim.reason ?? undefined, claim.at), version: claim.version + 1 };
     await this.calls.updateOne({ _id: claim.call_id, version: claim.version }, { $set: changes });
+    // In the background: a claim naming a call that is over is free anyway; releasing only saves the next claimer a read.
+    if (claim.from === 'active') void this.releaseHost(claim.call_id);
     return changes;
+  }
+
+  /** Frees the host of a call that left `active`; a failure only delays that (the next claimer sees the call is over). */
+  private async releaseHost(callId: string): Promise<void> {
+    const call = await this.calls.findOne({ _id: callId }, { projection: { host_id: 1 } }).catch(() => null);
+    if (call) await this.hosts.release(call.host_id, callId).catch(() => undefined);
   }
 
   async findStaleRinging(before: Date, limit: number): Promise<Call[]> {

@@ -20,19 +20,20 @@ export interface TestApi {
 }
 
 /**
- * Starts the API in-process on a fresh database of the shared test server (and, with
- * `withRedis`, the shared test Redis under a unique prefix).
+ * Starts the API in-process on a fresh database of the shared test server, or of `mongoUrl` (and,
+ * with `withRedis`, the shared test Redis under a unique prefix).
  */
-export async function startTestApi(options: { env?: Record<string, string>; withRedis?: boolean } = {}): Promise<TestApi> {
+export async function startTestApi(options: { env?: Record<string, string>; withRedis?: boolean; mongoUrl?: string } = {}): Promise<TestApi> {
   const database = uniqueName('api');
   const prefix = uniqueName('rp');
+  const url = options.mongoUrl ?? mongoUrl();
   const config = testConfig({
-    MONGO_URL: mongoUrl(), MONGO_DB: database, REDIS_PREFIX: prefix,
+    MONGO_URL: url, MONGO_DB: database, REDIS_PREFIX: prefix,
     ...(options.withRedis ? { REDIS_URL: redisUrl() } : {}),
     ...options.env,
   });
   const log = createLogger({ level: config.logLevel });
-  const mongo = await connectMongo(mongoUrl(), database);
+  const mongo = await connectMongo(url, database);
   const keyRing = loadKeyRing(config.auth.keysDir, { generateIfEmpty: true });
   const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 1 }) : undefined;
   const api = await startApi({ config, log, db: mongo.db, keyRing, ...(redis ? { redis } : {}) });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isTerminal, peerOf, type Call, type CallStatus } from '../../../shared/calls/index.js';
+import { hostBusyError, isTerminal, peerOf, type Call, type CallStatus } from '../../../shared/calls/index.js';
 import { AppError } from '../../../shared/errors/index.js';
 import { newId } from '../../../shared/ids.js';
 import { hasRole } from '../../../shared/roles.js';
@@ -49,7 +49,7 @@ export class CallsService {
     if (!isAvailableNow(host, now)) throw new AppError('conflict', { message: 'The host is not available right now.', details: { reason: 'host_unavailable' } });
     const rate = link.rate ?? host.rate;
     if (!rate) throw new AppError('conflict', { message: 'The host has not set a rate.', details: { reason: 'rate_not_set' } });
-    if (await this.deps.calls.hostInActiveCall(host.id)) throw new AppError('conflict', { message: 'The host is in another call.', details: { reason: 'host_busy' } });
+    if (await this.deps.calls.hostBusyWith(host.id)) throw hostBusyError();
     if (link.single_use && !(await this.deps.links.claimSingleUse(link.id, now))) {
       throw new AppError('gone', { message: 'This single-use call link was already used.', details: { reason: 'used' } });
     }
@@ -89,17 +89,25 @@ export class CallsService {
     if (isTerminal(call.status)) throw new AppError('conflict', { message: `The call is ${call.status}.`, details: { reason: 'call_over', status: call.status } });
   }
 
-  /** The link's host takes the call: a signaling token with `peer: host`. */
+  /** Refuses `host_busy` when the host of `call` is in another call (one active call per host). */
+  private async assertHostFree(call: Call): Promise<void> {
+    const busyWith = await this.deps.calls.hostBusyWith(call.host_id);
+    if (busyWith !== null && busyWith !== call.id) throw hostBusyError();
+  }
+
+  /** The link's host takes the call: a signaling token with `peer: host`; `host_busy` while the host is in another call. */
   async hostJoin(caller: Caller, callId: string): Promise<{ call: Call } & SignalingGrant> {
     const { call } = await this.participantCall(caller, callId, 'host');
     this.assertOpen(call);
+    await this.assertHostFree(call);
     return { call, ...(await this.deps.issuer.grant(call.id, caller.userId, caller.role, 'host')) };
   }
 
-  /** A fresh signaling token for a participant of a call that is not over (reconnects). */
+  /** A fresh signaling token for a participant of a call that is not over (reconnects); the host's, as for host-join. */
   async reissue(caller: Caller, callId: string): Promise<{ call: Call } & SignalingGrant> {
     const { call, peer } = await this.participantCall(caller, callId);
     this.assertOpen(call);
+    if (peer === 'host') await this.assertHostFree(call);
     return { call, ...(await this.deps.issuer.grant(call.id, caller.userId, caller.role, peer)) };
   }
 

@@ -14,6 +14,8 @@ export interface ResolvedMongo {
   source: MongoSource;
   /** Why this source was chosen, for the start-up log. */
   reason: string;
+  /** The embedded server's process id (undefined for MONGO_URL and mongodb-memory-server). */
+  pid?: number | undefined;
   /** Stops the embedded server (no-op for MONGO_URL); removes temporary data. Idempotent. */
   stop(): Promise<void>;
 }
@@ -69,6 +71,7 @@ function wrap(server: ChildServer, source: MongoSource, reason: string, cleanup:
     url: `mongodb://127.0.0.1:${server.port}/`,
     source,
     reason,
+    pid: server.process.pid,
     stop: () => (stopped ??= server.stop().then(cleanup)),
   };
 }
