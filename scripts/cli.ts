@@ -49,7 +49,7 @@ async function run(mode: Mode): Promise<void> {
     });
   };
   void product.died?.then((err) => {
-    log.error({ err }, 'api thread died; stopping');
+    log.error({ err }, 'api process died; stopping');
     process.exitCode = 1;
     signals += 1;
     product.stop().finally(() => process.exit(1));

@@ -8,7 +8,7 @@ import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.
 import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolve.js';
 import { loadKeyRing, type KeySource } from '../shared/tokens/index.js';
 import { startSignal, type SignalNode } from '../signal/main.js';
-import { startApiThread } from './api-thread/host.js';
+import { startApiProcess } from './api-process/host.js';
 
 export type Mode = 'api' | 'signal' | 'all';
 
@@ -16,7 +16,7 @@ export interface Product {
   api?: ApiNode;
   signal?: SignalNode;
   mongo?: ResolvedMongo;
-  /** `all` mode: settles if the API thread dies unasked (the process should then stop, non-zero). */
+  /** `all` mode: settles if the API process dies unasked (the process should then stop, non-zero). */
   died?: Promise<Error>;
   /** Graceful stop in dependency order; resolves when everything is closed. Idempotent. */
   stop(): Promise<void>;
@@ -60,9 +60,10 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
       cleanups.push(() => api.close());
     }
     if (mode === 'all') {
-      // Its own event loop: REST work (argon2, JSON, validation) never delays a relayed frame.
-      // Without Redis its presence questions and call announcements come here as messages.
-      const api = await startApiThread({ config, mongoUrl: mongo.url, log, linkToSignal: !config.redis.url, signal: () => product.signal });
+      // Its own process (event loop, heap, descriptors): REST work (argon2, JSON, validation)
+      // never delays a relayed frame, and API connections never take the signal port's
+      // descriptors. Without Redis its presence questions and call announcements come here.
+      const api = await startApiProcess({ config, mongoUrl: mongo.url, log, linkToSignal: !config.redis.url, signal: () => product.signal });
       product.api = api;
       product.died = api.died;
       cleanups.push(() => api.close());

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,3 +114,40 @@ describe('an honest call while another client abuses the REST API and the signal
     expect((await host.request('ping', {})).type).toBe('pong');
   }, 90000);
 });
+
+describe('connections to the API port cannot take the signal port\'s descriptors (all mode)', () => {
+  it('with 600 silent connections on the API port of a 512-descriptor process, the signal port still upgrades and answers /health', async () => {
+    const limited = await startProductProcess('all', {
+      MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir, SHUTDOWN_TIMEOUT_MS: '5000',
+    }, 60000, { openFilesLimit: 512 });
+    const raw: Socket[] = [];
+    try {
+      for (let i = 0; i < 600; i += 1) {
+        const socket = connect(limited.apiPort!, '127.0.0.1');
+        socket.on('error', () => undefined);
+        raw.push(socket);
+      }
+      await until(() => raw.filter((s) => !s.connecting).length >= 600, 20000, 'raw connections settled');
+      const call = await createCall(new MongoCallStore(db.db));
+      const url = `ws://127.0.0.1:${limited.signalPort}`;
+      // Bounded: with one shared descriptor table these hang until the API's connections go away.
+      const health = await fetch(`http://127.0.0.1:${limited.signalPort}/health`, { signal: AbortSignal.timeout(5000) });
+      expect(health.status).toBe(200);
+      const client = await Promise.race([
+        SignalClient.connect(url, await peerToken(keys.ring, call, 'host')),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('upgrade hung')), 5000)),
+      ]);
+      clients.push(client);
+      expect((await client.join()).type).toBe('ack');
+    } finally {
+      for (const socket of raw) socket.destroy();
+    }
+    // SIGKILL of the process leaves no API process behind (it exits when its IPC channel closes).
+    const apiPid = limited.logs.find((l) => l['msg'] === 'api listening')!['pid'] as number;
+    expect(apiPid).not.toBe(limited.child.pid);
+    limited.kill('SIGKILL');
+    await limited.exited;
+    await until(() => { try { process.kill(apiPid, 0); return false; } catch { return true; } }, 10000, 'api process gone');
+  }, 120000);
+});
+

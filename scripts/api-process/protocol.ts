@@ -1,24 +1,25 @@
 import type { CallAnnouncement } from '../../shared/calls/index.js';
 import type { Config } from '../../config/index.js';
 
-/** What the API thread starts from (structured-cloned into it). */
-export interface ApiThreadData {
+/** What the API process starts from (its first message). */
+export interface ApiProcessData {
   config: Config;
-  /** The database the main thread resolved (an embedded one runs as a child of the main thread). */
+  /** The database the parent resolved (an embedded one is the parent's child). */
   mongoUrl: string;
-  /** True when no Redis joins the tiers: presence and announcements go over the thread's port. */
+  /** True when no Redis joins the tiers: presence and announcements go over the IPC channel. */
   linkToSignal: boolean;
 }
 
-/** Messages from the API thread to the main thread. */
-export type FromApiThread =
+/** Messages from the API process to its parent. */
+export type FromApiProcess =
   | { type: 'listening'; port: number }
   | { type: 'failed'; message: string }
   | { type: 'stopped' }
   | { type: 'presence'; id: number; userId: string }
   | { type: 'announce'; announcement: CallAnnouncement };
 
-/** Messages from the main thread to the API thread. */
-export type ToApiThread =
+/** Messages from the parent to the API process. */
+export type ToApiProcess =
+  | { type: 'init'; data: ApiProcessData }
   | { type: 'stop' }
   | { type: 'presence'; id: number; online: boolean };
