@@ -29,7 +29,9 @@ export function startApiProcess(options: {
   const { config, log } = options;
   const data: ApiProcessData = { config, mongoUrl: options.mongoUrl, linkToSignal: options.linkToSignal };
   // stdout/stderr are this process's own descriptors: the API's log lines never pass through this event loop.
-  const child = fork(entryFile(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', env: process.env });
+  // No inspector flags: the child would contend for the parent's inspector port.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
+  const child = fork(entryFile(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', env: process.env, execArgv });
   const post = (message: ToApiProcess): void => { if (child.connected) child.send(message); };
   let stopping = false;
   let stopped: (() => void) | undefined;
