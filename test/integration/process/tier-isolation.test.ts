@@ -99,8 +99,8 @@ describe('an honest call while another client abuses the REST API and the signal
     const counts = await abuse.stop();
 
     expect(order).toEqual([...Array(frames).keys()]);
-    // Generous for a loaded 2-core machine; with both tiers on one event loop the abuse pushed it past 1 s.
-    expect(p99(latencies), `latencies ${JSON.stringify(latencies.map(Math.round))}`).toBeLessThan(500);
+    // Generous for a loaded 2-core machine (205-432 ms measured, test files in parallel); with both tiers on one event loop not every frame arrived within 15 s.
+    expect(p99(latencies), `latencies ${JSON.stringify(latencies.map(Math.round))}`).toBeLessThan(750);
     // The abuse did happen: heavy REST requests were in flight, and the node fought back on its port.
     console.log('abuse', JSON.stringify(counts), 'relay p99', Math.round(p99(latencies)), 'ms');
     expect(counts['restSent']).toBeGreaterThanOrEqual(4);
