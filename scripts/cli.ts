@@ -48,6 +48,12 @@ async function run(mode: Mode): Promise<void> {
       process.exit(1);
     });
   };
+  void product.died?.then((err) => {
+    log.error({ err }, 'api process died; stopping');
+    process.exitCode = 1;
+    signals += 1;
+    product.stop().finally(() => process.exit(1));
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

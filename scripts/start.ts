@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { startApi, type ApiDeps, type ApiNode } from '../api/main.js';
-import { InProcessCallAnnouncer } from '../api/services/calls/announcer.js';
+import { startApi, type ApiNode } from '../api/main.js';
 import type { Config } from '../config/index.js';
 import { MongoCallStore } from '../shared/calls/index.js';
 import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
 import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolve.js';
 import { loadKeyRing, type KeySource } from '../shared/tokens/index.js';
 import { startSignal, type SignalNode } from '../signal/main.js';
+import { connectApiRedis } from './api-redis.js';
+import { startApiProcess } from './api-process/host.js';
 
 export type Mode = 'api' | 'signal' | 'all';
 
@@ -16,19 +17,10 @@ export interface Product {
   api?: ApiNode;
   signal?: SignalNode;
   mongo?: ResolvedMongo;
+  /** `all` mode: settles if the API process dies unasked (the process should then stop, non-zero). */
+  died?: Promise<Error>;
   /** Graceful stop in dependency order; resolves when everything is closed. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** How long the API waits for one Redis command (rate limits, presence, announcements). */
-const API_REDIS_COMMAND_TIMEOUT_MS = 1000;
-
-/** Without Redis the API reaches the signal node of its own process directly (started after it). */
-function inProcessSignalLink(product: Product): NonNullable<ApiDeps['signalLink']> {
-  return {
-    presence: { isOnline: async (userId) => product.signal?.isUserOnline(userId) ?? false },
-    announcer: new InProcessCallAnnouncer((announcement) => product.signal?.applyCallState(announcement)),
-  };
 }
 
 /** Starts the product in `mode` on `config`: database resolution, keys, API and/or signal. */
@@ -50,12 +42,8 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
       ? loadKeyRing(config.auth.keysDir, { generateIfEmpty: config.env !== 'production' })
       : undefined;
     let redis: Redis | undefined;
-    if (config.redis.url && mode !== 'signal') {
-      // A Redis that stops answering must not hold requests: its commands fail after 1 s (rate limits
-      // then fall back to memory, presence reads as offline, announcements are dropped).
-      redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: API_REDIS_COMMAND_TIMEOUT_MS });
-      redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; will retry'));
+    if (config.redis.url && mode === 'api') {
+      redis = await connectApiRedis(config.redis.url, log);
       const r = redis;
       cleanups.push(() => r.disconnect());
     }
@@ -65,10 +53,18 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     log.info({ source: mongo.source, reason: mongo.reason }, 'database chosen');
     const handle: MongoHandle = await connectMongo(mongo.url, config.mongo.database);
     cleanups.push(() => handle.close());
-    if (mode !== 'signal') {
-      const signalLink = mode === 'all' && !redis ? inProcessSignalLink(product) : undefined;
-      product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}), ...(signalLink ? { signalLink } : {}) });
-      const api = product.api;
+    if (mode === 'api') {
+      const api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}) });
+      product.api = api;
+      cleanups.push(() => api.close());
+    }
+    if (mode === 'all') {
+      // Its own process (event loop, heap, descriptors): REST work (argon2, JSON, validation)
+      // never delays a relayed frame, and API connections never take the signal port's
+      // descriptors. Without Redis its presence questions and call announcements come here.
+      const api = await startApiProcess({ config, mongoUrl: mongo.url, log, linkToSignal: !config.redis.url, signal: () => product.signal });
+      product.api = api;
+      product.died = api.died;
       cleanups.push(() => api.close());
     }
     if (mode !== 'api') {
