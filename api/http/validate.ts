@@ -33,15 +33,21 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Fields holding a string with a NUL character, by path: no text field has a use for one, and the
- * PostgreSQL behind FerretDB cannot store it (the write would fail with a 500).
+ * PostgreSQL behind FerretDB cannot store it (the write would fail with a 500). Iterative, so no
+ * nesting depth can overflow the stack.
  */
 export function nulFields(value: unknown, path: string, out: Record<string, string> = {}): Record<string, string> {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) out[path || 'body'] = 'must not contain NUL characters';
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => nulFields(item, `${path}[${i}]`, out));
-  } else if (isPlainObject(value)) {
-    for (const [key, item] of Object.entries(value)) nulFields(item, path ? `${path}.${key}` : key, out);
+  const pending: Array<[unknown, string]> = [[value, path]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, at] = next;
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) out[at || 'body'] = 'must not contain NUL characters';
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i -= 1) pending.push([item[i], `${at}[${i}]`]);
+    } else if (isPlainObject(item)) {
+      const entries = Object.entries(item);
+      for (let i = entries.length - 1; i >= 0; i -= 1) pending.push([entries[i]![1], at ? `${at}.${entries[i]![0]}` : entries[i]![0]]);
+    }
   }
   return out;
 }

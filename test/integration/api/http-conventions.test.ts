@@ -10,6 +10,7 @@ import { AppError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/runtime/logger.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
 import { dropRedisPrefix, redisUrl, uniqueName } from '../../helpers/services.js';
+import { makeUser } from '../users/fixtures.js';
 
 const routes = defineRoutes([
   {
@@ -172,6 +173,22 @@ describe('HTTP conventions (Koa chain)', () => {
     expect((await json(res)).error).toMatchObject({ code: 'validation_error', details: { body: 'must be valid JSON' } });
   });
 
+  it('answers JSON nested beyond 32 levels with 400 validation_error, before parsing it', async () => {
+    const deep = '{"x":' + '['.repeat(1000) + ']'.repeat(1000) + '}';
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toMatchObject({ code: 'validation_error', details: { body: 'must nest at most 32 levels of objects and arrays' } });
+    const atLimit = JSON.stringify({ email: 'a@b.co', password: 'longenough', n: 1, x: JSON.parse('['.repeat(31) + ']'.repeat(31)) });
+    expect((await json(await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: atLimit }))).error.details).toEqual({ x: 'is not allowed' });
+  });
+
+  it('does not mistake brackets inside strings (escaped quotes too) for nesting', async () => {
+    const password = '\\"' + '['.repeat(100) + '\\';
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password }) });
+    expect(res.status).toBe(200);
+    expect((await json(res)).data.password).toBe(password);
+  });
+
   it('answers an oversized body with 413 payload_too_large', async () => {
     const body = JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(5000) });
     const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -252,7 +269,7 @@ describe('HTTP conventions (Koa chain)', () => {
 
 describe('HTTP conventions (the real API)', () => {
   let t: TestApi;
-  beforeAll(async () => { t = await startTestApi(); });
+  beforeAll(async () => { t = await startTestApi({ env: { RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]' } }); });
   afterAll(async () => { await t.stop(); });
 
   it('answers /health-check in the success envelope with request id and API version', async () => {
@@ -274,6 +291,20 @@ describe('HTTP conventions (the real API)', () => {
     expect(body.keys).toHaveLength(1);
     expect(body.keys[0]).toMatchObject({ kid: t.keyRing.current.kid, alg: 'RS256', kty: 'RSA' });
     expect(body.keys[0]!.d).toBeUndefined();
+  });
+
+  it('answers 10,000 levels of nesting with 400 validation_error on every JSON route', async () => {
+    const admin = (await makeUser(t, 'admin')).token;
+    const deep = '{"x":' + '['.repeat(10000) + ']'.repeat(10000) + '}';
+    const jsonRoutes = t.api.routes.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !r.requestContentType);
+    expect(jsonRoutes.length).toBeGreaterThan(20);
+    for (const route of jsonRoutes) {
+      const path = route.path.replace(/:(\w+)/g, 'x1');
+      const res = await fetch(`${t.url}${path}`, { method: route.method, headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: deep });
+      const label = `${route.method} ${route.path}`;
+      expect(res.status, label).toBe(400);
+      expect((await json(res)).error, label).toMatchObject({ code: 'validation_error', details: { body: 'must nest at most 32 levels of objects and arrays' } });
+    }
   });
 
   it('serves the docs page and its assets', async () => {

@@ -17,4 +17,10 @@ describe('nulFields', () => {
     }
     expect(nulFields({ avatar: Buffer.alloc(1024 * 1024), file: new Upload() }, '')).toEqual({});
   });
+
+  it('walks any depth without recursion (100,000 nested arrays)', () => {
+    let deep: unknown = ['\u0000'];
+    for (let i = 0; i < 100000; i += 1) deep = [deep];
+    expect(Object.values(nulFields({ deep }, ''))).toEqual(['must not contain NUL characters']);
+  });
 });
