@@ -32,11 +32,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Fields holding a string with a NUL character, by path: no text field has a use for one, and the
- * PostgreSQL behind FerretDB cannot store it (the write would fail with a 500). Iterative, so no
- * nesting depth can overflow the stack.
+ * Fields no route accepts, by path: a string with a NUL character (no text field has a use for
+ * one, and the PostgreSQL behind FerretDB cannot store it) and a member named `__proto__` (never
+ * a field of ours; refused everywhere, so no handler can copy one onto a prototype). Iterative,
+ * so no nesting depth can overflow the stack.
  */
-export function nulFields(value: unknown, path: string, out: Record<string, string> = {}): Record<string, string> {
+export function unsafeFields(value: unknown, path: string, out: Record<string, string> = Object.create(null) as Record<string, string>): Record<string, string> {
   const pending: Array<[unknown, string]> = [[value, path]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [item, at] = next;
@@ -46,7 +47,12 @@ export function nulFields(value: unknown, path: string, out: Record<string, stri
       for (let i = item.length - 1; i >= 0; i -= 1) pending.push([item[i], `${at}[${i}]`]);
     } else if (isPlainObject(item)) {
       const entries = Object.entries(item);
-      for (let i = entries.length - 1; i >= 0; i -= 1) pending.push([entries[i]![1], at ? `${at}.${entries[i]![0]}` : entries[i]![0]]);
+      for (let i = entries.length - 1; i >= 0; i -= 1) {
+        const [key, child] = entries[i]!;
+        const childPath = at ? `${at}.${key}` : key;
+        if (key === '__proto__') out[childPath] = 'is not allowed';
+        else pending.push([child, childPath]);
+      }
     }
   }
   return out;
@@ -76,7 +82,7 @@ export function validateRequest(route: Pick<RouteSpec, 'body' | 'query' | 'param
       if (body === undefined) body = {};
       if (!checkBody(body)) Object.assign(details, toFieldErrors(checkBody.errors));
     }
-    Object.assign(details, nulFields(params, ''), nulFields(query, ''), nulFields(body, ''));
+    Object.assign(details, unsafeFields(params, ''), unsafeFields(query, ''), unsafeFields(body, ''));
     if (Object.keys(details).length > 0) throw new AppError('validation_error', { details });
     ctx.state.params = params;
     ctx.state.query = query;

@@ -27,6 +27,12 @@ const routes = defineRoutes([
     handler: (ctx) => ok(ctx, { params: ctx.state.params, query: ctx.state.query }),
   },
   {
+    method: 'POST', path: '/free', operationId: 'free', summary: 'free-form body', tags: ['t'], auth: 'none', rateLimit: false,
+    body: { type: 'object', properties: { meta: { type: 'object' } } },
+    responses: { 200: { description: 'echo' } },
+    handler: (ctx) => ok(ctx, ctx.state.body),
+  },
+  {
     method: 'GET', path: '/boom', operationId: 'boom', summary: 'boom', tags: ['t'], auth: 'none', rateLimit: false,
     responses: { 200: { description: 'never' } },
     handler: () => { throw new Error('secret driver detail: connection string mongodb://u:p@h'); },
@@ -127,6 +133,19 @@ describe('HTTP conventions (Koa chain)', () => {
     const query = await fetch(`${base}/items/1?valueOf=1&__proto__=2&hasOwnProperty=3`);
     expect(query.status).toBe(400);
     expect(Object.keys((await json(query)).error.details).sort()).toEqual(['__proto__', 'hasOwnProperty', 'valueOf']);
+  });
+
+  it('refuses a __proto__ member as an unknown field, at any depth, even where the schema allows any member', async () => {
+    const post = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const top = await post('/echo', '{"email":"a@b.co","password":"longenough","__proto__":{"polluted":true}}');
+    expect(top.status).toBe(400);
+    expect((await json(top)).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: Object.fromEntries([['__proto__', 'is not allowed']]) });
+    const nested = await post('/free', '{"meta":{"a":[{"__proto__":{"polluted":true}}]}}');
+    expect(nested.status).toBe(400);
+    expect((await json(nested)).error.details).toEqual({ 'meta.a[0].__proto__': 'is not allowed' });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const fine = await post('/free', '{"meta":{"constructor":1,"prototype":2}}');
+    expect(await json(fine)).toEqual({ success: true, data: { meta: { constructor: 1, prototype: 2 } } });
   });
 
   it('refuses strings with a NUL character in the body, query or path', async () => {
@@ -305,6 +324,12 @@ describe('HTTP conventions (the real API)', () => {
       expect(res.status, label).toBe(400);
       expect((await json(res)).error, label).toMatchObject({ code: 'validation_error', details: { body: 'must nest at most 32 levels of objects and arrays' } });
     }
+  });
+
+  it('names a __proto__ member of a guest-session body as not allowed', async () => {
+    const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__":{"display_name":"x"}}' });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: Object.fromEntries([['__proto__', 'is not allowed']]) });
   });
 
   it('serves the docs page and its assets', async () => {
