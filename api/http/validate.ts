@@ -58,10 +58,26 @@ export function unsafeFields(value: unknown, path: string, out: Record<string, s
   return out;
 }
 
+/** A validation error lists at most this many fields; `_truncated` then says how many there were. */
+export const MAX_DETAIL_FIELDS = 100;
+/** Longer field paths (a client's own key names) are cut to this many characters and `…`. */
+export const MAX_DETAIL_FIELD_LENGTH = 200;
+
+function boundedDetails(details: Record<string, string>): Record<string, string> {
+  const fields = Object.keys(details);
+  const out = Object.create(null) as Record<string, string>;
+  for (const field of fields.slice(0, MAX_DETAIL_FIELDS)) {
+    out[field.length > MAX_DETAIL_FIELD_LENGTH ? `${field.slice(0, MAX_DETAIL_FIELD_LENGTH)}…` : field] = details[field]!;
+  }
+  if (fields.length > MAX_DETAIL_FIELDS) out['_truncated'] = `only the first ${MAX_DETAIL_FIELDS} of ${fields.length} problems are listed`;
+  return out;
+}
+
 /**
  * Validates params, query and JSON body against the route's schemas (query and params with
  * type coercion, the body without) and stores the results in `ctx.state`. All failures are
- * reported together as one 400 `validation_error` with field-level `details`.
+ * reported together as one 400 `validation_error` with field-level `details` (the first
+ * `MAX_DETAIL_FIELDS`). The work is bounded by the body parser's shape limits.
  */
 export function validateRequest(route: Pick<RouteSpec, 'body' | 'query' | 'params' | 'requestContentType'>): Middleware<AppState> {
   const checkBody = route.requestContentType ? undefined : compile(bodyAjv, route.body);
@@ -83,7 +99,7 @@ export function validateRequest(route: Pick<RouteSpec, 'body' | 'query' | 'param
       if (!checkBody(body)) Object.assign(details, toFieldErrors(checkBody.errors));
     }
     Object.assign(details, unsafeFields(params, ''), unsafeFields(query, ''), unsafeFields(body, ''));
-    if (Object.keys(details).length > 0) throw new AppError('validation_error', { details });
+    if (Object.keys(details).length > 0) throw new AppError('validation_error', { details: boundedDetails(details) });
     ctx.state.params = params;
     ctx.state.query = query;
     ctx.state.body = body;

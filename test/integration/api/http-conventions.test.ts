@@ -201,6 +201,12 @@ describe('HTTP conventions (Koa chain)', () => {
     expect((await json(await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: atLimit }))).error.details).toEqual({ x: 'is not allowed' });
   });
 
+  it('cuts long field names in details', async () => {
+    const key = 'k'.repeat(1500);
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password: 'longenough', [key]: 1 }) });
+    expect((await json(res)).error.details).toEqual({ [`${'k'.repeat(200)}…`]: 'is not allowed' });
+  });
+
   it('does not mistake brackets inside strings (escaped quotes too) for nesting', async () => {
     const password = '\\"' + '['.repeat(100) + '\\';
     const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password }) });
@@ -324,6 +330,29 @@ describe('HTTP conventions (the real API)', () => {
       expect(res.status, label).toBe(400);
       expect((await json(res)).error, label).toMatchObject({ code: 'validation_error', details: { body: 'must nest at most 32 levels of objects and arrays' } });
     }
+  });
+
+  it('refuses a body of 90,000 keys before parsing it, with a short answer', async () => {
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 90000 }, (_, i) => [`k${i}`, 1])));
+    expect(body.length).toBeLessThan(t.config.api.bodyLimitBytes);
+    const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(1000);
+    expect(JSON.parse(text).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: { body: 'must have at most 10000 object members and array items in all' } });
+  });
+
+  it('lists the first 100 problems of a body with thousands, and says how many there were', async () => {
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 1])));
+    const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(5000);
+    const details = JSON.parse(text).error.details as Record<string, string>;
+    expect(Object.keys(details)).toHaveLength(101);
+    expect(details['k0']).toBe('is not allowed');
+    expect(details['k99']).toBe('is not allowed');
+    expect(details['_truncated']).toBe('only the first 100 of 5000 problems are listed');
   });
 
   it('names a __proto__ member of a guest-session body as not allowed', async () => {
