@@ -342,7 +342,7 @@ describe('HTTP conventions (the real API)', () => {
     expect(JSON.parse(text).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: { body: 'must have at most 10000 object members and array items in all' } });
   });
 
-  it('lists the first 100 problems of a body with thousands, and says how many there were', async () => {
+  it('lists the first 100 problems of a body with thousands, and says how many more there were', async () => {
     const body = JSON.stringify(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 1])));
     const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(res.status).toBe(400);
@@ -352,7 +352,7 @@ describe('HTTP conventions (the real API)', () => {
     expect(Object.keys(details)).toHaveLength(101);
     expect(details['k0']).toBe('is not allowed');
     expect(details['k99']).toBe('is not allowed');
-    expect(details['_truncated']).toBe('only the first 100 of 5000 problems are listed');
+    expect(details['_truncated']).toBe('only the first 100 problems are listed (4900 more)');
   });
 
   it('names a __proto__ member of a guest-session body as not allowed', async () => {
