@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../../api/http/app.js';
@@ -360,6 +360,31 @@ describe('HTTP conventions (the real API)', () => {
     expect(res.status).toBe(400);
     expect((await json(res)).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: Object.fromEntries([['__proto__', 'is not allowed']]) });
   });
+
+  it('closes connections that send nothing (408 at the 10 s headers deadline) and idle keep-alive ones (5 s), with the product defaults', async () => {
+    const port = new URL(t.url).port;
+    const watch = (socket: Socket) => new Promise<{ answer: string; ms: number }>((resolve, reject) => {
+      const opened = Date.now();
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => { answer += chunk; });
+      socket.on('close', () => resolve({ answer, ms: Date.now() - opened }));
+      socket.on('error', reject);
+    });
+    const silent = Array.from({ length: 20 }, () => watch(connect(Number(port), '127.0.0.1')));
+    const kept = connect(Number(port), '127.0.0.1');
+    const keptClosed = watch(kept);
+    kept.write(`GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`);
+    const deadline = new Promise<never>((_, reject) => { setTimeout(() => reject(new Error('connections still open after 25 s')), 25_000).unref(); });
+    const closed = await Promise.race([Promise.all(silent), deadline]);
+    for (const { answer, ms } of closed) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(ms).toBeGreaterThanOrEqual(9_000);
+    }
+    const idle = await Promise.race([keptClosed, deadline]);
+    expect(idle.answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(idle.ms).toBeGreaterThanOrEqual(4_500);
+  }, 40_000);
 
   it('serves the docs page and its assets', async () => {
     const page = await fetch(`${t.url}/docs`);
