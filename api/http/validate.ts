@@ -32,6 +32,29 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
+/** More query parameters than this (repeats included) is a 400; no route takes more than a few. */
+export const MAX_QUERY_PARAMETERS = 1000;
+
+/**
+ * The query string as `{name: value | values}` in one pass. Koa's `ctx.query` calls `getAll` once
+ * per parameter, quadratic in repeats: 5,400 `a=` in a 16 KiB URL took 0.7 s.
+ */
+function parseQuery(querystring: string): { query: Record<string, unknown>; count: number } {
+  const values = new Map<string, string[]>();
+  let count = 0;
+  for (const [name, value] of new URLSearchParams(querystring)) {
+    count += 1;
+    if (count > MAX_QUERY_PARAMETERS) break;
+    const list = values.get(name);
+    if (list) list.push(value);
+    else values.set(name, [value]);
+  }
+  const query: Record<string, unknown> = {};
+  // defineProperty: a parameter named `__proto__` is an own field like any other.
+  for (const [name, list] of values) Object.defineProperty(query, name, { value: list.length === 1 ? list[0] : list, enumerable: true, writable: true, configurable: true });
+  return { query, count };
+}
+
 interface Pending {
   value: unknown;
   parent: Pending | undefined;
@@ -93,7 +116,8 @@ export function validateRequest(route: Pick<RouteSpec, 'body' | 'query' | 'param
     if (!route.requestContentType && ctx.is('multipart/form-data')) throw new AppError('unsupported_media_type');
     const problems = new FieldProblems();
     const params = { ...(ctx as unknown as { params?: Record<string, string> }).params };
-    const query: Record<string, unknown> = { ...ctx.query };
+    const { query, count } = parseQuery(ctx.querystring);
+    if (count > MAX_QUERY_PARAMETERS) throw new AppError('validation_error', { details: { query: `must have at most ${MAX_QUERY_PARAMETERS} parameters` } });
     let body: unknown = (ctx.request as { body?: unknown }).body;
     // First, so that these messages win over a schema's for the same field.
     for (const value of [params, query, body]) problems.addAll(unsafeFields(value, ''));

@@ -118,6 +118,14 @@ describe('HTTP conventions (Koa chain)', () => {
     expect((await json(bad)).error.details).toEqual({ id: 'must be at least 1', page: 'must be integer', other: 'is not allowed' });
   });
 
+  it('parses a query of thousands of repeats in one pass and refuses more than 1,000 parameters', async () => {
+    const many = await fetch(`${base}/items/1?${Array.from({ length: 1001 }, () => 'page=1').join('&')}`);
+    expect(many.status).toBe(400);
+    expect((await json(many)).error.details).toEqual({ query: 'must have at most 1000 parameters' });
+    const repeats = await fetch(`${base}/items/1?${Array.from({ length: 3 }, (_, i) => `page=${i + 1}`).join('&')}`);
+    expect((await json(repeats)).error.details).toEqual({ page: 'must be integer' });
+  });
+
   it('refuses non-finite numbers that query and path coercion would make of 1e400 or Infinity', async () => {
     for (const path of ['/items/1?page=1e400', '/items/1?page=Infinity', '/items/Infinity', '/items/1?page=-1e309']) {
       const res = await fetch(`${base}${path}`);
