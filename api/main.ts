@@ -6,6 +6,7 @@ import { createTokenVerifier, type KeyRing } from '../shared/tokens/index.js';
 import { API_VERSION, createHttpApp } from './http/app.js';
 import { bearerAuthenticator } from './http/bearer.js';
 import { listen } from './http/listen.js';
+import type { RouteSpec } from './http/route.js';
 import { RateLimiters } from './http/rate-limit.js';
 import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
@@ -34,6 +35,8 @@ export interface ApiDeps {
 
 export interface ApiNode {
   port: number;
+  /** The route table being served (tests iterate it). */
+  routes: readonly RouteSpec[];
   /** Finishes in-flight requests, then stops (bounded by the shutdown timeout). Idempotent. */
   close(): Promise<void>;
 }
@@ -74,5 +77,5 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
-  return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  return { port: listener.port, routes, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }

@@ -13,3 +13,9 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimitRule> = {
   /** Unauthenticated endpoints: 30 per minute per IP. */
   unauthenticated: { points: 30, durationSec: 60 },
 };
+
+/**
+ * Rules that are one budget per user or IP across every route they apply to (spec 000: "all
+ * other endpoints", "unauthenticated endpoints"). Every other rule counts per route.
+ */
+export const SHARED_BUDGET_RULES: readonly string[] = ['authenticated', 'unauthenticated'];

@@ -14,7 +14,8 @@ import { startApiProcess } from './api-process/host.js';
 export type Mode = 'api' | 'signal' | 'all';
 
 export interface Product {
-  api?: ApiNode;
+  /** The API tier: in `all` mode a child process, so without its route table. */
+  api?: Pick<ApiNode, 'port' | 'close'>;
   signal?: SignalNode;
   mongo?: ResolvedMongo;
   /** `all` mode: settles if the API process dies unasked (the process should then stop, non-zero). */

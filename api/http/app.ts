@@ -1,6 +1,7 @@
 import { Router } from '@koa/router';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { SHARED_BUDGET_RULES } from '../../config/rate-limits.js';
 import { AppError } from '../../shared/errors/index.js';
 import { hasRole } from '../../shared/roles.js';
 import { accessLog } from './access-log.js';
@@ -47,7 +48,7 @@ export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
   for (const route of options.routes) {
     const ruleName = route.rateLimit === undefined ? (route.auth === 'none' ? 'unauthenticated' : 'authenticated') : route.rateLimit;
     const chain: Middleware<AppState>[] = [requireRole(route, options.authenticate)];
-    if (ruleName) chain.push(rateLimit(options.limiters, ruleName, route.operationId));
+    if (ruleName) chain.push(rateLimit(options.limiters, ruleName, SHARED_BUDGET_RULES.includes(ruleName) ? ruleName : route.operationId));
     chain.push(jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route), async (ctx) => { await route.handler(ctx as AppContext); });
     router.register(route.path, [route.method], chain as never);
   }

@@ -78,18 +78,19 @@ function setHeaders(ctx: Parameters<Middleware<AppState>>[0], limit: number, res
 
 /**
  * Consumes one point of `ruleName` for this request, keyed by user when authenticated and by
- * client IP otherwise, scoped to `routeKey`. Sets `X-RateLimit-*` on every response of the route;
+ * client IP otherwise, in the budget `budgetKey` (the rule's name for a budget shared by every
+ * route of the rule, a route's id for a budget of its own). Sets `X-RateLimit-*` on every response of the route;
  * answers 429 `rate_limited` with `Retry-After` when exhausted. Exempt client IPs pass unlimited
  * and without headers.
  */
-export function rateLimit(limiters: RateLimiters, ruleName: string, routeKey: string): Middleware<AppState> {
+export function rateLimit(limiters: RateLimiters, ruleName: string, budgetKey: string): Middleware<AppState> {
   const limiter = limiters.limiter(ruleName);
   const { points } = limiters.rule(ruleName);
   return async (ctx, next) => {
     if (limiters.isExempt(ctx.state.clientIp)) return next();
     const subject = ctx.state.principal ? `u:${ctx.state.principal.userId}` : `ip:${ctx.state.clientIp}`;
     try {
-      const res = await limiter.consume(`${routeKey}:${subject}`);
+      const res = await limiter.consume(`${budgetKey}:${subject}`);
       setHeaders(ctx, points, res);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;

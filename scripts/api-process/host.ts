@@ -14,7 +14,7 @@ function entryFile(): string {
   return here.endsWith('.js') ? join(dirname(here), 'entry.js') : join(PROJECT_ROOT, 'dist', 'scripts', 'api-process', 'entry.js');
 }
 
-export interface ApiProcess extends ApiNode {
+export interface ApiProcess extends Omit<ApiNode, 'routes'> {
   /** Settles with the reason if the API process ends without being asked to (a crash). */
   died: Promise<Error>;
 }

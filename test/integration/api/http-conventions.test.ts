@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../../api/http/app.js';
@@ -10,6 +10,7 @@ import { AppError } from '../../../shared/errors/index.js';
 import { createLogger } from '../../../shared/runtime/logger.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
 import { dropRedisPrefix, redisUrl, uniqueName } from '../../helpers/services.js';
+import { makeUser } from '../users/fixtures.js';
 
 const routes = defineRoutes([
   {
@@ -24,6 +25,12 @@ const routes = defineRoutes([
     query: { type: 'object', additionalProperties: false, properties: { page: { type: 'integer', minimum: 1, default: 1 } } },
     responses: { 200: { description: 'item' } },
     handler: (ctx) => ok(ctx, { params: ctx.state.params, query: ctx.state.query }),
+  },
+  {
+    method: 'POST', path: '/free', operationId: 'free', summary: 'free-form body', tags: ['t'], auth: 'none', rateLimit: false,
+    body: { type: 'object', properties: { meta: { type: 'object' } } },
+    responses: { 200: { description: 'echo' } },
+    handler: (ctx) => ok(ctx, ctx.state.body),
   },
   {
     method: 'GET', path: '/boom', operationId: 'boom', summary: 'boom', tags: ['t'], auth: 'none', rateLimit: false,
@@ -111,6 +118,14 @@ describe('HTTP conventions (Koa chain)', () => {
     expect((await json(bad)).error.details).toEqual({ id: 'must be at least 1', page: 'must be integer', other: 'is not allowed' });
   });
 
+  it('parses a query of thousands of repeats in one pass and refuses more than 1,000 parameters', async () => {
+    const many = await fetch(`${base}/items/1?${Array.from({ length: 1001 }, () => 'page=1').join('&')}`);
+    expect(many.status).toBe(400);
+    expect((await json(many)).error.details).toEqual({ query: 'must have at most 1000 parameters' });
+    const repeats = await fetch(`${base}/items/1?${Array.from({ length: 3 }, (_, i) => `page=${i + 1}`).join('&')}`);
+    expect((await json(repeats)).error.details).toEqual({ page: 'must be integer' });
+  });
+
   it('refuses non-finite numbers that query and path coercion would make of 1e400 or Infinity', async () => {
     for (const path of ['/items/1?page=1e400', '/items/1?page=Infinity', '/items/Infinity', '/items/1?page=-1e309']) {
       const res = await fetch(`${base}${path}`);
@@ -126,6 +141,19 @@ describe('HTTP conventions (Koa chain)', () => {
     const query = await fetch(`${base}/items/1?valueOf=1&__proto__=2&hasOwnProperty=3`);
     expect(query.status).toBe(400);
     expect(Object.keys((await json(query)).error.details).sort()).toEqual(['__proto__', 'hasOwnProperty', 'valueOf']);
+  });
+
+  it('refuses a __proto__ member as an unknown field, at any depth, even where the schema allows any member', async () => {
+    const post = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const top = await post('/echo', '{"email":"a@b.co","password":"longenough","__proto__":{"polluted":true}}');
+    expect(top.status).toBe(400);
+    expect((await json(top)).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: Object.fromEntries([['__proto__', 'is not allowed']]) });
+    const nested = await post('/free', '{"meta":{"a":[{"__proto__":{"polluted":true}}]}}');
+    expect(nested.status).toBe(400);
+    expect((await json(nested)).error.details).toEqual({ 'meta.a[0].__proto__': 'is not allowed' });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const fine = await post('/free', '{"meta":{"constructor":1,"prototype":2}}');
+    expect(await json(fine)).toEqual({ success: true, data: { meta: { constructor: 1, prototype: 2 } } });
   });
 
   it('refuses strings with a NUL character in the body, query or path', async () => {
@@ -170,6 +198,28 @@ describe('HTTP conventions (Koa chain)', () => {
     const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email": ' });
     expect(res.status).toBe(400);
     expect((await json(res)).error).toMatchObject({ code: 'validation_error', details: { body: 'must be valid JSON' } });
+  });
+
+  it('answers JSON nested beyond 32 levels with 400 validation_error, before parsing it', async () => {
+    const deep = '{"x":' + '['.repeat(1000) + ']'.repeat(1000) + '}';
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toMatchObject({ code: 'validation_error', details: { body: 'must nest at most 32 levels of objects and arrays' } });
+    const atLimit = JSON.stringify({ email: 'a@b.co', password: 'longenough', n: 1, x: JSON.parse('['.repeat(31) + ']'.repeat(31)) });
+    expect((await json(await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: atLimit }))).error.details).toEqual({ x: 'is not allowed' });
+  });
+
+  it('cuts long field names in details', async () => {
+    const key = 'k'.repeat(1500);
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password: 'longenough', [key]: 1 }) });
+    expect((await json(res)).error.details).toEqual({ [`${'k'.repeat(200)}…`]: 'is not allowed' });
+  });
+
+  it('does not mistake brackets inside strings (escaped quotes too) for nesting', async () => {
+    const password = '\\"' + '['.repeat(100) + '\\';
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.co', password }) });
+    expect(res.status).toBe(200);
+    expect((await json(res)).data.password).toBe(password);
   });
 
   it('answers an oversized body with 413 payload_too_large', async () => {
@@ -252,7 +302,7 @@ describe('HTTP conventions (Koa chain)', () => {
 
 describe('HTTP conventions (the real API)', () => {
   let t: TestApi;
-  beforeAll(async () => { t = await startTestApi(); });
+  beforeAll(async () => { t = await startTestApi({ env: { RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]' } }); });
   afterAll(async () => { await t.stop(); });
 
   it('answers /health-check in the success envelope with request id and API version', async () => {
@@ -275,6 +325,74 @@ describe('HTTP conventions (the real API)', () => {
     expect(body.keys[0]).toMatchObject({ kid: t.keyRing.current.kid, alg: 'RS256', kty: 'RSA' });
     expect(body.keys[0]!.d).toBeUndefined();
   });
+
+  it('answers 10,000 levels of nesting with 400 validation_error on every JSON route', async () => {
+    const admin = (await makeUser(t, 'admin')).token;
+    const deep = '{"x":' + '['.repeat(10000) + ']'.repeat(10000) + '}';
+    const jsonRoutes = t.api.routes.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !r.requestContentType);
+    expect(jsonRoutes.length).toBeGreaterThan(20);
+    for (const route of jsonRoutes) {
+      const path = route.path.replace(/:(\w+)/g, 'x1');
+      const res = await fetch(`${t.url}${path}`, { method: route.method, headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: deep });
+      const label = `${route.method} ${route.path}`;
+      expect(res.status, label).toBe(400);
+      expect((await json(res)).error, label).toMatchObject({ code: 'validation_error', details: { body: 'must nest at most 32 levels of objects and arrays' } });
+    }
+  });
+
+  it('refuses a body of 90,000 keys before parsing it, with a short answer', async () => {
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 90000 }, (_, i) => [`k${i}`, 1])));
+    expect(body.length).toBeLessThan(t.config.api.bodyLimitBytes);
+    const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(1000);
+    expect(JSON.parse(text).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: { body: 'must have at most 10000 object members and array items in all' } });
+  });
+
+  it('lists the first 100 problems of a body with thousands, and says how many more there were', async () => {
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 1])));
+    const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(5000);
+    const details = JSON.parse(text).error.details as Record<string, string>;
+    expect(Object.keys(details)).toHaveLength(101);
+    expect(details['k0']).toBe('is not allowed');
+    expect(details['k99']).toBe('is not allowed');
+    expect(details['_truncated']).toBe('only the first 100 problems are listed (4900 more)');
+  });
+
+  it('names a __proto__ member of a guest-session body as not allowed', async () => {
+    const res = await fetch(`${t.url}/v1/auth/guest-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__":{"display_name":"x"}}' });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toEqual({ code: 'validation_error', message: 'Request validation failed.', details: Object.fromEntries([['__proto__', 'is not allowed']]) });
+  });
+
+  it('closes connections that send nothing (408 at the 10 s headers deadline) and idle keep-alive ones (5 s), with the product defaults', async () => {
+    const port = new URL(t.url).port;
+    const watch = (socket: Socket) => new Promise<{ answer: string; ms: number }>((resolve, reject) => {
+      const opened = Date.now();
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => { answer += chunk; });
+      socket.on('close', () => resolve({ answer, ms: Date.now() - opened }));
+      socket.on('error', reject);
+    });
+    const silent = Array.from({ length: 20 }, () => watch(connect(Number(port), '127.0.0.1')));
+    const kept = connect(Number(port), '127.0.0.1');
+    const keptClosed = watch(kept);
+    kept.write(`GET /health-check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`);
+    const deadline = new Promise<never>((_, reject) => { setTimeout(() => reject(new Error('connections still open after 25 s')), 25_000).unref(); });
+    const closed = await Promise.race([Promise.all(silent), deadline]);
+    for (const { answer, ms } of closed) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(ms).toBeGreaterThanOrEqual(9_000);
+    }
+    const idle = await Promise.race([keptClosed, deadline]);
+    expect(idle.answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(idle.ms).toBeGreaterThanOrEqual(4_500);
+  }, 40_000);
 
   it('serves the docs page and its assets', async () => {
     const page = await fetch(`${t.url}/docs`);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeUser } from '../users/fixtures.js';
 import { startAuthHarness, type AuthHarness } from './harness.js';
 
 /** The spec 000 table, per IP, in Redis: exact X-RateLimit-* and Retry-After values. */
@@ -60,7 +61,37 @@ describe('auth rate limits (spec 000, Redis store)', () => {
     await exhaust('/v1/auth/apple', { id_token: 'x' }, 5, 900);
   });
 
-  it('other unauthenticated auth endpoints: 30 per minute per IP', async () => {
-    await exhaust('/v1/auth/refresh', { refresh_token: 'rt_x' }, 30, 60);
+  it('other unauthenticated endpoints: one budget of 30 per minute per IP across them all', async () => {
+    const routes: Array<[string, unknown]> = [
+      ['/v1/auth/refresh', { refresh_token: 'rt_x' }], ['/v1/auth/logout', { refresh_token: 'rt_x' }], ['/v1/auth/verify-email', { token: 'x' }],
+    ];
+    for (let i = 1; i <= 30; i += 1) {
+      const [path, body] = routes[i % routes.length]!;
+      const res = await h.post(path, body);
+      expect(res.status, path).not.toBe(429);
+      expect(res.headers.get('x-ratelimit-limit')).toBe('30');
+      expect(res.headers.get('x-ratelimit-remaining'), `${path} #${i}`).toBe(String(30 - i));
+    }
+    for (const [path, body] of [...routes, ['/v1/auth/guest-session', {}] as [string, unknown]]) {
+      const blocked = await h.post(path, body);
+      expect(blocked.status, path).toBe(429);
+      expect(blocked.headers.get('x-ratelimit-limit')).toBe('30');
+    }
+    // The named rules keep budgets of their own.
+    expect((await h.post('/v1/auth/login', { email: 'nobody@example.com', password: 'whatever-1' })).headers.get('x-ratelimit-limit')).toBe('5');
+  });
+
+  it('authenticated endpoints: one budget of 100 per minute per user across them all', async () => {
+    const user = await makeUser(h.t, 'user');
+    const get = (path: string, token = user.token) => fetch(`${h.t.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const paths = ['/v1/users/me', '/v1/calls/history'];
+    for (let i = 1; i <= 100; i += 1) {
+      const res = await get(paths[i % 2]!);
+      expect(res.status).not.toBe(429);
+      expect(res.headers.get('x-ratelimit-remaining'), `#${i}`).toBe(String(100 - i));
+    }
+    for (const path of [...paths, '/v1/calls/01ARZ3NDEKTSV4RRFFQ69G5FAV']) expect((await get(path)).status, path).toBe(429);
+    const other = await makeUser(h.t, 'user');
+    expect((await get('/v1/users/me', other.token)).status).toBe(200);
   });
 });
