@@ -17,6 +17,7 @@ import { createCallServices } from './services/calls/index.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
+import { createPaymentServices } from './services/payments/index.js';
 import { createMailer } from './services/mail/index.js';
 
 export interface ApiDeps {
@@ -67,7 +68,8 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
     ...signalLinkFor(deps),
   });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices };
+  const payments = await createPaymentServices({ config, db: deps.db, log });
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, payments };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
