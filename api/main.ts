@@ -10,6 +10,7 @@ import { RateLimiters } from './http/rate-limit.js';
 import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
 import { GridFsAvatarStorage } from './repositories/avatars.js';
+import { IdempotencyKeysRepository } from './repositories/idempotency-keys.js';
 import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
@@ -55,6 +56,11 @@ function signalLinkFor(deps: ApiDeps): { presence: HostPresence; announcer: Call
   return deps.signalLink ?? { presence: new NoHostPresence(), announcer: new NoCallAnnouncer() };
 }
 
+/** Spec 000: an idempotency key is kept 24 h. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** A request that has held its key this long without finishing is taken to have died. */
+const IDEMPOTENCY_LEASE_MS = 60 * 1000;
+
 /** Builds services and routes, then serves the REST API on `config.api.port`. */
 export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const { config } = deps;
@@ -72,7 +78,10 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, payments };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
-  const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
+  const idempotencyKeys = new IdempotencyKeysRepository(deps.db);
+  await idempotencyKeys.ensureIndexes();
+  const idempotency = { store: idempotencyKeys, ttlMs: IDEMPOTENCY_TTL_MS, leaseMs: IDEMPOTENCY_LEASE_MS };
+  const app = createHttpApp({ log, routes, idempotency, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();

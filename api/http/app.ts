@@ -8,6 +8,7 @@ import type { Authenticator } from './authenticate.js';
 import { jsonBody, rawJsonBody } from './body.js';
 import type { AppContext, AppState } from './context.js';
 import { errorHandler } from './errors.js';
+import { idempotency, type IdempotencyOptions } from './idempotency.js';
 import { rateLimit, type RateLimiters } from './rate-limit.js';
 import { requestContext } from './request-id.js';
 import type { RouteSpec } from './route.js';
@@ -22,6 +23,8 @@ export interface HttpAppOptions {
   limiters: RateLimiters;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  /** Needed when a route sets `idempotency`. */
+  idempotency?: IdempotencyOptions;
 }
 
 function requireRole(route: RouteSpec, authenticate: Authenticator): Middleware<AppState> {
@@ -48,7 +51,12 @@ export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
     const ruleName = route.rateLimit === undefined ? (route.auth === 'none' ? 'unauthenticated' : 'authenticated') : route.rateLimit;
     const chain: Middleware<AppState>[] = [requireRole(route, options.authenticate)];
     if (ruleName) chain.push(rateLimit(options.limiters, ruleName, route.operationId));
-    chain.push(route.rawBody ? rawJsonBody(options.bodyLimitBytes) : jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route), async (ctx) => { await route.handler(ctx as AppContext); });
+    chain.push(route.rawBody ? rawJsonBody(options.bodyLimitBytes) : jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route));
+    if (route.idempotency) {
+      if (!options.idempotency || route.auth === 'none') throw new TypeError(`route ${route.operationId} needs idempotency options and authentication`);
+      chain.push(idempotency(route, options.idempotency));
+    }
+    chain.push(async (ctx) => { await route.handler(ctx as AppContext); });
     router.register(route.path, [route.method], chain as never);
   }
   app.use(requestContext(options.log, API_VERSION));

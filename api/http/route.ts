@@ -37,6 +37,11 @@ export interface RouteSpec {
   errors?: string[];
   responses: Record<number, ResponseSpec>;
   handler: (ctx: AppContext) => Promise<void> | void;
+  /**
+   * `X-Idempotency-Key` handling (api/http/idempotency.ts) for a mutation: `required` refuses a
+   * request without the header, `optional` honours it when present. Needs an authenticated route.
+   */
+  idempotency?: 'required' | 'optional';
   /** Extra middleware run after body parsing and before validation (e.g. a multipart parser). */
   before?: Middleware<AppState>[];
 }
