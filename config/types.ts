@@ -62,7 +62,6 @@ export interface Config {
     platformFeeBps: number;
     holdMinutes: number;
     payoutMinMinor: number;
-    earningsHoldDays: number;
   };
   signal: {
     port: number;

@@ -8,6 +8,8 @@ import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
 import { linkRoutes } from './links.js';
+import { paymentMethodRoutes } from './payment-methods.js';
+import { connectRoutes } from './payments-connect.js';
 import { paymentWebhookRoutes } from './payments-webhooks.js';
 import { searchRoutes } from './search.js';
 import { userRoutes } from './users.js';
@@ -23,6 +25,8 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
     ...linkRoutes({ links: services.callServices.links }),
     ...callRoutes({ calls: services.callServices.calls }),
     ...paymentWebhookRoutes({ webhooks: services.payments.webhooks }),
+    ...paymentMethodRoutes({ methods: services.payments.methods }),
+    ...connectRoutes({ connect: services.payments.connect }),
     ...adminRoutes({ users: new AdminUsersService({ users: services.users, passwords: services.auth.passwords, rates: services.config.calls.rate, log: services.log }) }),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));

@@ -1,7 +1,12 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../../../config/index.js';
+import { ConnectAccountsRepository } from '../../repositories/connect-accounts.js';
+import { PaymentMethodsRepository } from '../../repositories/payment-methods.js';
+import { StripeCustomersRepository } from '../../repositories/stripe-customers.js';
 import { StripeEventsRepository } from '../../repositories/stripe-events.js';
+import { ConnectService } from './connect.js';
+import { PaymentMethodsService } from './methods.js';
 import { createStripeGateway, type StripeGateway } from './stripe-client.js';
 import { StripeWebhooks } from './webhooks.js';
 
@@ -10,6 +15,9 @@ export interface PaymentServices {
   gateway: StripeGateway;
   /** Register further event handlers here (billing's refund/dispute reversal). */
   webhooks: StripeWebhooks;
+  /** Saved cards; billing resolves a join's payment method with `forCharge`. */
+  methods: PaymentMethodsService;
+  connect: ConnectService;
 }
 
 export interface PaymentServicesDeps {
@@ -27,7 +35,16 @@ export async function createPaymentServices(deps: PaymentServicesDeps): Promise<
   const gateway = deps.gateway ?? createStripeGateway(settings.stripe);
   if (!gateway.configured) log.warn({ reason: gateway.reason }, 'payments not configured: paid links are refused, free calls work');
   const events = new StripeEventsRepository(deps.db);
-  await events.ensureIndexes();
+  const customers = new StripeCustomersRepository(deps.db);
+  const savedMethods = new PaymentMethodsRepository(deps.db);
+  const accounts = new ConnectAccountsRepository(deps.db);
+  await Promise.all([events.ensureIndexes(), customers.ensureIndexes(), savedMethods.ensureIndexes(), accounts.ensureIndexes()]);
   const webhooks = new StripeWebhooks({ secret: settings.stripe.webhookSecret, toleranceSec: settings.stripe.webhookToleranceSec, events, log });
-  return { gateway, webhooks };
+  const methods = new PaymentMethodsService({ gateway, customers, methods: savedMethods });
+  const returnUrl = settings.connect.returnUrl ?? `${deps.config.api.publicUrl}/v1/payments/connect/status`;
+  const connect = new ConnectService({
+    gateway, accounts, country: settings.connect.country, returnUrl, refreshUrl: settings.connect.refreshUrl ?? returnUrl, log,
+  });
+  webhooks.register(connect.webhookHandler());
+  return { gateway, webhooks, methods, connect };
 }
