@@ -62,6 +62,7 @@ export interface Config {
     platformFeeBps: number;
     holdMinutes: number;
     payoutMinMinor: number;
+    earningsHoldDays: number;
   };
   signal: {
     port: number;
