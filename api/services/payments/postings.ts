@@ -44,35 +44,60 @@ export interface CallSettlement {
   total: MinuteSplit;
 }
 
-/**
- * The call's billed minutes were captured: the receivable becomes money on the Stripe balance
- * and the host's share moves from pending to available.
- */
-export function capturePosting(e: CallSettlement): PostRequest | null {
+export interface Collection {
+  callId: string;
+  guestId: string;
+  /** Amount collected (capture) or given up (write-off), minor units. */
+  amount: number;
+  currency: string;
+  paymentId?: string;
+}
+
+/** Billed minutes were captured: the receivable becomes money on the platform's Stripe balance. */
+export function capturePosting(e: Collection): PostRequest | null {
   return nonZero({
     id: `capture:${e.callId}`, kind: 'capture', currency: e.currency,
     postings: [
-      { account: Accounts.stripeClearing, amount_minor: e.total.gross },
-      { account: Accounts.guest(e.guestId), amount_minor: -e.total.gross },
-      { account: Accounts.hostPending(e.hostId), amount_minor: e.total.net },
-      { account: Accounts.hostAvailable(e.hostId), amount_minor: -e.total.net },
+      { account: Accounts.stripeClearing, amount_minor: e.amount },
+      { account: Accounts.guest(e.guestId), amount_minor: -e.amount },
     ],
-    refs: { call_id: e.callId },
+    refs: { call_id: e.callId, ...(e.paymentId ? { payment_id: e.paymentId } : {}) },
   });
 }
 
 /**
- * The billed minutes could not be collected (the card refused the capture for good): the
+ * Billed minutes that could not be captured (the card refused the capture for good): the
  * platform bears the loss; the host keeps the earning, since the host delivered the minutes.
  */
-export function writeOffPosting(e: CallSettlement): PostRequest | null {
+export function writeOffPosting(e: Collection): PostRequest | null {
   return nonZero({
     id: `write_off:${e.callId}`, kind: 'write_off', currency: e.currency,
     postings: [
-      { account: Accounts.platformLosses, amount_minor: e.total.gross },
-      { account: Accounts.guest(e.guestId), amount_minor: -e.total.gross },
-      { account: Accounts.hostPending(e.hostId), amount_minor: e.total.net },
-      { account: Accounts.hostAvailable(e.hostId), amount_minor: -e.total.net },
+      { account: Accounts.platformLosses, amount_minor: e.amount },
+      { account: Accounts.guest(e.guestId), amount_minor: -e.amount },
+    ],
+    refs: { call_id: e.callId, ...(e.paymentId ? { payment_id: e.paymentId } : {}) },
+  });
+}
+
+export interface EarningRelease {
+  callId: string;
+  hostId: string;
+  currency: string;
+  /** The host's net earning of the call's billed minutes. */
+  net: number;
+}
+
+/**
+ * The refund and dispute window of a settled call passed (EARNINGS_HOLD_DAYS): the host's
+ * earning moves from pending to available for payout.
+ */
+export function releasePosting(e: EarningRelease): PostRequest | null {
+  return nonZero({
+    id: `release:${e.callId}`, kind: 'earning_release', currency: e.currency,
+    postings: [
+      { account: Accounts.hostPending(e.hostId), amount_minor: e.net },
+      { account: Accounts.hostAvailable(e.hostId), amount_minor: -e.net },
     ],
     refs: { call_id: e.callId },
   });
@@ -92,7 +117,9 @@ export interface Reversal {
 
 /**
  * Money going back to the card (refund, lost dispute): taken from the Stripe balance and
- * charged back to the host's available earnings and the platform's fees in proportion.
+ * charged back to the host's available earnings and the platform's fees in proportion. Always
+ * from `available`, also within the hold window (the release then makes it whole), so that a
+ * refund and a release racing each other need no ordering.
  * `dispute_won` books the same amounts the other way.
  */
 export function reversalPosting(e: Reversal): PostRequest | null {

@@ -3,7 +3,7 @@ import { LedgerRepository } from '../../../api/repositories/ledger.js';
 import { Accounts, splitIncrement, splitMinute, splitProportionally } from '../../../api/services/payments/accounts.js';
 import { LedgerService } from '../../../api/services/payments/ledger.js';
 import {
-  capturePosting, minutePosting, payoutFailedPosting, payoutPaidPosting, payoutRequestedPosting, reversalPosting, writeOffPosting,
+  capturePosting, minutePosting, payoutFailedPosting, payoutPaidPosting, payoutRequestedPosting, releasePosting, reversalPosting, writeOffPosting,
 } from '../../../api/services/payments/postings.js';
 import { newId } from '../../../shared/ids.js';
 import { expectLedgerBalanced } from '../../helpers/ledger.js';
@@ -31,12 +31,19 @@ describe('ledger on real storage', () => {
 
   const total = (n: number) => ({ gross: n * split.gross, fee: n * split.fee, net: n * split.net });
 
+  async function settle(callId: string, guestId: string, hostId: string, n: number): Promise<void> {
+    await ledger.post(capturePosting({ callId, guestId, currency: 'USD', amount: total(n).gross })!);
+    await ledger.post(releasePosting({ callId, hostId, currency: 'USD', net: total(n).net })!);
+  }
+
   it('books minutes as receivable, host pending and fee; a capture moves them to cash and available', async () => {
     const [callId, guestId, hostId] = [newId(), `gs_${newId()}`, newId()];
     await billMinutes(callId, guestId, hostId, 3);
     expect(await ledger.balance(Accounts.guest(guestId), 'USD')).toBe(750);
     expect(await ledger.balance(Accounts.hostPending(hostId), 'USD')).toBe(-3 * 213);
-    await ledger.post(capturePosting({ callId, guestId, hostId, currency: 'USD', total: total(3) })!);
+    await ledger.post(capturePosting({ callId, guestId, currency: 'USD', amount: total(3).gross })!);
+    expect(await ledger.balance(Accounts.hostPending(hostId), 'USD')).toBe(-3 * 213);
+    await ledger.post(releasePosting({ callId, hostId, currency: 'USD', net: total(3).net })!);
     const rows = await ledger.balances({ accounts: [Accounts.guest(guestId), Accounts.hostPending(hostId), Accounts.hostAvailable(hostId)] });
     expect(rows).toEqual([
       { account: Accounts.guest(guestId), currency: 'USD', balance_minor: 0 },
@@ -44,8 +51,8 @@ describe('ledger on real storage', () => {
       { account: Accounts.hostPending(hostId), currency: 'USD', balance_minor: 0 },
     ]);
     const page = await ledger.entries({ callId, skip: 0, limit: 10 });
-    expect(page.total).toBe(4);
-    expect(page.items.map((t) => t.kind).sort()).toEqual(['capture', 'minute', 'minute', 'minute']);
+    expect(page.total).toBe(5);
+    expect(page.items.map((t) => t.kind).sort()).toEqual(['capture', 'earning_release', 'minute', 'minute', 'minute']);
   });
 
   it('posts a minute once: the same minute again, twice at once or late, changes nothing', async () => {
@@ -70,7 +77,7 @@ describe('ledger on real storage', () => {
   it('reverses a partial refund, a lost dispute and a won dispute in proportion, to the last unit', async () => {
     const [callId, guestId, hostId] = [newId(), 'gs_r', newId()];
     await billMinutes(callId, guestId, hostId, 4);
-    await ledger.post(capturePosting({ callId, guestId, hostId, currency: 'USD', total: total(4) })!);
+    await settle(callId, guestId, hostId, 4);
     const refund = splitProportionally(400, total(4));
     await ledger.post(reversalPosting({ id: 'refund:re_1', kind: 'refund', callId, hostId, currency: 'USD', split: refund })!);
     await ledger.post(reversalPosting({ id: 'refund:re_1', kind: 'refund', callId, hostId, currency: 'USD', split: refund })!);
@@ -85,7 +92,7 @@ describe('ledger on real storage', () => {
   it('moves payouts through in-transit; a failed payout returns the money; paid out is a kind total', async () => {
     const [callId, guestId, hostId] = [newId(), 'gs_p', newId()];
     await billMinutes(callId, guestId, hostId, 2);
-    await ledger.post(capturePosting({ callId, guestId, hostId, currency: 'USD', total: total(2) })!);
+    await settle(callId, guestId, hostId, 2);
     await ledger.post(payoutRequestedPosting({ payoutId: 'po_1', hostId, currency: 'USD', amount: 300 })!);
     expect(await ledger.balance(Accounts.hostAvailable(hostId), 'USD')).toBe(-126);
     expect(await ledger.balance(Accounts.hostInTransit(hostId), 'USD')).toBe(-300);
@@ -104,7 +111,8 @@ describe('ledger on real storage', () => {
   it('writes off minutes that could not be captured; the host keeps the earning', async () => {
     const [callId, guestId, hostId] = [newId(), 'gs_w', newId()];
     await billMinutes(callId, guestId, hostId, 2);
-    await ledger.post(writeOffPosting({ callId, guestId, hostId, currency: 'USD', total: total(2) })!);
+    await ledger.post(writeOffPosting({ callId, guestId, currency: 'USD', amount: total(2).gross })!);
+    await ledger.post(releasePosting({ callId, hostId, currency: 'USD', net: total(2).net })!);
     expect(await ledger.balance(Accounts.guest(guestId), 'USD')).toBe(0);
     expect(await ledger.balance(Accounts.hostAvailable(hostId), 'USD')).toBe(-426);
     expect(await ledger.balance(Accounts.platformLosses, 'USD')).toBe(500);

@@ -1,0 +1,3 @@
+export * from './minute-store.js';
+export { MongoMinuteStore } from './mongo-minute-store.js';
+export { MinuteRecorder, type MinuteRecorderOptions } from './minute-recorder.js';
