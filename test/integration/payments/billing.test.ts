@@ -224,3 +224,31 @@ describe('billing end to end', () => {
   });
 
 });
+
+describe('billing without Stripe configured', () => {
+  let t: TestApi;
+  beforeAll(async () => { t = await startTestApi({ env: { RATE_MIN_MINOR: '0' } }); });
+  afterAll(async () => { await t.stop(); });
+
+  it('refuses a paid link with 503 and a clear message, and lets a free link (rate 0) through unbilled', async () => {
+    const paidHost = await makeHost(t, { rate: { amount: RATE, currency: 'USD' } });
+    const paid = await call(t, 'POST', '/v1/calls/links', { token: paidHost.token, body: {} });
+    const guest = await makeGuest(t);
+    const refused = await call(t, 'POST', `/v1/calls/join/${paid.body.data.short_code}`, { token: guest.token, body: { payment_method_id: 'pm_card_visa' } });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 'service_unavailable', details: { payments: 'not_configured' } });
+    expect(refused.body.error.message).toMatch(/payments are not configured/i);
+    const freeHost = await makeHost(t, { rate: { amount: 0, currency: 'USD' } });
+    const free = await call(t, 'POST', '/v1/calls/links', { token: freeHost.token, body: {} });
+    const joined = await call(t, 'POST', `/v1/calls/join/${free.body.data.short_code}`, { token: guest.token });
+    expect(joined.status).toBe(201);
+    expect(joined.body.data.paid_minutes).toBeNull();
+    const c = joined.body.data.call as Call;
+    await new MongoCallStore(t.db).transition(c.id, 'active');
+    const minutes = new MongoMinuteStore(t.db);
+    await minutes.record({ callId: c.id, minute: 1, at: new Date(), hostId: c.host_id, guestId: c.guest_id, reconnecting: [], late: false, node: 'n' });
+    await until(async () => (await minutes.pendingOf(c.id)) === 0, 10000, 'free minute applied');
+    expect(await t.db.collection('billed_minutes').findOne({ call_id: c.id })).toMatchObject({ status: 'free', gross_minor: 0 });
+    expect(await t.db.collection('payments').countDocuments({ call_id: c.id })).toBe(0);
+  });
+});
