@@ -19,6 +19,8 @@ import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './servi
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
 import { createPaymentServices } from './services/payments/index.js';
+import { reversalWebhookHandler } from './services/payments/reversal-webhooks.js';
+import { createBilling } from './services/payments/billing.js';
 import { createMailer } from './services/mail/index.js';
 
 export interface ApiDeps {
@@ -70,12 +72,19 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   await users.ensureIndexes();
   const mailer = createMailer({ ...config.auth.mail, env: config.env, log: log.child({ component: 'mail' }) });
   const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
+  const billing = await createBilling({ config, db: deps.db, log });
+  const callBilling = {
+    configured: config.payments.stripe.secretKey !== undefined,
+    place: (request: Parameters<typeof billing.holds.place>[0]) => billing.holds.place(request),
+    attached: (payment: Parameters<typeof billing.holds.attached>[0]) => billing.holds.attached(payment, billing.recheckMs),
+  };
   const callServices = await createCallServices({
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
-    ...signalLinkFor(deps),
+    ...signalLinkFor(deps), billing: callBilling,
   });
   const payments = await createPaymentServices({ config, db: deps.db, log });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, payments };
+  payments.webhooks.register(reversalWebhookHandler({ reversals: billing.reversals, gateway: payments.gateway, log }));
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing, payments };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const idempotencyKeys = new IdempotencyKeysRepository(deps.db);
@@ -85,5 +94,6 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
-  return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  const billingWorker = billing.startWorker();
+  return { port: listener.port, close: async () => { await sweeper.stop(); await billingWorker.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }

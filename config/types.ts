@@ -49,6 +49,7 @@ export interface Config {
     maxDurationSec: number;
     ice: { stunUrls: string[]; turnUrls: string[]; turnSecret?: string; turnTtlSec: number };
   };
+  billing: { pollMs: number; batch: number; extendAtMinutes: number; settleDelayMs: number; retryMaxMs: number };
   payments: {
     stripe: {
       secretKey?: string;

@@ -7,6 +7,7 @@ import type { UsersRepository } from '../repositories/users.js';
 import type { CallServices } from './calls/index.js';
 import type { AuthServices } from './auth/index.js';
 import type { PaymentServices } from './payments/index.js';
+import type { Billing } from './payments/billing.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
 /** Everything route handlers may use; built once by api/main.ts. */
@@ -24,4 +25,6 @@ export interface ApiServices {
   auth: AuthServices;
   /** Stripe, webhooks, payment methods, Connect, history and payouts (issue 20). */
   payments: PaymentServices;
+  /** Holds, billed minutes, settlement, refunds/disputes and the ledger (issue 20, docs/payments.md). */
+  billing: Billing;
 }

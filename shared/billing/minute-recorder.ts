@@ -29,7 +29,8 @@ export class MinuteRecorder {
 
   /** Records a minute in the background; never throws. */
   record(minute: MinuteRecord): void {
-    this.#queue.set(`${minute.callId}:${minute.minute}`, minute);
+    const key = `${minute.callId}:${minute.minute}`;
+    if (!this.#queue.has(key)) this.#queue.set(key, minute);
     if (this.#queue.size > this.options.maxQueued) {
       const [oldest] = this.#queue.keys();
       if (oldest !== undefined) {
