@@ -11,6 +11,7 @@ import { RateLimiters } from './http/rate-limit.js';
 import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
 import { GridFsAvatarStorage } from './repositories/avatars.js';
+import { IdempotencyKeysRepository } from './repositories/idempotency-keys.js';
 import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
@@ -18,6 +19,9 @@ import { createCallServices } from './services/calls/index.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
+import { createPaymentServices } from './services/payments/index.js';
+import { reversalWebhookHandler } from './services/payments/reversal-webhooks.js';
+import { createBilling } from './services/payments/billing.js';
 import { createMailer } from './services/mail/index.js';
 
 export interface ApiDeps {
@@ -57,6 +61,11 @@ function signalLinkFor(deps: ApiDeps): { presence: HostPresence; announcer: Call
   return deps.signalLink ?? { presence: new NoHostPresence(), announcer: new NoCallAnnouncer() };
 }
 
+/** Spec 000: an idempotency key is kept 24 h. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** A request that has held its key this long without finishing is taken to have died. */
+const IDEMPOTENCY_LEASE_MS = 60 * 1000;
+
 /** Builds services and routes, then serves the REST API on `config.api.port`. */
 export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const { config } = deps;
@@ -66,16 +75,28 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   await users.ensureIndexes();
   const mailer = createMailer({ ...config.auth.mail, env: config.env, log: log.child({ component: 'mail' }) });
   const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
+  const billing = await createBilling({ config, db: deps.db, log });
+  const callBilling = {
+    configured: config.payments.stripe.secretKey !== undefined,
+    place: (request: Parameters<typeof billing.holds.place>[0]) => billing.holds.place(request),
+    attached: (payment: Parameters<typeof billing.holds.attached>[0]) => billing.holds.attached(payment, billing.recheckMs),
+  };
   const callServices = await createCallServices({
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
-    ...signalLinkFor(deps),
+    ...signalLinkFor(deps), billing: callBilling,
   });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices };
+  const payments = await createPaymentServices({ config, db: deps.db, log });
+  payments.webhooks.register(reversalWebhookHandler({ reversals: billing.reversals, gateway: payments.gateway, log }));
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing, payments };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
-  const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
+  const idempotencyKeys = new IdempotencyKeysRepository(deps.db);
+  await idempotencyKeys.ensureIndexes();
+  const idempotency = { store: idempotencyKeys, ttlMs: IDEMPOTENCY_TTL_MS, leaseMs: IDEMPOTENCY_LEASE_MS };
+  const app = createHttpApp({ log, routes, idempotency, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
-  return { port: listener.port, routes, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  const billingWorker = billing.startWorker();
+  return { port: listener.port, routes, close: async () => { await sweeper.stop(); await billingWorker.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }

@@ -49,6 +49,22 @@ export interface Config {
     maxDurationSec: number;
     ice: { stunUrls: string[]; turnUrls: string[]; turnSecret?: string; turnTtlSec: number };
   };
+  billing: { pollMs: number; batch: number; extendAtMinutes: number; settleDelayMs: number; retryMaxMs: number };
+  payments: {
+    stripe: {
+      secretKey?: string;
+      apiBase?: string;
+      webhookSecret?: string;
+      webhookToleranceSec: number;
+      timeoutMs: number;
+      maxNetworkRetries: number;
+    };
+    connect: { country: string; returnUrl?: string; refreshUrl?: string };
+    platformFeeBps: number;
+    holdMinutes: number;
+    payoutMinMinor: number;
+    earningsHoldDays: number;
+  };
   signal: {
     port: number;
     publicUrl: string;

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { startApi, type ApiNode } from '../api/main.js';
 import type { Config } from '../config/index.js';
+import { MongoMinuteStore } from '../shared/billing/index.js';
 import { MongoCallStore } from '../shared/calls/index.js';
 import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
 import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolve.js';
@@ -70,7 +71,7 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     }
     if (mode !== 'api') {
       const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
-      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db) });
+      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db) });
       const signal = product.signal;
       cleanups.push(() => signal.close());
     }

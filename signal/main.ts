@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { MinuteRecorder, type MinuteSink } from '../shared/billing/index.js';
 import { DeadlineCallStore, type CallAnnouncement, type CallStore } from '../shared/calls/index.js';
 import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
@@ -50,6 +51,8 @@ export interface SignalDeps {
   keys: KeySource;
   /** The calls collection (shared with the API); transitions are atomic there. */
   calls: CallStore;
+  /** Where billing minutes go (the minute store, shared/billing); none: ticks stay in-process events only. */
+  minutes?: MinuteSink;
   /** Metrics with process defaults (off when several nodes share one process, as in tests). */
   defaultMetrics?: boolean;
 }
@@ -58,7 +61,7 @@ export interface SignalDeps {
  * Starts a signal node: picks the broker, node registry and room directory (Redis or in-process)
  * once, here. Throws a TypeError for TURN URLs without a secret.
  */
-export async function startSignal({ config, log: rootLog, keys, calls, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
+export async function startSignal({ config, log: rootLog, keys, calls, minutes, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
   const tickClaimTtl = tickClaimTtlMs(s.tickMs);
@@ -94,6 +97,9 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
   await registry.start().catch((err: unknown) => log.warn({ err }, 'node registry not started; heartbeats begin when Redis is back'));
 
   const events = new CallEvents(log);
+  // Billing input: every tick becomes a durable minute record (docs/payments.md, "Exactly once").
+  const minuteRecorder = minutes ? new MinuteRecorder({ sink: minutes, log: log.child({ component: 'billing-minutes' }), retryMs: 1000, maxQueued: 100_000 }) : undefined;
+  if (minuteRecorder) events.on('tick', (tick) => minuteRecorder.record(tick));
   const presence = new Presence({ ...(redis ? { redis } : {}), prefix, nodeId: config.nodeId, ttlMs: s.presenceTtlMs, log });
   let route: SignalRoute | undefined;
   let rooms: Rooms | undefined;
@@ -189,6 +195,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
       server.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
       clearInterval(flusher);
       await roomService.settle();
+      await minuteRecorder?.close();
       clearInterval(sweeper);
       clearInterval(presenceTimer);
       signalRoute.stop();

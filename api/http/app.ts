@@ -6,9 +6,10 @@ import { AppError } from '../../shared/errors/index.js';
 import { hasRole } from '../../shared/roles.js';
 import { accessLog } from './access-log.js';
 import type { Authenticator } from './authenticate.js';
-import { jsonBody } from './body.js';
+import { jsonBody, rawJsonBody } from './body.js';
 import type { AppContext, AppState } from './context.js';
 import { errorHandler } from './errors.js';
+import { idempotency, type IdempotencyOptions } from './idempotency.js';
 import { rateLimit, type RateLimiters } from './rate-limit.js';
 import { requestContext } from './request-id.js';
 import type { RouteSpec } from './route.js';
@@ -23,6 +24,8 @@ export interface HttpAppOptions {
   limiters: RateLimiters;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  /** Needed when a route sets `idempotency`. */
+  idempotency?: IdempotencyOptions;
 }
 
 function requireRole(route: RouteSpec, authenticate: Authenticator): Middleware<AppState> {
@@ -49,7 +52,12 @@ export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
     const ruleName = route.rateLimit === undefined ? (route.auth === 'none' ? 'unauthenticated' : 'authenticated') : route.rateLimit;
     const chain: Middleware<AppState>[] = [requireRole(route, options.authenticate)];
     if (ruleName) chain.push(rateLimit(options.limiters, ruleName, SHARED_BUDGET_RULES.includes(ruleName) ? ruleName : route.operationId));
-    chain.push(jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route), async (ctx) => { await route.handler(ctx as AppContext); });
+    chain.push(route.rawBody ? rawJsonBody(options.bodyLimitBytes) : jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route));
+    if (route.idempotency) {
+      if (!options.idempotency || route.auth === 'none') throw new TypeError(`route ${route.operationId} needs idempotency options and authentication`);
+      chain.push(idempotency(route, options.idempotency));
+    }
+    chain.push(async (ctx) => { await route.handler(ctx as AppContext); });
     router.register(route.path, [route.method], chain as never);
   }
   app.use(requestContext(options.log, API_VERSION));

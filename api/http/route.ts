@@ -31,10 +31,17 @@ export interface RouteSpec {
   params?: JsonSchema;
   /** Request content type when not JSON (e.g. `multipart/form-data`). */
   requestContentType?: string;
+  /** Hand the handler the body's exact bytes (`ctx.state.rawBody`, JSON only) instead of parsing it. */
+  rawBody?: boolean;
   /** Error codes this route documents beyond the generic ones. */
   errors?: string[];
   responses: Record<number, ResponseSpec>;
   handler: (ctx: AppContext) => Promise<void> | void;
+  /**
+   * `X-Idempotency-Key` handling (api/http/idempotency.ts) for a mutation: `required` refuses a
+   * request without the header, `optional` honours it when present. Needs an authenticated route.
+   */
+  idempotency?: 'required' | 'optional';
   /** Extra middleware run after body parsing and before validation (e.g. a multipart parser). */
   before?: Middleware<AppState>[];
 }

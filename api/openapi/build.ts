@@ -53,7 +53,10 @@ function operationOf(route: RouteSpec): Record<string, unknown> {
     summary: route.summary,
     tags: route.tags,
     ...(route.auth !== 'none' ? { security: [{ bearerAuth: [] }], description: `Requires role \`${route.auth}\` or higher.` } : { security: [] }),
-    parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
+    parameters: [
+      ...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query'),
+      ...(route.idempotency ? [{ name: 'X-Idempotency-Key', in: 'header', required: route.idempotency === 'required', schema: { type: 'string', format: 'uuid' }, description: 'Same key and body within 24 h: the stored response is replayed; same key, other request: 409 conflict.' }] : []),
+    ],
     ...(route.body || route.requestContentType
       ? { requestBody: { required: true, content: { [route.requestContentType ?? 'application/json']: { schema: stripIds(route.body ?? { type: 'object' }) } } } }
       : {}),

@@ -12,6 +12,8 @@ import type { Caller } from '../services/links/links-service.js';
 const envelope = (data: Record<string, unknown>) => ({ type: 'object', properties: { success: { const: true }, data } });
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
+const JOIN_SCHEMA_EXTRA = { paid_minutes: { type: ['integer', 'null'], description: 'Minutes the hold placed at join covers; null for a free call.' } } as const;
+
 const GRANT_SCHEMA = {
   type: 'object', required: ['call', 'signaling', 'ice_servers'],
   properties: {
@@ -42,11 +44,18 @@ export function callRoutes(deps: { calls: CallsService; now?: () => Date }): Rou
     {
       method: 'POST', path: '/v1/calls/join/:short_code', operationId: 'joinCall', summary: 'Join a call through a link (guest or user token).', tags: ['calls'], auth: 'guest',
       params: { type: 'object', required: ['short_code'], properties: { short_code: { type: 'string', minLength: 1, maxLength: 64 } } },
-      errors: ['not_found', 'gone', 'conflict'],
-      responses: { 201: { description: 'The new call, the guest\'s signaling token and ICE servers.', schema: envelope(GRANT_SCHEMA) } },
+      body: {
+        type: 'object', additionalProperties: false,
+        properties: { payment_method_id: { type: 'string', pattern: '^pm_[A-Za-z0-9_]{1,250}$', description: 'Stripe PaymentMethod id; required for a paid link (a hold of BILLING_HOLD_MINUTES x rate is placed on it).' } },
+      },
+      idempotency: 'optional',
+      errors: ['not_found', 'gone', 'conflict', 'stripe_error', 'service_unavailable'],
+      responses: { 201: { description: 'The new call, the guest\'s signaling token and ICE servers.', schema: envelope({ ...GRANT_SCHEMA, properties: { ...GRANT_SCHEMA.properties, ...JOIN_SCHEMA_EXTRA } }) } },
       handler: async (ctx) => {
         const at = now();
-        ok(ctx, grantView(await calls.join(caller(ctx), String(ctx.state.params!['short_code']), at), at), 201);
+        const body = (ctx.state.body ?? {}) as { payment_method_id?: string };
+        const result = await calls.join(caller(ctx), String(ctx.state.params!['short_code']), at, body.payment_method_id ? { paymentMethodId: body.payment_method_id } : {});
+        ok(ctx, { ...grantView(result, at), paid_minutes: result.paidMinutes }, 201);
       },
     },
     {

@@ -93,9 +93,12 @@ export class ApiClient {
     return { callId, token, url };
   }
 
-  /** POST /v1/calls/join/:short_code with a guest token. */
+  /**
+   * POST /v1/calls/join/:short_code with a guest token. Paid links need a card: Stripe's test
+   * card `pm_card_visa` (a target in Stripe test mode or on stripe-mock; ignored by free links).
+   */
   async join(guestToken: string, shortCode: string): Promise<SignalingGrant> {
-    return this.grant('join', await this.request('join', 'POST', `/v1/calls/join/${encodeURIComponent(shortCode)}`, { token: guestToken, body: {} }));
+    return this.grant('join', await this.request('join', 'POST', `/v1/calls/join/${encodeURIComponent(shortCode)}`, { token: guestToken, body: { payment_method_id: 'pm_card_visa' } }));
   }
 
   /** POST /v1/calls/:id/host-join with the host's token. */

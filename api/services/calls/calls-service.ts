@@ -16,6 +16,21 @@ export interface CallsServiceOptions {
   ringTimeoutSec: number;
 }
 
+/** How a paid join secures its money (api/services/payments/holds.ts); absent: paid links are refused. */
+export interface CallBilling {
+  /** Places the hold; throws 402 `stripe_error` (refused) or 503 (no Stripe, Stripe down). */
+  place(request: { callId: string; guestId: string; hostId: string; rate: { amount: number; currency: string }; paymentMethod: string }): Promise<{ id: string; paid_minutes_left: number }>;
+  /** The call exists: the payment is now held for it. */
+  attached(payment: { id: string; paid_minutes_left: number }): Promise<void>;
+  /** True when Stripe is configured. */
+  readonly configured: boolean;
+}
+
+export interface JoinPayment {
+  /** A Stripe PaymentMethod id (`pm_…`) from Stripe.js, or a test id such as `pm_card_visa`. */
+  paymentMethodId?: string;
+}
+
 export interface HistoryFilter {
   status?: CallStatus;
   from?: Date;
@@ -32,6 +47,7 @@ export class CallsService {
       presence: HostPresence;
       announcer: CallAnnouncer;
       issuer: SignalingIssuer;
+      billing?: CallBilling;
       log: Logger;
       options: CallsServiceOptions;
     },
@@ -43,32 +59,51 @@ export class CallsService {
    * no rate: `conflict` with details.reason. A single-use link yields exactly one call however
    * many join at once.
    */
-  async join(caller: Caller, shortCode: string, now: Date): Promise<{ call: Call } & SignalingGrant> {
+  async join(caller: Caller, shortCode: string, now: Date, pay: JoinPayment = {}): Promise<{ call: Call; paidMinutes: number | null } & SignalingGrant> {
     const { link, host } = await this.deps.linksService.resolve(shortCode, now);
     if (host.id === caller.userId) throw new AppError('conflict', { message: 'You cannot call your own link.', details: { reason: 'own_link' } });
     if (!isAvailableNow(host, now)) throw new AppError('conflict', { message: 'The host is not available right now.', details: { reason: 'host_unavailable' } });
     const rate = link.rate ?? host.rate;
     if (!rate) throw new AppError('conflict', { message: 'The host has not set a rate.', details: { reason: 'rate_not_set' } });
     if (await this.deps.calls.hostBusyWith(host.id)) throw hostBusyError();
+    const paid = rate.amount > 0;
+    if (paid && !this.deps.billing?.configured) {
+      throw new AppError('service_unavailable', { message: 'This link is paid, and payments are not configured on this server; only free calls are available.', details: { payments: 'not_configured' } });
+    }
+    if (paid && !pay.paymentMethodId) {
+      throw new AppError('validation_error', { message: 'A paid link needs a payment method.', details: { payment_method_id: 'is required for a paid link' } });
+    }
     if (link.single_use && !(await this.deps.links.claimSingleUse(link.id, now))) {
       throw new AppError('gone', { message: 'This single-use call link was already used.', details: { reason: 'used' } });
+    }
+    const callId = newId();
+    let payment: { id: string; paid_minutes_left: number } | undefined;
+    if (paid) {
+      try {
+        payment = await this.deps.billing!.place({ callId, guestId: caller.userId, hostId: host.id, rate, paymentMethod: pay.paymentMethodId! });
+      } catch (err) {
+        if (link.single_use) await this.deps.links.releaseSingleUse(link.id).catch(() => undefined);
+        throw err;
+      }
     }
     const online = await this.deps.presence.isOnline(host.id);
     const status: CallStatus = online ? 'ringing' : 'waiting';
     let call: Call;
     try {
       call = await this.deps.calls.create({
-        id: newId(), link_id: link.id, short_code: link.short_code, host_id: host.id, guest_id: caller.userId, guest_role: caller.role,
+        id: callId, link_id: link.id, short_code: link.short_code, host_id: host.id, guest_id: caller.userId, guest_role: caller.role,
         status, end_reason: null, rate: { amount: rate.amount, currency: rate.currency },
         max_duration_sec: Math.min(link.max_duration_sec ?? this.deps.options.maxDurationSec, this.deps.options.maxDurationSec),
         created_at: now, ringing_at: online ? now : null, answered_at: null, ended_at: null, updated_at: now, version: 0,
       });
     } catch (err) {
+      // A hold placed for it stays `placing`; the billing sweep releases it.
       if (link.single_use) await this.deps.links.releaseSingleUse(link.id).catch(() => undefined);
       throw err;
     }
-    this.deps.log.info({ call: call.id, link: link.id, status }, 'call created');
-    return { call, ...(await this.deps.issuer.grant(call.id, caller.userId, caller.role, 'guest')) };
+    if (payment) await this.deps.billing!.attached(payment);
+    this.deps.log.info({ call: call.id, link: link.id, status, paid }, 'call created');
+    return { call, paidMinutes: payment ? payment.paid_minutes_left : null, ...(await this.deps.issuer.grant(call.id, caller.userId, caller.role, 'guest')) };
   }
 
   /** A call the caller takes part in (an admin: any call); anything else is `not_found`. */

@@ -10,7 +10,7 @@ import type { UsersRepository } from '../../repositories/users.js';
 import { AvatarsService } from '../avatars/avatars-service.js';
 import { LinksService } from '../links/links-service.js';
 import { UsersService } from '../users/users-service.js';
-import { CallsService } from './calls-service.js';
+import { CallsService, type CallBilling } from './calls-service.js';
 import type { CallAnnouncer } from './announcer.js';
 import type { HostPresence } from './presence.js';
 import { startSweeper, type Sweeper } from './ring-sweeper.js';
@@ -36,6 +36,8 @@ export interface CallServicesDeps {
   presence: HostPresence;
   announcer: CallAnnouncer;
   avatarStorage: AvatarStorage;
+  /** Holds for paid links (absent: paid links are refused with 503). */
+  billing?: CallBilling;
 }
 
 /** Builds the services and creates their indexes. Throws a TypeError for TURN URLs without a secret. */
@@ -51,7 +53,7 @@ export async function createCallServices(deps: CallServicesDeps): Promise<CallSe
   const links = new LinksService(linksRepo, callsRepo, deps.users, { rates: settings.rate, maxDurationSec: settings.maxDurationSec });
   const issuer = new SignalingIssuer({ keyRing: deps.keyRing, issuer: config.auth.issuer, signalUrl: config.signal.publicUrl, ice: settings.ice });
   const calls = new CallsService({
-    calls: callsRepo, links: linksRepo, linksService: links, presence: deps.presence, announcer: deps.announcer, issuer, log,
+    calls: callsRepo, links: linksRepo, linksService: links, presence: deps.presence, announcer: deps.announcer, issuer, log, ...(deps.billing ? { billing: deps.billing } : {}),
     options: { maxDurationSec: settings.maxDurationSec, ringTimeoutSec: settings.ringTimeoutSec },
   });
   const avatars = new AvatarsService(deps.avatarStorage, deps.users, settings.avatar, (id) => `${config.api.publicUrl}/v1/avatars/${id}`);

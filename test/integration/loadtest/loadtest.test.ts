@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../../../shared/runtime/paths.js';
 import { generateKeyFile } from '../../../shared/tokens/index.js';
 import { ensureBuilt } from '../../helpers/build.js';
 import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
+import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
 import { dropRedisPrefix, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js');
@@ -49,14 +50,18 @@ describe('vidivo loadtest against a local two-node deployment', () => {
   let second: ProductProcess;
   let summary: Summary;
   let signalUrls: string[];
+  let stripe: StripeMock;
 
   beforeAll(async () => {
     ensureBuilt();
+    stripe = await startStripeMock();
     const keysDir = join(dir, 'keys');
     generateKeyFile(keysDir);
     env = {
       MONGO_URL: mongoUrl(), MONGO_DB: database, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, JWT_KEYS_DIR: keysDir,
       RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]', LOG_LEVEL: 'warn',
+      // The hosts' links are paid: each join holds a card on a real stripe-mock.
+      STRIPE_SECRET_KEY: STRIPE_TEST_KEY, STRIPE_API_BASE: stripe.url,
     };
     all = await startProductProcess('all', { ...env, NODE_ID: 'lt-a', LOG_LEVEL: 'info' });
     second = await startProductProcess('signal', { ...env, NODE_ID: 'lt-b', LOG_LEVEL: 'info' });
@@ -70,6 +75,7 @@ describe('vidivo loadtest against a local two-node deployment', () => {
     all?.kill();
     second?.kill();
     await Promise.all([all?.exited, second?.exited]);
+    await stripe?.stop();
     const client = new MongoClient(mongoUrl());
     await client.db(database).dropDatabase().catch(() => undefined);
     await client.close();

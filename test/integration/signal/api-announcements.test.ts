@@ -9,13 +9,18 @@ import { testConfig } from '../../helpers/config.js';
 import { mongoUrl, redisUrl, uniqueName } from '../../helpers/services.js';
 import { startLocalNode } from '../../helpers/signal-cluster.js';
 import { SignalClient } from '../../helpers/ws-client.js';
+import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
 import { call, makeGuest, makeHost, type Actor } from '../users/fixtures.js';
 import type { SignalNode } from '../../../signal/main.js';
 
 interface Api { url: string }
 
 async function post(api: Api, path: string, token: string): Promise<any> {
-  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  // The hosts' links are paid: a join names a card, held on the real stripe-mock.
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  const join = path.startsWith('/v1/calls/join/');
+  if (join) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers, ...(join ? { body: JSON.stringify({ payment_method_id: 'pm_card_visa' }) } : {}) });
   const body = await res.json() as any;
   expect(res.status, JSON.stringify(body)).toBeLessThan(300);
   return body.data;
@@ -29,6 +34,11 @@ async function openCall(t: TestApi, host: Actor): Promise<{ callId: string; gues
   return { callId: joined.call.id, guestToken: joined.signaling.token, guestId: guest.id };
 }
 
+let stripe: StripeMock;
+beforeAll(async () => { stripe = await startStripeMock(); });
+afterAll(async () => { await stripe.stop(); });
+const stripeEnv = () => ({ STRIPE_SECRET_KEY: STRIPE_TEST_KEY, STRIPE_API_BASE: stripe.url });
+
 describe('call transitions made by the API reach every signal node (Redis)', () => {
   let t: TestApi;
   const nodes: SignalNode[] = [];
@@ -36,7 +46,7 @@ describe('call transitions made by the API reach every signal node (Redis)', () 
   const clients: SignalClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestApi({ withRedis: true, env: { CALL_RING_TIMEOUT_SEC: '2', CALL_SWEEP_INTERVAL_MS: '200' } });
+    t = await startTestApi({ withRedis: true, env: { ...stripeEnv(), CALL_RING_TIMEOUT_SEC: '2', CALL_SWEEP_INTERVAL_MS: '200' } });
     for (let i = 0; i < 2; i += 1) {
       const { node, url } = await startLocalNode({ db: t.db, ring: t.keyRing, env: { REDIS_URL: redisUrl(), REDIS_PREFIX: t.config.redis.prefix, NODE_ID: uniqueName(`n${i}`) } });
       nodes.push(node);
@@ -96,7 +106,7 @@ describe('call transitions made by the API reach the signal node of the same pro
 
   beforeAll(async () => {
     const database = uniqueName('all');
-    const config = testConfig({ MONGO_URL: mongoUrl(), MONGO_DB: database });
+    const config = testConfig({ ...stripeEnv(), MONGO_URL: mongoUrl(), MONGO_DB: database });
     product = await startProduct('all', config, createLogger({ level: config.logLevel }));
     const handle = await connectMongo(mongoUrl(), database);
     closeDb = async () => { await handle.db.dropDatabase().catch(() => undefined); await handle.close(); };

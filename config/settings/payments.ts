@@ -1,0 +1,17 @@
+import { defineSettings } from '../setting.js';
+
+export const paymentSettings = defineSettings([
+  { env: 'STRIPE_SECRET_KEY', key: 'payments.stripe.secretKey', schema: { type: 'string', pattern: '^(sk|rk)_[A-Za-z0-9_]{3,250}$' }, secret: true, doc: 'Stripe secret (or restricted) API key. Unset: payments are not configured; paid links and payment routes answer 503 `service_unavailable`, free calls still work.' },
+  { env: 'STRIPE_API_BASE', key: 'payments.stripe.apiBase', schema: { type: 'string', pattern: '^https?://[^\\s/?#]+/?$' }, doc: 'Base URL of the Stripe API (scheme, host, port only), e.g. `http://127.0.0.1:12111` for stripe-mock; unset means `https://api.stripe.com`.' },
+  { env: 'STRIPE_WEBHOOK_SECRET', key: 'payments.stripe.webhookSecret', schema: { type: 'string', pattern: '^whsec_[A-Za-z0-9_]{3,250}$' }, secret: true, doc: 'Signing secret of the Stripe webhook endpoint (`whsec_...`); unset: `POST /v1/payments/webhooks/stripe` answers 503.' },
+  { env: 'STRIPE_WEBHOOK_TOLERANCE_SEC', key: 'payments.stripe.webhookToleranceSec', schema: { type: 'integer', minimum: 1, maximum: 3600 }, default: 300, doc: 'Largest age of a webhook signature timestamp accepted (replay window).' },
+  { env: 'STRIPE_TIMEOUT_MS', key: 'payments.stripe.timeoutMs', schema: { type: 'integer', minimum: 100, maximum: 80000 }, default: 10000, doc: 'Timeout of one Stripe HTTP request; a request still unanswered fails (then retried, see STRIPE_MAX_NETWORK_RETRIES).' },
+  { env: 'STRIPE_MAX_NETWORK_RETRIES', key: 'payments.stripe.maxNetworkRetries', schema: { type: 'integer', minimum: 0, maximum: 5 }, default: 1, doc: 'Automatic retries of a Stripe request after a network error, timeout, 409 or 5xx (same idempotency key, so never a double charge). Worst-case wait is (retries + 1) x STRIPE_TIMEOUT_MS (stripe-node also retries a closed connection once even at 0).' },
+  { env: 'STRIPE_CONNECT_COUNTRY', key: 'payments.connect.country', schema: { type: 'string', pattern: '^[A-Z]{2}$' }, default: 'US', doc: 'Country of the Stripe Express accounts created for hosts (ISO 3166-1 alpha-2).' },
+  { env: 'STRIPE_CONNECT_RETURN_URL', key: 'payments.connect.returnUrl', schema: { type: 'string', pattern: '^https?://[^\\s]+$' }, doc: 'Where Stripe sends a host after onboarding; unset: `<API_PUBLIC_URL>/v1/payments/connect/status`.' },
+  { env: 'STRIPE_CONNECT_REFRESH_URL', key: 'payments.connect.refreshUrl', schema: { type: 'string', pattern: '^https?://[^\\s]+$' }, doc: 'Where Stripe sends a host whose onboarding link expired; unset: same as the return URL.' },
+  { env: 'PLATFORM_FEE_BPS', key: 'payments.platformFeeBps', schema: { type: 'integer', minimum: 0, maximum: 10000 }, default: 1000, doc: 'Platform fee taken from every billed minute, in basis points (1000 = 10 %); the rest is the host\'s earning.' },
+  { env: 'BILLING_HOLD_MINUTES', key: 'payments.holdMinutes', schema: { type: 'integer', minimum: 1, maximum: 240 }, default: 10, doc: 'Minutes at the host\'s rate held on the guest\'s card when joining a paid link (and per later extension).' },
+  { env: 'PAYOUT_MIN_MINOR', key: 'payments.payoutMinMinor', schema: { type: 'integer', minimum: 1 }, default: 1000, doc: 'Smallest payout a host may request, in minor units of the payout currency.' },
+  { env: 'EARNINGS_HOLD_DAYS', key: 'payments.earningsHoldDays', schema: { type: 'integer', minimum: 0, maximum: 90 }, default: 7, doc: 'Days a settled call\'s host earning stays `pending` (refund and dispute window) before it becomes `available` for payout.' },
+]);
