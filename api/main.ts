@@ -18,6 +18,8 @@ import { createCallServices } from './services/calls/index.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
+import { createPaymentServices } from './services/payments/index.js';
+import { reversalWebhookHandler } from './services/payments/reversal-webhooks.js';
 import { createBilling } from './services/payments/billing.js';
 import { createMailer } from './services/mail/index.js';
 
@@ -80,7 +82,9 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
     ...signalLinkFor(deps), billing: callBilling,
   });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing };
+  const payments = await createPaymentServices({ config, db: deps.db, log });
+  payments.webhooks.register(reversalWebhookHandler({ reversals: billing.reversals, gateway: payments.gateway, log }));
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing, payments };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const idempotencyKeys = new IdempotencyKeysRepository(deps.db);

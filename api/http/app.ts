@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors/index.js';
 import { hasRole } from '../../shared/roles.js';
 import { accessLog } from './access-log.js';
 import type { Authenticator } from './authenticate.js';
-import { jsonBody } from './body.js';
+import { jsonBody, rawJsonBody } from './body.js';
 import type { AppContext, AppState } from './context.js';
 import { errorHandler } from './errors.js';
 import { idempotency, type IdempotencyOptions } from './idempotency.js';
@@ -51,7 +51,7 @@ export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
     const ruleName = route.rateLimit === undefined ? (route.auth === 'none' ? 'unauthenticated' : 'authenticated') : route.rateLimit;
     const chain: Middleware<AppState>[] = [requireRole(route, options.authenticate)];
     if (ruleName) chain.push(rateLimit(options.limiters, ruleName, route.operationId));
-    chain.push(jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route));
+    chain.push(route.rawBody ? rawJsonBody(options.bodyLimitBytes) : jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route));
     if (route.idempotency) {
       if (!options.idempotency || route.auth === 'none') throw new TypeError(`route ${route.operationId} needs idempotency options and authentication`);
       chain.push(idempotency(route, options.idempotency));

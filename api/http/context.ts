@@ -21,6 +21,8 @@ export interface AppState {
   body?: unknown;
   query?: unknown;
   params?: Record<string, unknown>;
+  /** The unparsed request body, on routes declaring `rawBody` only. */
+  rawBody?: Buffer;
 }
 
 export type AppContext = ParameterizedContext<AppState>;

@@ -31,6 +31,8 @@ export interface RouteSpec {
   params?: JsonSchema;
   /** Request content type when not JSON (e.g. `multipart/form-data`). */
   requestContentType?: string;
+  /** Hand the handler the body's exact bytes (`ctx.state.rawBody`, JSON only) instead of parsing it. */
+  rawBody?: boolean;
   /** Error codes this route documents beyond the generic ones. */
   errors?: string[];
   responses: Record<number, ResponseSpec>;

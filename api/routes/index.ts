@@ -8,6 +8,10 @@ import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
 import { linkRoutes } from './links.js';
+import { paymentMethodRoutes } from './payment-methods.js';
+import { paymentRoutes } from './payments.js';
+import { connectRoutes } from './payments-connect.js';
+import { paymentWebhookRoutes } from './payments-webhooks.js';
 import { searchRoutes } from './search.js';
 import { userRoutes } from './users.js';
 
@@ -21,6 +25,10 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
     ...searchRoutes({ users: services.callServices.profiles }),
     ...linkRoutes({ links: services.callServices.links }),
     ...callRoutes({ calls: services.callServices.calls }),
+    ...paymentWebhookRoutes({ webhooks: services.payments.webhooks }),
+    ...paymentMethodRoutes({ methods: services.payments.methods }),
+    ...connectRoutes({ connect: services.payments.connect }),
+    ...paymentRoutes({ ...services.payments, users: services.users }),
     ...adminRoutes({ users: new AdminUsersService({ users: services.users, passwords: services.auth.passwords, rates: services.config.calls.rate, log: services.log }) }),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));

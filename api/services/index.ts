@@ -6,6 +6,7 @@ import type { KeyRing, TokenVerifier } from '../../shared/tokens/index.js';
 import type { UsersRepository } from '../repositories/users.js';
 import type { CallServices } from './calls/index.js';
 import type { AuthServices } from './auth/index.js';
+import type { PaymentServices } from './payments/index.js';
 import type { Billing } from './payments/billing.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
@@ -22,6 +23,8 @@ export interface ApiServices {
   /** Profiles, avatars, call links and calls (issue 4). */
   callServices: CallServices;
   auth: AuthServices;
+  /** Stripe, webhooks, payment methods, Connect, history and payouts (issue 20). */
+  payments: PaymentServices;
   /** Holds, billed minutes, settlement, refunds/disputes and the ledger (issue 20, docs/payments.md). */
   billing: Billing;
 }

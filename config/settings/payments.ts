@@ -13,5 +13,5 @@ export const paymentSettings = defineSettings([
   { env: 'PLATFORM_FEE_BPS', key: 'payments.platformFeeBps', schema: { type: 'integer', minimum: 0, maximum: 10000 }, default: 1000, doc: 'Platform fee taken from every billed minute, in basis points (1000 = 10 %); the rest is the host\'s earning.' },
   { env: 'BILLING_HOLD_MINUTES', key: 'payments.holdMinutes', schema: { type: 'integer', minimum: 1, maximum: 240 }, default: 10, doc: 'Minutes at the host\'s rate held on the guest\'s card when joining a paid link (and per later extension).' },
   { env: 'PAYOUT_MIN_MINOR', key: 'payments.payoutMinMinor', schema: { type: 'integer', minimum: 1 }, default: 1000, doc: 'Smallest payout a host may request, in minor units of the payout currency.' },
-  { env: 'EARNINGS_HOLD_DAYS', key: 'payments.earningsHoldDays', schema: { type: 'integer', minimum: 0, maximum: 90 }, default: 7, doc: 'Days a captured earning stays `pending` (refund and dispute window) before it is `available` for payout.' },
+  { env: 'EARNINGS_HOLD_DAYS', key: 'payments.earningsHoldDays', schema: { type: 'integer', minimum: 0, maximum: 90 }, default: 7, doc: 'Days a settled call\'s host earning stays `pending` (refund and dispute window) before it becomes `available` for payout.' },
 ]);
