@@ -16,6 +16,7 @@ import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
 import { createCallServices } from './services/calls/index.js';
+import type { CallBilling } from './services/calls/calls-service.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
@@ -76,16 +77,21 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const mailer = createMailer({ ...config.auth.mail, env: config.env, log: log.child({ component: 'mail' }) });
   const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
   const billing = await createBilling({ config, db: deps.db, log });
-  const callBilling = {
+  const payments = await createPaymentServices({ config, db: deps.db, log });
+  const callBilling: CallBilling = {
     configured: config.payments.stripe.secretKey !== undefined,
-    place: (request: Parameters<typeof billing.holds.place>[0]) => billing.holds.place(request),
-    attached: (payment: Parameters<typeof billing.holds.attached>[0]) => billing.holds.attached(payment, billing.recheckMs),
+    // A saved card is charged with its customer (needed for a further hold on the same card).
+    place: async (request) => {
+      const charge = await payments.methods.forCharge(request.guestId, request.paymentMethod);
+      return billing.holds.place({ ...request, paymentMethod: charge.payment_method, ...(charge.customer ? { customer: charge.customer } : {}) });
+    },
+    savedPaymentMethod: async (userId) => (await payments.methods.list(userId))[0]?.id ?? null,
+    attached: (payment) => billing.holds.attached(payment, billing.recheckMs),
   };
   const callServices = await createCallServices({
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
     ...signalLinkFor(deps), billing: callBilling,
   });
-  const payments = await createPaymentServices({ config, db: deps.db, log });
   payments.webhooks.register(reversalWebhookHandler({ reversals: billing.reversals, gateway: payments.gateway, log }));
   const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing, payments };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));

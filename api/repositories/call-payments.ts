@@ -24,6 +24,8 @@ export interface CallPayment {
   rate_minor: number;
   fee_bps: number;
   payment_method: string;
+  /** Stripe customer of a saved card (a further hold on the same card needs it); null for a one-off card. */
+  customer: string | null;
   state: PaymentState;
   /** The hold could not be extended any more. */
   exhausted: boolean;

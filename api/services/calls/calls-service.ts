@@ -20,6 +20,8 @@ export interface CallsServiceOptions {
 export interface CallBilling {
   /** Places the hold; throws 402 `stripe_error` (refused) or 503 (no Stripe, Stripe down). */
   place(request: { callId: string; guestId: string; hostId: string; rate: { amount: number; currency: string }; paymentMethod: string }): Promise<{ id: string; paid_minutes_left: number }>;
+  /** The caller's newest saved card (`pm_…`), used when a paid join names none. */
+  savedPaymentMethod(userId: string): Promise<string | null>;
   /** The call exists: the payment is now held for it. */
   attached(payment: { id: string; paid_minutes_left: number }): Promise<void>;
   /** True when Stripe is configured. */
@@ -70,8 +72,9 @@ export class CallsService {
     if (paid && !this.deps.billing?.configured) {
       throw new AppError('service_unavailable', { message: 'This link is paid, and payments are not configured on this server; only free calls are available.', details: { payments: 'not_configured' } });
     }
-    if (paid && !pay.paymentMethodId) {
-      throw new AppError('validation_error', { message: 'A paid link needs a payment method.', details: { payment_method_id: 'is required for a paid link' } });
+    const paymentMethod = paid ? pay.paymentMethodId ?? await this.deps.billing!.savedPaymentMethod(caller.userId) : null;
+    if (paid && !paymentMethod) {
+      throw new AppError('validation_error', { message: 'A paid link needs a payment method: name one, or save a card first.', details: { payment_method_id: 'is required for a paid link' } });
     }
     if (link.single_use && !(await this.deps.links.claimSingleUse(link.id, now))) {
       throw new AppError('gone', { message: 'This single-use call link was already used.', details: { reason: 'used' } });
@@ -80,7 +83,7 @@ export class CallsService {
     let payment: { id: string; paid_minutes_left: number } | undefined;
     if (paid) {
       try {
-        payment = await this.deps.billing!.place({ callId, guestId: caller.userId, hostId: host.id, rate, paymentMethod: pay.paymentMethodId! });
+        payment = await this.deps.billing!.place({ callId, guestId: caller.userId, hostId: host.id, rate, paymentMethod: paymentMethod! });
       } catch (err) {
         if (link.single_use) await this.deps.links.releaseSingleUse(link.id).catch(() => undefined);
         throw err;

@@ -13,6 +13,8 @@ export interface HoldRequest {
   hostId: string;
   rate: { amount: number; currency: string };
   paymentMethod: string;
+  /** The Stripe customer of a saved card. */
+  customer?: string;
 }
 
 export interface HoldsDeps {
@@ -53,14 +55,14 @@ export class HoldService {
     const amount = request.rate.amount * this.deps.holdMinutes;
     const payment: CallPayment = {
       id: newId(), call_id: request.callId, guest_id: request.guestId, host_id: request.hostId, currency: request.rate.currency,
-      rate_minor: request.rate.amount, fee_bps: this.deps.feeBps, payment_method: request.paymentMethod, state: 'placing', exhausted: false,
+      rate_minor: request.rate.amount, fee_bps: this.deps.feeBps, payment_method: request.paymentMethod, customer: request.customer ?? null, state: 'placing', exhausted: false,
       paid_minutes_left: 0, billed_minutes: 0, billed_minor: 0, net_minor: 0, captured_minor: 0, written_off_minor: 0, intents: [],
       attempts: 0, next_attempt_at: new Date(now.getTime() + 60_000), last_error: null, created_at: now, updated_at: now, settled_at: null, released_at: null,
     };
     await this.deps.payments.insert(payment);
     let pi: string;
     try {
-      pi = await intents.authorize({ paymentId: payment.id, k: 0, amount, currency: payment.currency, paymentMethod: request.paymentMethod, callId: request.callId });
+      pi = await intents.authorize({ paymentId: payment.id, k: 0, amount, currency: payment.currency, paymentMethod: request.paymentMethod, callId: request.callId, ...(request.customer ? { customer: request.customer } : {}) });
     } catch (err) {
       if (isFinalRefusal(err)) {
         await this.deps.payments.update(payment.id, { state: 'failed', last_error: (err as AppError).message, updated_at: this.deps.now() }, ['placing']);
@@ -112,7 +114,7 @@ export class HoldService {
       }
     }
     try {
-      const pi = await intents.authorize({ paymentId: payment.id, k, amount, currency: payment.currency, paymentMethod: payment.payment_method, callId: payment.call_id });
+      const pi = await intents.authorize({ paymentId: payment.id, k, amount, currency: payment.currency, paymentMethod: payment.payment_method, callId: payment.call_id, ...(payment.customer ? { customer: payment.customer } : {}) });
       await this.deps.holds.record({ payment_id: payment.id, k, pi, kind: 'additional', amount_minor: amount, created_at: this.deps.now() });
       log.info({ amount }, 'hold extended (further payment intent)');
       return true;

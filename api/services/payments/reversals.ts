@@ -26,11 +26,11 @@ export type ReversalResult =
   | { outcome: 'not_settled' };
 
 /**
- * What payinfra's webhook handlers call (docs/payments.md, "Refunds and disputes"):
- * - `charge.refunded` → `refund` once per refund object (`re_…`) in `charge.refunds`;
- * - `charge.dispute.created` (funds withdrawn) → `disputeLost`... named `dispute`;
+ * What the Stripe webhook handlers call (docs/payments.md, "Refunds and disputes"):
+ * - `charge.refunded` → `refund`, once per refund object (`re_…`) in `charge.refunds`;
+ * - `charge.dispute.created` (funds withdrawn) → `dispute`;
  * - `charge.dispute.closed` with status `won` (funds reinstated) → `disputeWon`.
- * All are idempotent by the Stripe object id and safe in any order relative to each other.
+ * All are idempotent by the Stripe object id; `not_settled` asks for a later redelivery.
  */
 export interface BillingReversals {
   refund(input: ReversalInput): Promise<ReversalResult>;

@@ -141,7 +141,7 @@ export class Settlement {
     const amount = (await this.deps.billed.totals(payment.call_id)).gross;
     if (amount > 0) return [];
     try {
-      const pi = await intents.authorize({ paymentId: payment.id, k: 0, amount: this.deps.holdAmount(payment), currency: payment.currency, paymentMethod: payment.payment_method, callId: payment.call_id });
+      const pi = await intents.authorize({ paymentId: payment.id, k: 0, amount: this.deps.holdAmount(payment), currency: payment.currency, paymentMethod: payment.payment_method, callId: payment.call_id, ...(payment.customer ? { customer: payment.customer } : {}) });
       await this.deps.holds.record({ payment_id: payment.id, k: 0, pi, kind: 'initial', amount_minor: this.deps.holdAmount(payment), created_at: this.deps.now() });
     } catch (err) {
       if (!isFinalRefusal(err)) throw err;

@@ -67,7 +67,7 @@ describe('billing end to end', () => {
   async function settled(callId: string) {
     return until(async () => {
       const p = await t.db.collection('payments').findOne({ call_id: callId });
-      return p?.state === 'settled' ? p : null;
+      return p?.state === 'settled' && p.released_at ? p : null; // EARNINGS_HOLD_DAYS=0: released at the next pass
     }, 20000, `payment of ${callId} settled`);
   }
 
@@ -153,6 +153,20 @@ describe('billing end to end', () => {
     expect(again.headers.get('Idempotent-Replayed')).toBe('true');
     expect(again.body.data.call.id).toBe(first.body.data.call.id);
     expect(await t.db.collection('payments').countDocuments({ guest_id: guest.id })).toBe(1);
+  });
+
+  it('holds a saved card (with its customer) when a paid join names none', async () => {
+    const host = await makeHost(t, { rate: { amount: RATE, currency: 'USD' } });
+    const link = await call(t, 'POST', '/v1/calls/links', { token: host.token, body: {} });
+    const guest = await makeGuest(t);
+    const saved = await call(t, 'POST', '/v1/payments/methods', { token: guest.token, body: { payment_method_id: 'pm_card_visa' } });
+    expect(saved.status).toBe(201);
+    const res = await call(t, 'POST', `/v1/calls/join/${link.body.data.short_code}`, { token: guest.token });
+    expect(res.status).toBe(201);
+    const payment = await t.db.collection('payments').findOne({ call_id: res.body.data.call.id });
+    expect(payment).toMatchObject({ payment_method: saved.body.data.id, customer: expect.stringMatching(/^cus_/), state: 'held' });
+    // stripe-mock keeps the test id (`pm_card_visa`) on attach: forget it, as the other guests use that id too.
+    expect((await call(t, 'DELETE', `/v1/payments/methods/${saved.body.data.id}`, { token: guest.token })).status).toBeLessThan(300);
   });
 
   it('computes the paid minutes left when the hold cannot be extended', async () => {
