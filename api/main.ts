@@ -14,6 +14,9 @@ import { UsersRepository } from './repositories/users.js';
 import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
 import { createCallServices } from './services/calls/index.js';
+import { createChatServices } from './services/chat/index.js';
+import { RedisChatNotifier } from './services/chat/notifier.js';
+import { NoChatNotifier, type ChatNotifier } from '../shared/chat/events.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
@@ -30,6 +33,8 @@ export interface ApiDeps {
    * node in the same process). Default: through Redis when configured, else nothing.
    */
   signalLink?: { presence: HostPresence; announcer: CallAnnouncer };
+  /** How chat events reach a signal node in the same process when there is no Redis. */
+  chatLink?: ChatNotifier;
 }
 
 export interface ApiNode {
@@ -67,7 +72,9 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
     ...signalLinkFor(deps),
   });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices };
+  const chatNotifier = deps.redis ? new RedisChatNotifier(deps.redis, config.redis.prefix, config.nodeId, log.child({ component: 'chat' })) : deps.chatLink ?? new NoChatNotifier();
+  const chat = await createChatServices({ config, db: deps.db, users, notifier: chatNotifier });
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, chat };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });

@@ -75,4 +75,12 @@ export interface Config {
     reauthGraceMs: number;
     presenceTtlMs: number;
   };
+  chat: {
+    maxTextChars: number;
+    image: { maxBytes: number; maxPixels: number };
+    recoveryMax: number;
+    gapWaitMs: number;
+    typingIntervalMs: number;
+    broadcast: { ratePerSec: number; batch: number };
+  };
 }

@@ -4,6 +4,7 @@ import type { ApiServices } from '../services/index.js';
 import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
 import { callRoutes } from './calls.js';
+import { chatRoutes } from './chat.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
@@ -21,6 +22,7 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
     ...searchRoutes({ users: services.callServices.profiles }),
     ...linkRoutes({ links: services.callServices.links }),
     ...callRoutes({ calls: services.callServices.calls }),
+    ...chatRoutes({ conversations: services.chat.conversations, core: services.chat.core, maxTextChars: services.chat.maxTextChars }),
     ...adminRoutes({ users: new AdminUsersService({ users: services.users, passwords: services.auth.passwords, rates: services.config.calls.rate, log: services.log }) }),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));

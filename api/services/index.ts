@@ -6,6 +6,7 @@ import type { KeyRing, TokenVerifier } from '../../shared/tokens/index.js';
 import type { UsersRepository } from '../repositories/users.js';
 import type { CallServices } from './calls/index.js';
 import type { AuthServices } from './auth/index.js';
+import type { ChatServices } from './chat/index.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
 /** Everything route handlers may use; built once by api/main.ts. */
@@ -21,4 +22,5 @@ export interface ApiServices {
   /** Profiles, avatars, call links and calls (issue 4). */
   callServices: CallServices;
   auth: AuthServices;
+  chat: ChatServices;
 }

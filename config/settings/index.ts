@@ -3,7 +3,8 @@ import { apiSettings } from './api.js';
 import { authSettings } from './auth.js';
 import { coreSettings } from './core.js';
 import { callSettings } from './calls.js';
+import { chatSettings } from './chat.js';
 import { signalSettings } from './signal.js';
 
 /** Every setting the product reads, in documentation order. */
-export const ALL_SETTINGS: readonly Setting[] = [...coreSettings, ...apiSettings, ...authSettings, ...signalSettings, ...callSettings];
+export const ALL_SETTINGS: readonly Setting[] = [...coreSettings, ...apiSettings, ...authSettings, ...signalSettings, ...callSettings, ...chatSettings];
