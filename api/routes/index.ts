@@ -5,6 +5,7 @@ import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
 import { callRoutes } from './calls.js';
 import { chatRoutes } from './chat.js';
+import { chatImageRoutes } from './chat-images.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
@@ -23,6 +24,7 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
     ...linkRoutes({ links: services.callServices.links }),
     ...callRoutes({ calls: services.callServices.calls }),
     ...chatRoutes({ conversations: services.chat.conversations, core: services.chat.core, maxTextChars: services.chat.maxTextChars }),
+    ...chatImageRoutes({ images: services.chat.images, maxBytes: services.chat.imageMaxBytes, urlOf: services.chat.imageUrl }),
     ...adminRoutes({ users: new AdminUsersService({ users: services.users, passwords: services.auth.passwords, rates: services.config.calls.rate, log: services.log }) }),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));
