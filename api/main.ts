@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
@@ -39,6 +40,8 @@ export interface ApiDeps {
 
 export interface ApiNode {
   port: number;
+  /** The listening HTTP server (an `all` process forwards chat WebSocket upgrades from it). */
+  httpServer: Server;
   /** Finishes in-flight requests, then stops (bounded by the shutdown timeout). Idempotent. */
   close(): Promise<void>;
 }
@@ -81,5 +84,5 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
-  return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  return { port: listener.port, httpServer: listener.server, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }

@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { startApi, type ApiDeps, type ApiNode } from '../api/main.js';
 import { InProcessCallAnnouncer } from '../api/services/calls/announcer.js';
+import { InProcessChatNotifier } from '../api/services/chat/notifier.js';
+import { forwardUpgrades } from '../shared/runtime/upgrade-forward.js';
 import type { Config } from '../config/index.js';
 import { MongoCallStore } from '../shared/calls/index.js';
 import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
@@ -62,15 +64,18 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     cleanups.push(() => handle.close());
     if (mode !== 'signal') {
       const signalLink = mode === 'all' && !redis ? inProcessSignalLink(product) : undefined;
-      product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}), ...(signalLink ? { signalLink } : {}) });
+      const chatLink = mode === 'all' && !redis ? new InProcessChatNotifier((ids, event) => product.signal?.deliverChat(ids, event)) : undefined;
+      product.api = await startApi({ config, log, db: handle.db, keyRing: keyRing!, ...(redis ? { redis } : {}), ...(signalLink ? { signalLink } : {}), ...(chatLink ? { chatLink } : {}) });
       const api = product.api;
       cleanups.push(() => api.close());
     }
     if (mode !== 'api') {
       const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
-      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db) });
+      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), chatDb: handle.db });
       const signal = product.signal;
       cleanups.push(() => signal.close());
+      // The spec's chat URL is on the API host: in one process, the API's port forwards it to the node.
+      if (product.api) cleanups.push(forwardUpgrades(product.api.httpServer, '/v1/chat/ws', { host: ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host, port: signal.port }));
     }
     return product;
   } catch (err) {
