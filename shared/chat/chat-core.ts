@@ -28,6 +28,8 @@ export class ChatCore {
   readonly conversations: MongoConversations;
   readonly messages: MongoMessages;
   readonly blocks: MongoBlocks;
+  /** Per conversation, the tail of this process's writes: one writer at a time here, so only other processes contend for a number. */
+  readonly #writing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly db: Db, readonly notifier: ChatNotifier, private readonly limits: { maxTextChars: number }) {
     this.conversations = new MongoConversations(db);
@@ -66,6 +68,27 @@ export class ChatCore {
     if (await this.blocks.between(input.senderId, other)) throw new AppError('forbidden', { message: 'One of you has blocked the other.' });
     if (input.imageId && !(await this.ownsImage(input.imageId, input.senderId))) {
       throw new AppError('validation_error', { message: 'Unknown image.', details: { image_id: 'must be an image you uploaded' } });
+    }
+    return this.#serialized(conversation.id, () => this.#insert(conversation.id, conversation.members, input, text, clientKey));
+  }
+
+  async #serialized<T>(conversationId: string, run: () => Promise<T>): Promise<T> {
+    const before = this.#writing.get(conversationId) ?? Promise.resolve();
+    const mine = before.then(run, run);
+    const tail = mine.catch(() => undefined);
+    this.#writing.set(conversationId, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.#writing.get(conversationId) === tail) this.#writing.delete(conversationId);
+    }
+  }
+
+  async #insert(conversationId: string, members: readonly string[], input: NewMessage, text: string | null, clientKey: string | undefined): Promise<{ message: ChatMessage; duplicate: boolean }> {
+    const conversation = { id: conversationId, members };
+    if (clientKey) {
+      const earlier = await this.messages.byClientKey(conversationId, clientKey);
+      if (earlier) return { message: earlier, duplicate: true };
     }
     let seq = (await this.messages.maxSeq(conversation.id)) + 1;
     for (let attempt = 0; attempt < MAX_SEQ_ATTEMPTS; attempt++) {
