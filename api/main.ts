@@ -76,7 +76,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     ...signalLinkFor(deps),
   });
   const chatNotifier = deps.redis ? new RedisChatNotifier(deps.redis, config.redis.prefix, config.nodeId, log.child({ component: 'chat' })) : deps.chatLink ?? new NoChatNotifier();
-  const chat = await createChatServices({ config, db: deps.db, users, notifier: chatNotifier });
+  const chat = await createChatServices({ config, db: deps.db, users, notifier: chatNotifier, log });
   const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, chat };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
@@ -84,5 +84,6 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
-  return { port: listener.port, httpServer: listener.server, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  const broadcaster = chat.broadcasts.startWorker();
+  return { port: listener.port, httpServer: listener.server, close: async () => { await broadcaster.stop(); await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
 }
