@@ -79,7 +79,6 @@ export interface Config {
     maxTextChars: number;
     image: { maxBytes: number; maxPixels: number };
     recoveryMax: number;
-    gapWaitMs: number;
     typingIntervalMs: number;
     broadcast: { ratePerSec: number; batch: number };
   };
