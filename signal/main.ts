@@ -119,7 +119,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, defaultMe
     },
   });
   const signalRoute = route;
-  const chatRoute = chatDb ? createChatRoute({ db: chatDb, broker, verifier, config, log }) : undefined;
+  const chatRoute = chatDb ? await createChatRoute({ db: chatDb, broker, verifier, config, log }) : undefined;
 
   let subscribed = false;
   let nodeSubscribed = false;

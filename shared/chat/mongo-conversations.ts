@@ -96,10 +96,4 @@ export class MongoConversations {
     ]);
     return { items: docs.map(fromDocument), total };
   }
-
-  /** Ids of every conversation `userId` is a member of (bounded by `limit`). */
-  async idsOf(userId: string, limit: number): Promise<string[]> {
-    const docs = await this.collection.find({ members: userId }, { projection: { _id: 1 } }).limit(limit).toArray();
-    return docs.map((d) => d._id);
-  }
 }

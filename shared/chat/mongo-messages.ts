@@ -97,10 +97,4 @@ export class MongoMessages {
   async unread(conversationId: string, userId: string, readSeq: number): Promise<number> {
     return this.collection.countDocuments({ conversation_id: conversationId, seq: { $gt: readSeq }, sender_id: { $ne: userId } });
   }
-
-  /** True when a message of a conversation among `conversationIds` carries `imageId`. */
-  async imageUsedIn(imageId: string, conversationIds: string[]): Promise<boolean> {
-    if (conversationIds.length === 0) return false;
-    return (await this.collection.countDocuments({ image_id: imageId, conversation_id: { $in: conversationIds } }, { limit: 1 })) > 0;
-  }
 }

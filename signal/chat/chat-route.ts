@@ -194,7 +194,6 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
   #apply(session: ChatSession, event: ChatEvent): void {
     switch (event.t) {
       case 'message':
-        session.members.add(event.message.conversation_id);
         this.#sequencer.offer(session, event.message);
         return;
       case 'read':
@@ -205,9 +204,6 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
         return;
       case 'conversation':
         this.#send(session, JSON.stringify({ type: 'conversation', data: { conversation_id: event.conversation_id, change: event.change, user_id: event.user_id } }));
-        return;
-      case 'presence':
-        this.#send(session, JSON.stringify({ type: 'presence', data: { user_id: event.user_id, online: event.online } }));
     }
   }
 
@@ -294,14 +290,14 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     if (session.violations >= this.deps.limits.maxViolations) session.io.close(CLOSE_CODES.POLICY_VIOLATION, 'too many protocol violations');
   }
 
+  /** An AppError goes back as it is; anything else is a storage or driver failure: `service_unavailable`, retry (sends with the same client_id). */
   #failed(session: ChatSession, err: unknown, id: string | undefined): void {
     if (err instanceof AppError && err.code !== 'internal_error') {
       this.#send(session, errorFrame(err.code, err.message, id, err.details as Record<string, string> | undefined));
       return;
     }
     this.deps.log.error({ err, conn: session.conn, user: session.user }, 'chat frame handler failed');
-    const unavailable = err instanceof AppError && err.code === 'service_unavailable';
-    this.#send(session, errorFrame(unavailable ? 'service_unavailable' : 'internal_error', unavailable ? 'Storage unavailable; retry.' : 'Unexpected server error.', id));
+    this.#send(session, errorFrame('service_unavailable', 'Chat storage is unavailable; retry.', id));
   }
 
   #send(session: ChatSession, text: string): void {

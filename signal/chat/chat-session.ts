@@ -32,8 +32,6 @@ export class ChatSession {
   resumed = false;
   readonly early: ChatEvent[] = [];
   readonly cursors = new Map<string, Cursor>();
-  /** Conversations this socket's user is known to be a member of. */
-  readonly members = new Set<string>();
   readonly typingAt = new Map<string, number>();
   readonly bucket: TokenBucket;
 

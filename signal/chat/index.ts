@@ -9,11 +9,15 @@ import { ChatRoute } from './chat-route.js';
 
 export { ChatRoute } from './chat-route.js';
 
-/** The chat WebSocket route of a signal node, on the shared database and the node's broker. */
-export function createChatRoute(deps: { db: Db; broker: Broker; verifier: Pick<SyncTokenVerifier, 'verifyAccess'>; config: Config; log: Logger }): ChatRoute {
+/**
+ * The chat WebSocket route of a signal node, on the shared database and the node's broker. Creates
+ * the chat indexes first: the unique (conversation, seq) index is what keeps numbers unique.
+ */
+export async function createChatRoute(deps: { db: Db; broker: Broker; verifier: Pick<SyncTokenVerifier, 'verifyAccess'>; config: Config; log: Logger }): Promise<ChatRoute> {
   const { config } = deps;
   const log = deps.log.child({ component: 'chat' });
   const core = new ChatCore(deps.db, new BrokerChatNotifier(deps.broker, config.redis.prefix, log), { maxTextChars: config.chat.maxTextChars });
+  await core.ensureIndexes();
   const s = config.signal;
   return new ChatRoute({
     verifier: deps.verifier, core, broker: deps.broker, prefix: config.redis.prefix, log,

@@ -50,7 +50,6 @@ export class Sequencer {
         this.#reload(session, id, 'not_found');
         continue;
       }
-      session.members.add(id);
       let cursor = session.cursors.get(id);
       if (!cursor) {
         cursor = { last: -1, loading: false, pending: new Map() };

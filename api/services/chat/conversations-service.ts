@@ -48,6 +48,7 @@ export class ConversationsService {
     }
     if (await this.core.blocks.between(caller.userId, otherId)) throw new AppError('forbidden', { message: 'One of you has blocked the other.' });
     const { conversation, created } = await this.core.conversations.findOrCreate(caller.userId, otherId, at);
+    if (created) await this.core.notifier.notify(conversation.members, { t: 'conversation', conversation_id: conversation.id, change: 'created', user_id: caller.userId });
     return { view: await this.view(conversation, caller.userId), created };
   }
 
