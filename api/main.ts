@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
@@ -17,6 +18,9 @@ import { buildRoutes } from './routes/index.js';
 import { createAuthServices } from './services/auth/index.js';
 import { createCallServices } from './services/calls/index.js';
 import type { CallBilling } from './services/calls/calls-service.js';
+import { createChatServices } from './services/chat/index.js';
+import { RedisChatNotifier } from './services/chat/notifier.js';
+import { NoChatNotifier, type ChatNotifier } from '../shared/chat/events.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
 import type { ApiServices } from './services/index.js';
@@ -36,12 +40,16 @@ export interface ApiDeps {
    * node in the same process). Default: through Redis when configured, else nothing.
    */
   signalLink?: { presence: HostPresence; announcer: CallAnnouncer };
+  /** How chat events reach a signal node in the same process when there is no Redis. */
+  chatLink?: ChatNotifier;
 }
 
 export interface ApiNode {
   port: number;
   /** The route table being served (tests iterate it). */
   routes: readonly RouteSpec[];
+  /** The listening HTTP server (an `all` process forwards chat WebSocket upgrades from it). */
+  httpServer: Server;
   /** Finishes in-flight requests, then stops (bounded by the shutdown timeout). Idempotent. */
   close(): Promise<void>;
 }
@@ -93,7 +101,9 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     ...signalLinkFor(deps), billing: callBilling,
   });
   payments.webhooks.register(reversalWebhookHandler({ reversals: billing.reversals, gateway: payments.gateway, log }));
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing, payments };
+  const chatNotifier = deps.redis ? new RedisChatNotifier(deps.redis, config.redis.prefix, config.nodeId, log.child({ component: 'chat' })) : deps.chatLink ?? new NoChatNotifier();
+  const chat = await createChatServices({ config, db: deps.db, users, notifier: chatNotifier, log });
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, billing, payments, chat };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const idempotencyKeys = new IdempotencyKeysRepository(deps.db);
@@ -104,5 +114,9 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
   const billingWorker = billing.startWorker();
-  return { port: listener.port, routes, close: async () => { await sweeper.stop(); await billingWorker.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  const broadcaster = chat.broadcasts.startWorker();
+  return {
+    port: listener.port, routes, httpServer: listener.server,
+    close: async () => { await broadcaster.stop(); await sweeper.stop(); await billingWorker.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); },
+  };
 }

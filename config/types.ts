@@ -92,4 +92,11 @@ export interface Config {
     presenceTtlMs: number;
     storeTimeoutMs: number;
   };
+  chat: {
+    maxTextChars: number;
+    image: { maxBytes: number; maxPixels: number };
+    recoveryMax: number;
+    typingIntervalMs: number;
+    broadcast: { ratePerSec: number; batch: number };
+  };
 }

@@ -10,7 +10,7 @@ import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolv
 import { loadKeyRing, type KeySource } from '../shared/tokens/index.js';
 import { startSignal, type SignalNode } from '../signal/main.js';
 import { connectApiRedis } from './api-redis.js';
-import { startApiProcess } from './api-process/host.js';
+import { startApiProcess, type ApiProcess } from './api-process/host.js';
 
 export type Mode = 'api' | 'signal' | 'all';
 
@@ -44,6 +44,7 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
       ? loadKeyRing(config.auth.keysDir, { generateIfEmpty: config.env !== 'production' })
       : undefined;
     let redis: Redis | undefined;
+    let apiProcess: ApiProcess | undefined;
     if (config.redis.url && mode === 'api') {
       redis = await connectApiRedis(config.redis.url, log);
       const r = redis;
@@ -63,17 +64,19 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     if (mode === 'all') {
       // Its own process (event loop, heap, descriptors): REST work (argon2, JSON, validation)
       // never delays a relayed frame, and API connections never take the signal port's
-      // descriptors. Without Redis its presence questions and call announcements come here.
-      const api = await startApiProcess({ config, mongoUrl: mongo.url, log, linkToSignal: !config.redis.url, signal: () => product.signal });
+      // descriptors. Without Redis its presence questions, call announcements and chat events come here.
+      const api = apiProcess = await startApiProcess({ config, mongoUrl: mongo.url, log, linkToSignal: !config.redis.url, signal: () => product.signal });
       product.api = api;
       product.died = api.died;
       cleanups.push(() => api.close());
     }
     if (mode !== 'api') {
       const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
-      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db) });
+      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db), chatDb: handle.db });
       const signal = product.signal;
       cleanups.push(() => signal.close());
+      // The spec's chat URL is on the API host: in `all` mode the API's port forwards it to the node.
+      apiProcess?.forwardChat({ host: ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host, port: signal.port });
     }
     return product;
   } catch (err) {

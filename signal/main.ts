@@ -7,6 +7,9 @@ import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
 import { createSyncTokenVerifier } from '../shared/tokens/index.js';
+import type { Db } from 'mongodb';
+import type { ChatEvent } from '../shared/chat/events.js';
+import { createChatRoute } from './chat/index.js';
 import { MemoryBroker, MemoryNodeRegistry, RedisBroker, RedisNodeRegistry, type Broker, type NodeRegistry } from './broker/index.js';
 import type { RoomDirectory } from './calls/directory.js';
 import { CallEvents } from './calls/events.js';
@@ -37,6 +40,8 @@ export interface SignalNode {
   applyCallState(announcement: CallAnnouncement): void;
   /** True while `userId` has a live socket on this node (presence for an in-process API). */
   isUserOnline(userId: string): boolean;
+  /** Hands a chat event to this node's sockets of `userIds` (the API of an `all` process without Redis). */
+  deliverChat(userIds: readonly string[], event: ChatEvent): void;
   /**
    * Drain: stop accepting, send `reconnect` and close every socket with SERVER_SHUTDOWN (the
    * peers enter their grace period and resume on another node), flush replay buffers, release
@@ -55,13 +60,15 @@ export interface SignalDeps {
   minutes?: MinuteSink;
   /** Metrics with process defaults (off when several nodes share one process, as in tests). */
   defaultMetrics?: boolean;
+  /** The database holding chat (shared with the API); without it `/v1/chat/ws` only answers `ping`. */
+  chatDb?: Db;
 }
 
 /**
  * Starts a signal node: picks the broker, node registry and room directory (Redis or in-process)
  * once, here. Throws a TypeError for TURN URLs without a secret.
  */
-export async function startSignal({ config, log: rootLog, keys, calls, minutes, defaultMetrics = true }: SignalDeps): Promise<SignalNode> {
+export async function startSignal({ config, log: rootLog, keys, calls, minutes, defaultMetrics = true, chatDb }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
   const tickClaimTtl = tickClaimTtlMs(s.tickMs);
@@ -122,6 +129,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     },
   });
   const signalRoute = route;
+  const chatRoute = chatDb ? await createChatRoute({ db: chatDb, broker, verifier, config, log }) : undefined;
 
   const link = new NodeLink({ broker, nodeId: config.nodeId, rooms: roomService, nodeTtlMs: s.nodeTtlMs, log });
   const subscribing = link.start();
@@ -158,7 +166,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     routes: {
       '/signal/ws': signalRoute,
       '/ws': signalRoute,
-      '/v1/chat/ws': pingOnlyRoute((t) => verifier.verifyAccess(t), log),
+      '/v1/chat/ws': chatRoute ?? pingOnlyRoute((t) => verifier.verifyAccess(t), log),
     },
     http: [
       { method: 'get', path: '/health', handle: () => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data: { status: 'ok', node: config.nodeId } }) }) },
@@ -189,9 +197,11 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     metrics,
     applyCallState: (announcement) => roomService.applyAnnouncement(announcement),
     isUserOnline: (userId) => presence.count(userId) > 0,
+    deliverChat: (userIds, event) => chatRoute?.deliver(userIds, event),
     close: () => (closing ??= (async () => {
       server.stopAccepting();
       signalRoute.drain();
+      chatRoute?.drain();
       server.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
       clearInterval(flusher);
       await roomService.settle();
@@ -199,6 +209,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
       clearInterval(sweeper);
       clearInterval(presenceTimer);
       signalRoute.stop();
+      chatRoute?.stop();
       if (keySet instanceof RemoteJwks) keySet.close();
       link.close();
       await registry.close();

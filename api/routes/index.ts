@@ -4,6 +4,9 @@ import type { ApiServices } from '../services/index.js';
 import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
 import { callRoutes } from './calls.js';
+import { chatRoutes } from './chat.js';
+import { chatImageRoutes } from './chat-images.js';
+import { chatFollowRoutes } from './chat-follows.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
@@ -29,6 +32,9 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
     ...paymentMethodRoutes({ methods: services.payments.methods }),
     ...connectRoutes({ connect: services.payments.connect }),
     ...paymentRoutes({ ...services.payments, users: services.users }),
+    ...chatRoutes({ conversations: services.chat.conversations, core: services.chat.core, maxTextChars: services.chat.maxTextChars }),
+    ...chatImageRoutes({ images: services.chat.images, maxBytes: services.chat.imageMaxBytes, urlOf: services.chat.imageUrl }),
+    ...chatFollowRoutes({ follows: services.chat.follows, broadcasts: services.chat.broadcasts, users: services.users, maxTextChars: services.chat.maxTextChars }),
     ...adminRoutes({ users: new AdminUsersService({ users: services.users, passwords: services.auth.passwords, rates: services.config.calls.rate, log: services.log }) }),
   ];
   routes.push(...docsRoutes(() => openapi(routes)));

@@ -21,7 +21,7 @@ const FORMIDABLE_MAX_FILES_EXCEEDED = 1015;
  * `maxBytes` while streaming (413 beyond). Leaves `{ [field]: Buffer }` as the request body.
  * Not multipart → 415; no such file → 400.
  */
-function singleFileUpload(field: string, maxBytes: number): Middleware<AppState> {
+export function singleFileUpload(field: string, maxBytes: number): Middleware<AppState> {
   return async (ctx, next) => {
     if (!ctx.is('multipart/form-data')) throw new AppError('unsupported_media_type', { message: `Send multipart/form-data with a "${field}" file.` });
     const declared = Number(ctx.get('Content-Length'));

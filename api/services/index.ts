@@ -8,6 +8,7 @@ import type { CallServices } from './calls/index.js';
 import type { AuthServices } from './auth/index.js';
 import type { PaymentServices } from './payments/index.js';
 import type { Billing } from './payments/billing.js';
+import type { ChatServices } from './chat/index.js';
 import type { ReadinessProbe } from '../routes/health.js';
 
 /** Everything route handlers may use; built once by api/main.ts. */
@@ -27,4 +28,5 @@ export interface ApiServices {
   payments: PaymentServices;
   /** Holds, billed minutes, settlement, refunds/disputes and the ledger (issue 20, docs/payments.md). */
   billing: Billing;
+  chat: ChatServices;
 }

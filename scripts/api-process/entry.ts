@@ -4,6 +4,7 @@ import { startApi, type ApiNode } from '../../api/main.js';
 import { connectMongo, type MongoHandle } from '../../shared/runtime/mongo/connect.js';
 import { createLogger } from '../../shared/runtime/logger.js';
 import { loadKeyRing } from '../../shared/tokens/index.js';
+import { forwardUpgrades } from '../../shared/runtime/upgrade-forward.js';
 import { IpcSignalLink } from './link.js';
 import type { ApiProcessData, FromApiProcess, ToApiProcess } from './protocol.js';
 
@@ -33,7 +34,7 @@ async function start({ config, mongoUrl, linkToSignal }: ApiProcessData): Promis
   link = linkToSignal ? new IpcSignalLink(send) : undefined;
   api = await startApi({
     config, log, db: handle.db, keyRing, ...(redis ? { redis } : {}),
-    ...(link ? { signalLink: { presence: link, announcer: link } } : {}),
+    ...(link ? { signalLink: { presence: link, announcer: link }, chatLink: link } : {}),
   });
   send({ type: 'listening', port: api.port });
 }
@@ -60,6 +61,8 @@ process.on('message', (message: ToApiProcess) => {
     });
   } else if (message.type === 'stop') {
     stopping ??= stop();
+  } else if (message.type === 'forward-chat') {
+    if (api) forwardUpgrades(api.httpServer, '/v1/chat/ws', { host: message.host, port: message.port });
   } else {
     link?.answer(message);
   }

@@ -14,9 +14,11 @@ function entryFile(): string {
   return here.endsWith('.js') ? join(dirname(here), 'entry.js') : join(PROJECT_ROOT, 'dist', 'scripts', 'api-process', 'entry.js');
 }
 
-export interface ApiProcess extends Omit<ApiNode, 'routes'> {
+export interface ApiProcess extends Pick<ApiNode, 'port' | 'close'> {
   /** Settles with the reason if the API process ends without being asked to (a crash). */
   died: Promise<Error>;
+  /** Once the signal node listens: the API port forwards `/v1/chat/ws` upgrades to it. */
+  forwardChat(target: { host: string; port: number }): void;
 }
 
 /**
@@ -49,12 +51,16 @@ export function startApiProcess(options: {
         case 'announce':
           options.signal()?.applyCallState(message.announcement);
           return;
+        case 'chat':
+          options.signal()?.deliverChat(message.userIds, message.event);
+          return;
         case 'listening': {
           started = true;
           let closing: Promise<void> | undefined;
           resolve({
             port: message.port,
             died,
+            forwardChat: (target) => post({ type: 'forward-chat', ...target }),
             close: () => (closing ??= new Promise<void>((done) => {
               stopping = true;
               stopped = done;

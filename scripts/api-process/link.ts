@@ -1,5 +1,6 @@
 import type { CallAnnouncer } from '../../api/services/calls/announcer.js';
 import type { HostPresence } from '../../api/services/calls/presence.js';
+import type { ChatEvent, ChatNotifier } from '../../shared/chat/events.js';
 import { announcementOf, type Call } from '../../shared/calls/index.js';
 import type { FromApiProcess, ToApiProcess } from './protocol.js';
 
@@ -8,9 +9,9 @@ export const PRESENCE_ANSWER_MS = 2000;
 
 /**
  * The API process's side of the in-process signal link (`all` mode without Redis): presence
- * questions and call announcements cross to the signal node in the parent process as IPC messages.
+ * questions, call announcements and chat events cross to the signal node in the parent process as IPC messages.
  */
-export class IpcSignalLink implements HostPresence, CallAnnouncer {
+export class IpcSignalLink implements HostPresence, CallAnnouncer, ChatNotifier {
   #next = 0;
   readonly #pending = new Map<number, (online: boolean) => void>();
 
@@ -37,5 +38,9 @@ export class IpcSignalLink implements HostPresence, CallAnnouncer {
 
   async announce(call: Call): Promise<void> {
     this.send({ type: 'announce', announcement: announcementOf(call) });
+  }
+
+  async notify(userIds: readonly string[], event: ChatEvent): Promise<void> {
+    this.send({ type: 'chat', userIds: [...userIds], event });
   }
 }

@@ -14,7 +14,7 @@ export interface TestApi {
   db: Db;
   keyRing: KeyRing;
   redis?: Redis;
-  api: ApiNode;
+  api: Pick<ApiNode, 'port' | 'close' | 'routes'>;
   /** Stops the API, drops the database and the Redis prefix. */
   stop(): Promise<void>;
 }
