@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { resolveMongo, type ResolvedMongo } from '../../shared/runtime/mongo/resolve.js';
 import { spawnRedis, type SpawnedRedis } from '../../shared/runtime/redis-server.js';
+import { buildGoTool } from '../../shared/runtime/go-tools.js';
 import { ensureBuilt } from './build.js';
 import { createScratchPostgres, type ScratchPostgres } from './postgres.js';
 
@@ -23,6 +24,8 @@ let postgres: ScratchPostgres | undefined;
  */
 export async function setup(project: TestProject): Promise<void> {
   ensureBuilt();
+  // The payments tests' Stripe stand-in (built once, and again when scripts/tools changes).
+  await buildGoTool('stripe-mock');
   // FerretDB on PostgreSQL when a local server is available (indexes work there; on SQLite every
   // non-_id query scans); TEST_FERRETDB_BACKEND=sqlite forces the SQLite backend.
   if (!process.env.TEST_MONGO_URL && process.env.TEST_FERRETDB_BACKEND !== 'sqlite') postgres = createScratchPostgres();
