@@ -6,6 +6,7 @@ import { createTokenVerifier, type KeyRing } from '../shared/tokens/index.js';
 import { API_VERSION, createHttpApp } from './http/app.js';
 import { bearerAuthenticator } from './http/bearer.js';
 import { listen } from './http/listen.js';
+import { ApiMetrics } from './http/metrics.js';
 import { RateLimiters } from './http/rate-limit.js';
 import { buildOpenApi } from './openapi/build.js';
 import type { ReadinessProbe } from './routes/health.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
    * node in the same process). Default: through Redis when configured, else nothing.
    */
   signalLink?: { presence: HostPresence; announcer: CallAnnouncer };
+  /** Node.js process metrics (`api_process_*`, `api_nodejs_*`) on `/metrics`; default true. */
+  defaultMetrics?: boolean;
 }
 
 export interface ApiNode {
@@ -67,12 +70,13 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
     ...signalLinkFor(deps),
   });
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices };
+  const metrics = new ApiMetrics(deps.defaultMetrics ?? true);
+  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, metrics };
   const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
-  const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
+  const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy, metrics });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
   const sweeper = callServices.startSweeper();
-  return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); } };
+  return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); metrics.close(); } };
 }

@@ -8,6 +8,7 @@ import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { jwksRoutes } from './jwks.js';
 import { linkRoutes } from './links.js';
+import { metricsRoutes } from './metrics.js';
 import { searchRoutes } from './search.js';
 import { userRoutes } from './users.js';
 
@@ -15,6 +16,7 @@ import { userRoutes } from './users.js';
 export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]) => Record<string, unknown>): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...healthRoutes(services.probes),
+    ...metricsRoutes(services.metrics.registry),
     ...jwksRoutes(() => services.keyRing),
     ...authRoutes(services.auth),
     ...userRoutes({ users: services.callServices.profiles, avatars: services.callServices.avatars, avatarMaxBytes: services.callServices.avatarMaxBytes }),

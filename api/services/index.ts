@@ -7,6 +7,7 @@ import type { UsersRepository } from '../repositories/users.js';
 import type { CallServices } from './calls/index.js';
 import type { AuthServices } from './auth/index.js';
 import type { ReadinessProbe } from '../routes/health.js';
+import type { ApiMetrics } from '../http/metrics.js';
 
 /** Everything route handlers may use; built once by api/main.ts. */
 export interface ApiServices {
@@ -21,4 +22,5 @@ export interface ApiServices {
   /** Profiles, avatars, call links and calls (issue 4). */
   callServices: CallServices;
   auth: AuthServices;
+  metrics: ApiMetrics;
 }
