@@ -8,17 +8,27 @@ import { bearerAuthenticator } from './http/bearer.js';
 import { listen } from './http/listen.js';
 import { ApiMetrics } from './http/metrics.js';
 import { RateLimiters } from './http/rate-limit.js';
+import type { RouteSpec } from './http/route.js';
 import { buildOpenApi } from './openapi/build.js';
-import type { ReadinessProbe } from './routes/health.js';
 import { GridFsAvatarStorage } from './repositories/avatars.js';
 import { UsersRepository } from './repositories/users.js';
-import { buildRoutes } from './routes/index.js';
+import { adminRoutes } from './routes/admin.js';
+import { authRoutes } from './routes/auth.js';
+import { callRoutes } from './routes/calls.js';
+import { docsRoutes } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { jwksRoutes } from './routes/jwks.js';
+import { linkRoutes } from './routes/links.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { searchRoutes } from './routes/search.js';
+import { userRoutes } from './routes/users.js';
+import { AdminUsersService } from './services/admin/admin-users.js';
 import { createAuthServices } from './services/auth/index.js';
 import { createCallServices } from './services/calls/index.js';
 import { NoCallAnnouncer, RedisCallAnnouncer, type CallAnnouncer } from './services/calls/announcer.js';
 import { NoHostPresence, RedisHostPresence, type HostPresence } from './services/calls/presence.js';
-import type { ApiServices } from './services/index.js';
 import { createMailer } from './services/mail/index.js';
+import type { ReadinessProbe } from './services/readiness.js';
 
 export interface ApiDeps {
   config: Config;
@@ -57,26 +67,41 @@ function signalLinkFor(deps: ApiDeps): { presence: HostPresence; announcer: Call
   return deps.signalLink ?? { presence: new NoHostPresence(), announcer: new NoCallAnnouncer() };
 }
 
-/** Builds services and routes, then serves the REST API on `config.api.port`. */
+/**
+ * The API's composition root: builds the repositories and services once, then the route table,
+ * each router given only the services it uses (the OpenAPI document is built from the table).
+ */
 export async function startApi(deps: ApiDeps): Promise<ApiNode> {
-  const { config } = deps;
+  const { config, db, keyRing } = deps;
   const log = deps.log.child({ component: 'api' });
-  const verifier = createTokenVerifier({ jwks: () => deps.keyRing.jwks() }, config.auth.issuer);
-  const users = new UsersRepository(deps.db);
+  const verifier = createTokenVerifier({ jwks: () => keyRing.jwks() }, config.auth.issuer);
+  const metrics = new ApiMetrics(deps.defaultMetrics ?? true);
+  const users = new UsersRepository(db);
   await users.ensureIndexes();
   const mailer = createMailer({ ...config.auth.mail, env: config.env, log: log.child({ component: 'mail' }) });
-  const auth = await createAuthServices({ config, db: deps.db, log, keyRing: deps.keyRing, users, mailer });
-  const callServices = await createCallServices({
-    config, db: deps.db, log, keyRing: deps.keyRing, users, avatarStorage: new GridFsAvatarStorage(deps.db),
-    ...signalLinkFor(deps),
+  const auth = await createAuthServices({ config, db, log, keyRing, users, mailer });
+  const { profiles, avatars, avatarMaxBytes, links, calls, startSweeper } = await createCallServices({
+    config, db, log, keyRing, users, avatarStorage: new GridFsAvatarStorage(db), ...signalLinkFor(deps),
   });
-  const metrics = new ApiMetrics(deps.defaultMetrics ?? true);
-  const services: ApiServices = { ...deps, log, probes: probesFor(deps), verifier, users, auth, callServices, metrics };
-  const routes = buildRoutes(services, (all) => buildOpenApi(all, { version: API_VERSION, serverUrl: config.api.publicUrl }));
+  const adminUsers = new AdminUsersService({ users, passwords: auth.passwords, rates: config.calls.rate, log });
+
+  const routes: RouteSpec[] = [
+    ...healthRoutes(probesFor(deps)),
+    ...metricsRoutes(metrics.registry),
+    ...jwksRoutes(() => keyRing),
+    ...authRoutes({ accounts: auth.accounts, login: auth.login, sessions: auth.sessions, totp: auth.totp, security: auth.security, guests: auth.guests }),
+    ...userRoutes({ users: profiles, avatars, avatarMaxBytes }),
+    ...searchRoutes({ users: profiles }),
+    ...linkRoutes({ links }),
+    ...callRoutes({ calls }),
+    ...adminRoutes({ users: adminUsers }),
+  ];
+  routes.push(...docsRoutes(() => buildOpenApi(routes, { version: API_VERSION, serverUrl: config.api.publicUrl })));
+
   const limiters = new RateLimiters({ rules: config.api.rateLimits, ...(deps.redis ? { redis: deps.redis } : {}), keyPrefix: config.redis.prefix, exemptIps: config.api.rateLimitExemptIps });
   const app = createHttpApp({ log, routes, authenticate: bearerAuthenticator(verifier), limiters, bodyLimitBytes: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy, metrics });
   const listener = await listen(app, config.host, config.api.port);
   log.info({ port: listener.port, host: config.host }, 'api listening');
-  const sweeper = callServices.startSweeper();
+  const sweeper = startSweeper();
   return { port: listener.port, close: async () => { await sweeper.stop(); await listener.close(config.shutdownTimeoutMs); mailer.close(); metrics.close(); } };
 }
