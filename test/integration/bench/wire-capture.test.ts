@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayFrameKey } from '../../../bench/signal-bench-ipc.js';
@@ -10,6 +9,7 @@ import { MongoCallStore } from '../../../shared/calls/index.js';
 import { dropRedisPrefix, freshDb, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
 import { createCall, makeKeys, peerToken, spawnNode } from '../../helpers/signal-cluster.js';
 import { SignalClient, type Frame } from '../../helpers/ws-client.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 type Node = Awaited<ReturnType<typeof spawnNode>>;
 const keys = makeKeys();
@@ -48,7 +48,7 @@ const title = 'the signal bench\'s wire capture (tcpdump on loopback)';
 
 describe.skipIf(skip)(skip ? `${title}: SKIPPED, ${unavailable}` : title, () => {
   beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), 'vidivo-wire-'));
+    workDir = scratchDir('vidivo-wire');
     db = await freshDb('wirecapture');
     store = new MongoCallStore(db.db);
     const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir, LOG_LEVEL: 'info' };
