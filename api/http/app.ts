@@ -7,6 +7,7 @@ import { hasRole } from '../../shared/roles.js';
 import { accessLog } from './access-log.js';
 import type { Authenticator } from './authenticate.js';
 import { jsonBody, rawJsonBody } from './body.js';
+import type { ApiMetrics } from './metrics.js';
 import type { AppContext, AppState } from './context.js';
 import { errorHandler } from './errors.js';
 import { idempotency, type IdempotencyOptions } from './idempotency.js';
@@ -26,6 +27,8 @@ export interface HttpAppOptions {
   trustProxy: boolean;
   /** Needed when a route sets `idempotency`. */
   idempotency?: IdempotencyOptions;
+  /** Counts and times requests by route when given. */
+  metrics?: ApiMetrics;
 }
 
 function requireRole(route: RouteSpec, authenticate: Authenticator): Middleware<AppState> {
@@ -40,8 +43,15 @@ function requireRole(route: RouteSpec, authenticate: Authenticator): Middleware<
   };
 }
 
+function routeLabel(path: string): Middleware<AppState> {
+  return (ctx, next) => {
+    ctx.state.route = path;
+    return next();
+  };
+}
+
 /**
- * The Koa application: error envelope first, then request id, access log, body parsing, the
+ * The Koa application: request id, metrics, access log, error envelope, body parsing, the
  * route table (auth → rate limit → body → validation → handler) and 404/405 handling.
  */
 export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
@@ -50,7 +60,7 @@ export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
   const router = new Router<AppState>();
   for (const route of options.routes) {
     const ruleName = route.rateLimit === undefined ? (route.auth === 'none' ? 'unauthenticated' : 'authenticated') : route.rateLimit;
-    const chain: Middleware<AppState>[] = [requireRole(route, options.authenticate)];
+    const chain: Middleware<AppState>[] = [routeLabel(route.path), requireRole(route, options.authenticate)];
     if (ruleName) chain.push(rateLimit(options.limiters, ruleName, SHARED_BUDGET_RULES.includes(ruleName) ? ruleName : route.operationId));
     chain.push(route.rawBody ? rawJsonBody(options.bodyLimitBytes) : jsonBody(options.bodyLimitBytes), ...(route.before ?? []), validateRequest(route));
     if (route.idempotency) {
@@ -61,6 +71,7 @@ export function createHttpApp(options: HttpAppOptions): Koa<AppState> {
     router.register(route.path, [route.method], chain as never);
   }
   app.use(requestContext(options.log, API_VERSION));
+  if (options.metrics) app.use(options.metrics.middleware());
   app.use(accessLog());
   app.use(errorHandler());
   app.use(router.routes() as unknown as Middleware<AppState>);

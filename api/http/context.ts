@@ -17,6 +17,8 @@ export interface AppState {
   log: Logger;
   clientIp: string;
   principal?: Principal;
+  /** The matched route's path pattern (e.g. `/v1/calls/:id`), for metrics; unset when none matched. */
+  route?: string;
   /** Validated inputs, set by the validation middleware. */
   body?: unknown;
   query?: unknown;

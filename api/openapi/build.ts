@@ -64,6 +64,9 @@ function operationOf(route: RouteSpec): Record<string, unknown> {
   };
 }
 
+/** The default `jsonSchemaDialect` of OpenAPI 3.1. */
+export const OAS_BASE_DIALECT = 'https://spec.openapis.org/oas/3.1/dialect/base';
+
 /** The OpenAPI 3.1 document of `routes`, generated from the same schemas that validate requests. */
 export function buildOpenApi(routes: RouteSpec[], info: { version: string; serverUrl: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -75,7 +78,9 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string; serve
     openapi: '3.1.0',
     info: { title: 'Vidivo call backend API', version: info.version, description: 'REST API for accounts, call links, calls and payments. WebSocket signaling is described in docs/signaling.md.' },
     servers: [{ url: info.serverUrl }],
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    // The OAS 3.1 base dialect (JSON Schema 2020-12 plus the OpenAPI vocabulary), which is what the
+    // schemas are; Swagger UI shows a warning box for any other value.
+    jsonSchemaDialect: OAS_BASE_DIALECT,
     paths,
     components: {
       schemas: { Error: errorEnvelope },

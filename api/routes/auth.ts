@@ -45,8 +45,11 @@ function userId(ctx: AppContext): string {
   return ctx.state.principal!.userId;
 }
 
+/** The auth services the routes call. */
+export type AuthRouteServices = Pick<AuthServices, 'accounts' | 'login' | 'sessions' | 'totp' | 'security' | 'guests'>;
+
 /** Every `/v1/auth/*` route: spec 004 (register … guest-session) and the account security of spec 003. */
-export function authRoutes(auth: AuthServices): RouteSpec[] {
+export function authRoutes(auth: AuthRouteServices): RouteSpec[] {
   return defineRoutes([
     {
       method: 'POST', path: '/v1/auth/register', operationId: 'register', summary: 'Create an account; a verification email is sent.', tags: ['auth'],

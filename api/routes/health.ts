@@ -1,31 +1,7 @@
 import { ok } from '../http/envelope.js';
 import { defineRoutes, type RouteSpec } from '../http/route.js';
 import { AppError } from '../../shared/errors/index.js';
-
-/** A dependency probe for readiness: resolves when healthy, rejects or times out otherwise. */
-export interface ReadinessProbe {
-  name: string;
-  /** Required dependencies make the service unready when down; optional ones only degrade it. */
-  required: boolean;
-  check(): Promise<void>;
-}
-
-const PROBE_TIMEOUT_MS = 2000;
-
-async function runProbe(probe: ReadinessProbe): Promise<'up' | 'down'> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      probe.check(),
-      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS); }),
-    ]);
-    return 'up';
-  } catch {
-    return 'down';
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { runProbe, type ReadinessProbe } from '../services/readiness.js';
 
 const statusSchema = {
   type: 'object',

@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig, type Config } from '../../config/index.js';
+import { scratchDir } from './scratch.js';
 
 /** A test configuration: ephemeral ports, silent logs, a temporary data folder; `env` overrides. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  const dataDir = mkdtempSync(join(tmpdir(), 'vidivo-test-'));
+  const dataDir = scratchDir('vidivo-test');
   return loadConfig({
     envFile: null,
     env: {

@@ -1,6 +1,4 @@
 import type { MinuteSink } from '../../shared/billing/index.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import { MongoCallStore, type Call, type CallStore, type Peer } from '../../shared/calls/index.js';
@@ -10,12 +8,13 @@ import { generateKeyFile, loadKeyRing, signToken, type KeyRing } from '../../sha
 import { startSignal, type SignalNode } from '../../signal/main.js';
 import { testConfig } from './config.js';
 import { startProductProcess, type ProductProcess } from './product-process.js';
+import { scratchDir } from './scratch.js';
 
 export const ISSUER = 'api.vidivo.app';
 
 /** A key folder (for spawned nodes) and its ring (to mint tokens in the test). */
 export function makeKeys(): { dir: string; ring: KeyRing } {
-  const dir = join(mkdtempSync(join(tmpdir(), 'vidivo-signal-keys-')), 'keys');
+  const dir = join(scratchDir('vidivo-signal-keys'), 'keys');
   generateKeyFile(dir);
   return { dir, ring: loadKeyRing(dir, { generateIfEmpty: false }) };
 }

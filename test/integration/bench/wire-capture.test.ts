@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayFrameKey } from '../../../bench/signal-bench-ipc.js';
@@ -10,11 +9,12 @@ import { MongoCallStore } from '../../../shared/calls/index.js';
 import { dropRedisPrefix, freshDb, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
 import { createCall, makeKeys, peerToken, spawnNode } from '../../helpers/signal-cluster.js';
 import { SignalClient, type Frame } from '../../helpers/ws-client.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 type Node = Awaited<ReturnType<typeof spawnNode>>;
 const keys = makeKeys();
 const prefix = uniqueName('wire');
-const workDir = mkdtempSync(join(tmpdir(), 'vidivo-wire-'));
+let workDir: string;
 const clients: SignalClient[] = [];
 const nodes: Node[] = [];
 let db: Awaited<ReturnType<typeof freshDb>>;
@@ -36,25 +36,36 @@ function relayFrame(k: number): { frame: object; candidate: string } {
   return { frame: { type: 'ice-candidate', data: { candidate: { candidate, sdpMid: '0', sdpMLineIndex: 0 } } }, candidate };
 }
 
-beforeAll(async () => {
-  db = await freshDb('wirecapture');
-  store = new MongoCallStore(db.db);
-  const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir, LOG_LEVEL: 'info' };
-  nodes.push(await spawnNode({ ...env, NODE_ID: 'wire-a' }), await spawnNode({ ...env, NODE_ID: 'wire-b' }));
-}, 90000);
+/**
+ * Why the capture cannot run on this machine (no tcpdump). The suite then skips this file with
+ * the reason in its title and on stderr, unless `REQUIRE_WIRE_CAPTURE=1` (set by `.ci/run`, which
+ * installs tcpdump): there the tests run and fail with the reason.
+ */
+const unavailable = wireCaptureUnavailable();
+const skip = unavailable !== undefined && process.env.REQUIRE_WIRE_CAPTURE !== '1';
+if (skip) console.warn(`[tests] SKIPPED the wire-capture test: ${unavailable}`);
+const title = 'the signal bench\'s wire capture (tcpdump on loopback)';
 
-afterAll(async () => {
-  for (const c of clients) c.kill();
-  for (const n of nodes) if (n.child.exitCode === null && n.child.signalCode === null) n.kill('SIGKILL');
-  await Promise.all(nodes.map((n) => n.exited));
-  const r = redisClient();
-  await dropRedisPrefix(r, prefix);
-  r.disconnect();
-  await db?.drop();
-  rmSync(workDir, { recursive: true, force: true });
-});
+describe.skipIf(skip)(skip ? `${title}: SKIPPED, ${unavailable}` : title, () => {
+  beforeAll(async () => {
+    workDir = scratchDir('vidivo-wire');
+    db = await freshDb('wirecapture');
+    store = new MongoCallStore(db.db);
+    const env = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir, LOG_LEVEL: 'info' };
+    nodes.push(await spawnNode({ ...env, NODE_ID: 'wire-a' }), await spawnNode({ ...env, NODE_ID: 'wire-b' }));
+  }, 90000);
 
-describe('the signal bench\'s wire capture (tcpdump on loopback)', () => {
+  afterAll(async () => {
+    for (const c of clients) c.kill();
+    for (const n of nodes) if (n.child.exitCode === null && n.child.signalCode === null) n.kill('SIGKILL');
+    await Promise.all(nodes.map((n) => n.exited));
+    const r = redisClient();
+    await dropRedisPrefix(r, prefix);
+    r.disconnect();
+    await db?.drop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
   it('can run here', () => {
     expect(wireCaptureUnavailable()).toBeUndefined();
   });

@@ -1,5 +1,4 @@
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { buildGoTool } from '../../../shared/runtime/go-tools.js';
 import { resolveMongo, type ResolvedMongo } from '../../../shared/runtime/mongo/resolve.js';
 import { createScratchPostgres } from '../../helpers/postgres.js';
 import { mongoUrl } from '../../helpers/services.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 async function roundTrip(resolved: ResolvedMongo): Promise<unknown> {
   const client = new MongoClient(resolved.url, { serverSelectionTimeoutMS: 5000 });
@@ -31,7 +31,7 @@ describe('database resolution', () => {
   });
 
   it('prefers a ferretdb on PATH over the cached build, and stops it', async () => {
-    const binDir = mkdtempSync(join(tmpdir(), 'path-'));
+    const binDir = scratchDir('path');
     symlinkSync(await buildGoTool('ferretdb'), join(binDir, 'ferretdb'));
     const resolved = await resolveMongo({ dataDir: '/unused', ephemeral: true, path: binDir });
     expect(resolved.source).toBe('ferretdb');
@@ -44,7 +44,7 @@ describe('database resolution', () => {
   });
 
   it('falls back to the FerretDB built with Go into .cache/bin, with persistent data', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'data-'));
+    const dataDir = scratchDir('data');
     const first = await resolveMongo({ dataDir, path: '/nonexistent' });
     expect(first.source).toBe('ferretdb-built');
     expect(first.reason).toContain('.cache/bin');

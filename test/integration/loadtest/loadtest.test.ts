@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { ensureBuilt } from '../../helpers/build.js';
 import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
 import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
 import { dropRedisPrefix, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'scripts', 'cli.js');
 const ADMIN = { email: 'lt-admin@example.com', password: 'admin-password-1' };
@@ -42,7 +42,7 @@ function metric(texts: string[], name: string, label?: string): number {
 }
 
 describe('vidivo loadtest against a local two-node deployment', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vidivo-lt-'));
+  const dir = scratchDir('vidivo-lt');
   const prefix = uniqueName('loadtest');
   const database = uniqueName('loadtest');
   let env: Record<string, string>;

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsersRepository } from '../../../api/repositories/users.js';
@@ -14,13 +13,14 @@ import { TokenSession } from '../../../scripts/loadtest/token-session.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
 import { until } from '../../helpers/poll.js';
 import { call } from '../users/fixtures.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const ADMIN = { email: 'renewal-admin@example.com', password: 'admin-password-1' };
 
 describe('load-test token renewal against the real auth API', () => {
   let t: TestApi;
   let api: ApiClient;
-  const dir = mkdtempSync(join(tmpdir(), 'vidivo-lt-tokens-'));
+  const dir = scratchDir('vidivo-lt-tokens');
 
   beforeAll(async () => {
     t = await startTestApi({ env: { RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]', ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2' } });

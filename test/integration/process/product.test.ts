@@ -1,12 +1,11 @@
 import { connect } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyFile, loadKeyRing, signToken } from '../../../shared/tokens/index.js';
 import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 /** Attempts a WebSocket upgrade and reports the HTTP status or the opened socket. */
 function upgrade(url: string, protocols?: string[]): Promise<{ status?: number; ws?: WebSocket }> {
@@ -22,7 +21,7 @@ describe('npm start (all mode, embedded database)', () => {
   let product: ProductProcess;
   let api: string;
   let signal: string;
-  const dataDir = mkdtempSync(join(tmpdir(), 'vidivo-product-'));
+  const dataDir = scratchDir('vidivo-product');
   const keysDir = join(dataDir, 'keys');
 
   beforeAll(async () => {

@@ -1,11 +1,10 @@
-import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyFile } from '../../../shared/tokens/index.js';
 import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
 import { mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 describe('a signal node with Redis', () => {
   const prefix = uniqueName('node');
@@ -14,7 +13,7 @@ describe('a signal node with Redis', () => {
   let node: ProductProcess;
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'vidivo-signal-'));
+    const dataDir = scratchDir('vidivo-signal');
     generateKeyFile(join(dataDir, 'keys'));
     node = await startProductProcess('signal', {
       DATA_DIR: dataDir, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, NODE_ID: nodeId,

@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MongoCallStore } from '../../../shared/calls/index.js';
-import type { SignalNode } from '../../../signal/main.js';
 import { coturnAccepts, signedAllocate } from '../../helpers/coturn.js';
-import { freshDb } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode } from '../../helpers/signal-cluster.js';
+import { createCall, peerToken } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
 import { SignalClient } from '../../helpers/ws-client.js';
 
 const TURN_SECRET = 'signal-turn-secret-0123456789abcdef';
-const keys = makeKeys();
-let db: Awaited<ReturnType<typeof freshDb>>;
-let node: SignalNode;
+const h = useSignalHarness('sigice');
+const keys = h.keys;
+const clients = h.clients;
 let url: string;
 let store: MongoCallStore;
-const clients: SignalClient[] = [];
 
 beforeAll(async () => {
-  db = await freshDb('sigice');
-  ({ node, url, store } = await startLocalNode({
-    db: db.db, ring: keys.ring,
-    env: { STUN_URLS: '["stun:stun.example.test:3478"]', TURN_URLS: '["turn:turn.example.test:3478?transport=udp","turns:turn.example.test:5349"]', TURN_SECRET },
-  }));
-});
-
-afterAll(async () => {
-  for (const c of clients) c.kill();
-  await node?.close();
-  await db?.drop();
+  ({ url, store } = await h.local({ STUN_URLS: '["stun:stun.example.test:3478"]', TURN_URLS: '["turn:turn.example.test:3478?transport=udp","turns:turn.example.test:5349"]', TURN_SECRET }));
 });
 
 describe('ICE servers in the join reply', () => {

@@ -1,44 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MongoCallStore } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import { signToken } from '../../../shared/tokens/index.js';
-import type { SignalNode } from '../../../signal/main.js';
-import { freshDb } from '../../helpers/services.js';
-import { ISSUER, createCall, makeKeys, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
+import { ISSUER, createCall, makeKeys, peerToken, until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
 import { SignalClient } from '../../helpers/ws-client.js';
 
-const keys = makeKeys();
-let db: Awaited<ReturnType<typeof freshDb>>;
-const nodes: SignalNode[] = [];
-const clients: SignalClient[] = [];
-
-async function node(env: Record<string, string>): Promise<{ url: string; store: MongoCallStore }> {
-  const started = await startLocalNode({ db: db.db, ring: keys.ring, env });
-  nodes.push(started.node);
-  return started;
-}
+const h = useSignalHarness('signallimits');
+const keys = h.keys;
+const clients = h.clients;
+const node = (env: Record<string, string>) => h.local(env);
 
 async function pair(url: string, store: MongoCallStore, opts: { join?: boolean } = {}) {
   const call = await createCall(store);
-  const guest = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest'));
-  const host = await SignalClient.connect(url, await peerToken(keys.ring, call, 'host'));
-  clients.push(guest, host);
+  const guest = await h.connect(url, call, 'guest');
+  const host = await h.connect(url, call, 'host');
   if (opts.join !== false) {
     await guest.join();
     await host.join();
   }
   return { call, guest, host };
 }
-
-beforeAll(async () => {
-  db = await freshDb('signallimits');
-});
-
-afterAll(async () => {
-  for (const c of clients) c.kill();
-  for (const n of nodes) await n.close();
-  await db?.drop();
-});
 
 describe('per-socket limits (in-process broker, memory directory)', () => {
   let url: string;
@@ -130,8 +112,7 @@ describe('per-socket limits (in-process broker, memory directory)', () => {
 
 describe('slow consumers', () => {
   it('drops a socket whose send buffer exceeds the limit with 4004', async () => {
-    const started = await startLocalNode({ db: db.db, ring: keys.ring, env: { SIGNAL_MAX_BUFFERED_BYTES: '65536', SIGNAL_RATE_PER_SEC: '100000', SIGNAL_RATE_BURST: '100000' } });
-    nodes.push(started.node);
+    const started = await h.local({ SIGNAL_MAX_BUFFERED_BYTES: '65536', SIGNAL_RATE_PER_SEC: '100000', SIGNAL_RATE_BURST: '100000' });
     const { url, store } = started;
     const { guest, host } = await pair(url, store);
     const raw = (guest.ws as unknown as { _socket: { pause(): void } })._socket;

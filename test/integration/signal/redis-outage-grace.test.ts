@@ -3,34 +3,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call, CallStatus, MongoCallStore } from '../../../shared/calls/index.js';
 import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
 import type { SignalNode } from '../../../signal/main.js';
-import { freshDb, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { createCall, until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
+import type { SignalClient } from '../../helpers/ws-client.js';
 
 const GRACE_MS = 1500;
-const keys = makeKeys();
-const prefix = uniqueName('outage');
 let redis: SpawnedRedis;
 let redisPort: number;
-let db: Awaited<ReturnType<typeof freshDb>>;
+const h = useSignalHarness('outage', { redisUrl: () => redis.url });
+const prefix = h.prefix;
 let node: SignalNode;
 let url: string;
 let store: MongoCallStore;
-const clients: SignalClient[] = [];
 
-async function joined(call: Call, peer: 'host' | 'guest'): Promise<SignalClient> {
-  const c = await SignalClient.connect(url, await peerToken(keys.ring, call, peer));
-  clients.push(c);
-  await c.join();
-  return c;
+function joined(call: Call, peer: 'host' | 'guest'): Promise<SignalClient> {
+  return h.joined(url, call, peer);
 }
 
-async function activeCall() {
-  const call = await createCall(store);
-  const guest = await joined(call, 'guest');
-  const host = await joined(call, 'host');
-  await Promise.all([guest, host].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
-  return { call, guest, host };
+function activeCall() {
+  return h.activeCall(url, url, 5000);
 }
 
 async function readiness(): Promise<string> {
@@ -57,18 +48,14 @@ function transitionsInto(callId: string, to: CallStatus): { count(): number; off
 beforeAll(async () => {
   redis = await spawnRedis();
   redisPort = Number(new URL(redis.url).port);
-  db = await freshDb('sigoutage');
-  ({ node, url, store } = await startLocalNode({
-    db: db.db, ring: keys.ring,
-    env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_SWEEP_MS: '100', SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800' },
-  }));
+  ({ node, url, store } = await h.local(
+    h.redisEnv({ SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_SWEEP_MS: '100', SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800' }),
+  ));
 });
 
 afterAll(async () => {
-  for (const c of clients) c.kill();
-  await node?.close();
+  await h.close(); // before its Redis goes
   await redis?.stop();
-  await db?.drop();
 });
 
 describe('grace periods and Redis', () => {

@@ -1,43 +1,39 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Call, MongoCallStore } from '../../../shared/calls/index.js';
+import type { Call } from '../../../shared/calls/index.js';
 import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
-import type { SignalNode } from '../../../signal/main.js';
-import { freshDb, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
+import type { SignalClient } from '../../helpers/ws-client.js';
 
 /** Redis that goes away or hangs (SIGSTOP: commands time out on the node, then run when it resumes), on a private server. */
 const GRACE_MS = 3000;
-const keys = makeKeys();
-const prefix = uniqueName('stall');
 let redis: SpawnedRedis;
-let db: Awaited<ReturnType<typeof freshDb>>;
-const nodes: Array<{ node: SignalNode; url: string; store: MongoCallStore }> = [];
-const clients: SignalClient[] = [];
+const h = useSignalHarness('stall', { redisUrl: () => redis.url });
+const prefix = h.prefix;
+const nodes = h.nodes;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const redisPid = () => redis.server.process.pid!;
 
-async function joined(nodeIndex: number, call: Call, peer: 'host' | 'guest', lastSeq?: number): Promise<SignalClient> {
-  const c = await SignalClient.connect(nodes[nodeIndex]!.url, await peerToken(keys.ring, call, peer));
-  clients.push(c);
-  await c.join(lastSeq);
-  return c;
+function joined(nodeIndex: number, call: Call, peer: 'host' | 'guest', lastSeq?: number): Promise<SignalClient> {
+  return h.joined(nodes[nodeIndex]!.url, call, peer, lastSeq);
 }
 
-async function activeCall(hostNode: number, guestNode: number) {
-  const call = await createCall(nodes[0]!.store);
-  const guest = await joined(guestNode, call, 'guest');
-  const host = await joined(hostNode, call, 'host');
-  await Promise.all([guest, host].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
-  return { call, guest, host };
+function activeCall(hostNode: number, guestNode: number) {
+  return h.activeCall(nodes[hostNode]!.url, nodes[guestNode]!.url, 5000);
 }
 
 /** The guest has seen everything so far, then its socket goes half-open (it reads nothing more). */
-async function guestStopsReading(host: SignalClient, guest: SignalClient): Promise<number> {
+async function guestStopsReading(call: Call, host: SignalClient, guest: SignalClient): Promise<number> {
   await host.request('offer', { sdp: 'before' });
   await guest.waitType('offer', 5000, (f) => f.data.sdp === 'before');
-  await sleep(500); // past the write-behind: everything so far is in Redis
+  // Past the write-behind: everything so far is in Redis.
+  const r = new Redis(redis.url);
+  try {
+    await until(async () => (await r.lrange(`${prefix}:room:${call.id}:replay:guest`, 0, -1)).some((f) => f.includes('"sdp":"before"')), 5000, 'the last frame in the replay list');
+  } finally {
+    r.disconnect();
+  }
   (guest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
   return guest.lastSeq;
 }
@@ -54,9 +50,8 @@ async function whileRedisHangs(during: () => Promise<void>): Promise<void> {
 
 beforeAll(async () => {
   redis = await spawnRedis();
-  db = await freshDb('sigstall');
-  const env = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_SWEEP_MS: '100', SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800' };
-  for (const id of ['stall-a', 'stall-b']) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...env, NODE_ID: id } }));
+  const env = h.redisEnv({ SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_SWEEP_MS: '100', SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800' });
+  for (const id of ['stall-a', 'stall-b']) await h.local({ ...env, NODE_ID: id });
 });
 
 afterAll(async () => {
@@ -65,16 +60,14 @@ afterAll(async () => {
   } catch {
     // already gone
   }
-  for (const c of clients) c.kill();
-  for (const n of nodes) await n.node.close().catch(() => undefined);
+  await h.close(); // before its Redis goes
   await redis?.stop();
-  await db?.drop();
 });
 
 describe('Redis stalls and outages around a resume', () => {
   it('replays a frame once when a write that timed out ran after all', async () => {
     const { call, guest, host } = await activeCall(0, 0);
-    const seen = await guestStopsReading(host, guest);
+    const seen = await guestStopsReading(call, host, guest);
     await whileRedisHangs(async () => {
       expect(await host.request('offer', { sdp: 'X' })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
       await sleep(11_500); // two write-behind attempts time out (5 s each); Redis runs both when it resumes
@@ -94,7 +87,7 @@ describe('Redis stalls and outages around a resume', () => {
 
   it('replays, on a resume on the same node, the frame whose write was still waiting on Redis', async () => {
     const { call, guest, host } = await activeCall(0, 0);
-    const seen = await guestStopsReading(host, guest);
+    const seen = await guestStopsReading(call, host, guest);
     await whileRedisHangs(async () => {
       expect(await host.request('offer', { sdp: 'in flight' })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
       await sleep(400); // the write-behind has taken it and waits on Redis

@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MongoCallStore } from '../../../shared/calls/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
-import type { SignalNode } from '../../../signal/main.js';
-import { dropRedisPrefix, freshDb, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { createCall, peerToken } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
+import type { SignalClient } from '../../helpers/ws-client.js';
 
 const GRACE_MS = 1500;
 
@@ -13,30 +11,13 @@ const GRACE_MS = 1500;
  * started before the enclosing describe block and stopped after it, with their clients.
  */
 function nodePair(name: string, env: Record<string, string>) {
-  const keys = makeKeys();
-  const prefix = uniqueName(name);
-  let db: Awaited<ReturnType<typeof freshDb>>;
-  const nodes: Array<{ node: SignalNode; url: string; store: MongoCallStore }> = [];
-  const clients: SignalClient[] = [];
-  const connect = async (url: string, token: string) => {
-    const c = await SignalClient.connect(url, token);
-    clients.push(c);
-    return c;
-  };
+  const h = useSignalHarness(name);
+  const { keys, nodes } = h;
+  const connect = (url: string, token: string) => h.connectWith(url, token);
 
   beforeAll(async () => {
-    db = await freshDb(name);
-    const all = { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_SWEEP_MS: '100', ...env };
-    for (const id of [`${name}-a`, `${name}-b`]) nodes.push(await startLocalNode({ db: db.db, ring: keys.ring, env: { ...all, NODE_ID: id } }));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.kill();
-    for (const n of nodes) await n.node.close().catch(() => undefined);
-    const r = redisClient();
-    await dropRedisPrefix(r, prefix);
-    r.disconnect();
-    await db?.drop();
+    const all = h.redisEnv({ SIGNAL_SWEEP_MS: '100', ...env });
+    for (const id of [`${name}-a`, `${name}-b`]) await h.local({ ...all, NODE_ID: id });
   });
 
   /** A call with its guest (`oldGuest`, to be replaced) on node `guestOn` and its host on `hostOn`, both joined, active. */

@@ -1,40 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MongoCallStore } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
-import { freshDb, redisClient, dropRedisPrefix, redisUrl, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
+import { createCall, peerToken, until } from '../../helpers/signal-cluster.js';
 import type { SignalNode } from '../../../signal/main.js';
 
 describe('signaling on one node (Redis directory)', () => {
-  const keys = makeKeys();
-  const prefix = uniqueName('sig');
-  let db: Awaited<ReturnType<typeof freshDb>>;
+  const h = useSignalHarness('signal');
+  const keys = h.keys;
   let node: SignalNode;
   let url: string;
   let store: MongoCallStore;
-  const clients: SignalClient[] = [];
-  const connect = async (token: string) => {
-    const c = await SignalClient.connect(url, token);
-    clients.push(c);
-    return c;
-  };
+  const connect = (token: string) => h.connectWith(url, token);
 
   beforeAll(async () => {
-    db = await freshDb('signal');
-    ({ node, url, store } = await startLocalNode({
-      db: db.db, ring: keys.ring,
-      env: { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: '3000', SIGNAL_SWEEP_MS: '100' },
-    }));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.kill();
-    await node?.close();
-    const r = redisClient();
-    await dropRedisPrefix(r, prefix);
-    r.disconnect();
-    await db?.drop();
+    ({ node, url, store } = await h.local(h.redisEnv({ SIGNAL_RECONNECT_GRACE_MS: '3000', SIGNAL_SWEEP_MS: '100' })));
   });
 
   it('joins both peers, activates the call once, relays offer/answer/candidates, and ends on hangup', async () => {
@@ -94,7 +74,7 @@ describe('signaling on one node (Redis directory)', () => {
     const a = await host.request('offer', { sdp: 'missed-1' });
     expect(a.type).toBe('ack');
     host.send({ type: 'ice-candidate', data: { candidate: null } });
-    await new Promise((r) => setTimeout(r, 50));
+    await host.request('ping'); // the node handles a socket's frames in order: the candidate is in
 
     const again = await connect(await peerToken(keys.ring, call, 'guest'));
     const replayed: string[] = [];

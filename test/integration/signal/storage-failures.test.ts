@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Call, CallStatus, CallStore, MongoCallStore, TransitionOptions, TransitionResult } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import type { SignalNode } from '../../../signal/main.js';
-import { dropRedisPrefix, freshDb, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { redisClient } from '../../helpers/services.js';
+import { createCall, peerToken, until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
+import type { SignalClient } from '../../helpers/ws-client.js';
 
 /**
  * The real call store with injectable storage failures: the next `n` transitions fail the way a
@@ -45,19 +46,16 @@ class FlakyCallStore implements CallStore {
   }
 }
 
-const keys = makeKeys();
-const prefix = uniqueName('sigstore');
-let db: Awaited<ReturnType<typeof freshDb>>;
+const h = useSignalHarness('sigstorage');
+const keys = h.keys;
+const prefix = h.prefix;
 let node: SignalNode;
 let url: string;
 let store: MongoCallStore;
 let flaky: FlakyCallStore;
-const clients: SignalClient[] = [];
 
 async function connect(token: string): Promise<SignalClient> {
-  const c = await SignalClient.connect(url, token);
-  clients.push(c);
-  return c;
+  return h.connectWith(url, token);
 }
 
 async function joined(call: Call, peer: 'host' | 'guest'): Promise<SignalClient> {
@@ -83,21 +81,10 @@ function transitionsInto(callId: string, to: CallStatus): { count(): number; off
 }
 
 beforeAll(async () => {
-  db = await freshDb('sigstorage');
-  ({ node, url, store } = await startLocalNode({
-    db: db.db, ring: keys.ring,
-    wrapStore: (real) => (flaky = new FlakyCallStore(real)),
-    env: { REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, SIGNAL_RECONNECT_GRACE_MS: '1000', SIGNAL_SWEEP_MS: '100' },
-  }));
-});
-
-afterAll(async () => {
-  for (const c of clients) c.kill();
-  await node?.close();
-  const r = redisClient();
-  await dropRedisPrefix(r, prefix);
-  r.disconnect();
-  await db?.drop();
+  ({ node, url, store } = await h.local(
+    h.redisEnv({ SIGNAL_RECONNECT_GRACE_MS: '1000', SIGNAL_SWEEP_MS: '100' }),
+    (real) => (flaky = new FlakyCallStore(real)),
+  ));
 });
 
 describe('call transitions when storage fails', () => {

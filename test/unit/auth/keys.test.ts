@@ -1,14 +1,13 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, generateKeyFile, KEY_RETENTION_SEC, loadKeyRing, pruneKeyFiles, signToken } from '../../../shared/tokens/index.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const HOUR = 3600_000;
 
 function keysDir(): string {
-  return mkdtempSync(join(tmpdir(), 'vidivo-keys-'));
+  return scratchDir('vidivo-keys');
 }
 
 describe('key ring rotation', () => {

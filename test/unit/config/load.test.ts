@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../config/index.js';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from '../../helpers/scratch.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -58,7 +58,7 @@ describe('loadConfig', () => {
   });
 
   it('reads a dotenv file, with the environment winning', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const dir = scratchDir('cfg');
     const file = join(dir, '.env');
     writeFileSync(file, 'API_PORT=4000\nSIGNAL_PORT=4001\n# comment\nLOG_LEVEL="warn"\n');
     const config = loadConfig({ env: { SIGNAL_PORT: '5001' }, envFile: file });
