@@ -10,7 +10,7 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-/** The README's configuration table, generated from the settings tables in config/settings. */
+/** The configuration table of docs/configuration.md, generated from the settings tables in config/settings. */
 export function configTable(): string {
   const rows = ALL_SETTINGS.map((s) => {
     const fallback = s.required ? '*(required)*' : s.default === undefined ? '—' : `\`${typeof s.default === 'string' ? s.default : JSON.stringify(s.default)}\``;
@@ -19,16 +19,18 @@ export function configTable(): string {
   return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
-/** README.md with its configuration section replaced by the current table. */
-export function readmeWithConfigTable(readme: string): string {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error('README.md lacks the config markers');
-  return `${readme.slice(0, start + START.length)}\n${configTable()}\n${readme.slice(end)}`;
+/** Where the table lives. */
+export const CONFIG_DOC = join(PROJECT_ROOT, 'docs', 'configuration.md');
+
+/** `doc` (docs/configuration.md) with the text between its config markers replaced by the current table. */
+export function withConfigTable(doc: string): string {
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) throw new Error('docs/configuration.md lacks the config markers');
+  return `${doc.slice(0, start + START.length)}\n${configTable()}\n${doc.slice(end)}`;
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const path = join(PROJECT_ROOT, 'README.md');
-  writeFileSync(path, readmeWithConfigTable(readFileSync(path, 'utf8')));
-  console.log('README.md configuration table updated');
+  writeFileSync(CONFIG_DOC, withConfigTable(readFileSync(CONFIG_DOC, 'utf8')));
+  console.log('docs/configuration.md table updated');
 }
