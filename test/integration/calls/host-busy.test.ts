@@ -6,7 +6,11 @@ import { startTestApi, type TestApi } from '../../helpers/api.js';
 import { freshDb, mongoUrl, redisUrl, uniqueName } from '../../helpers/services.js';
 import { createCall, peerToken, startLocalNode, until } from '../../helpers/signal-cluster.js';
 import { SignalClient } from '../../helpers/ws-client.js';
+import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
 import { call, makeGuest, makeHost, type Actor } from '../users/fixtures.js';
+
+/** The hosts' links are paid: a join names a card (held on the real stripe-mock). */
+const PAY = { payment_method_id: 'pm_card_visa' };
 
 /** The real store, counting the transitions to `active` asked of it per call (the node's attempts). */
 class CountingStore implements CallStore {
@@ -22,12 +26,13 @@ class CountingStore implements CallStore {
 }
 
 async function post(t: TestApi, path: string, token: string): Promise<{ status: number; body: any }> {
-  const res = await call(t, 'POST', path, { token });
+  const res = await call(t, 'POST', path, { token, ...(path.startsWith('/v1/calls/join/') ? { body: PAY } : {}) });
   return { status: res.status, body: res.body };
 }
 
 describe('one active call per host', () => {
   let t: TestApi;
+  let stripe: StripeMock;
   let node: SignalNode;
   let url: string;
   let store: MongoCallStore;
@@ -35,7 +40,8 @@ describe('one active call per host', () => {
   const clients: SignalClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestApi({ withRedis: true });
+    stripe = await startStripeMock();
+    t = await startTestApi({ withRedis: true, env: { STRIPE_SECRET_KEY: STRIPE_TEST_KEY, STRIPE_API_BASE: stripe.url } });
     ({ node, url, store } = await startLocalNode({
       db: t.db, ring: t.keyRing, wrapStore: (real) => (counting = new CountingStore(real)),
       env: { REDIS_URL: redisUrl(), REDIS_PREFIX: t.config.redis.prefix, NODE_ID: uniqueName('hb'), SIGNAL_SWEEP_MS: '100' },
@@ -46,6 +52,7 @@ describe('one active call per host', () => {
     for (const c of clients) c.kill();
     await node?.close();
     await t?.stop();
+    await stripe?.stop();
   });
 
   const joined = async (token: string): Promise<SignalClient> => {

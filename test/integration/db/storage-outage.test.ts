@@ -9,6 +9,10 @@ import { MongoCallStore } from '../../../shared/calls/index.js';
 import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
 import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
 import { mongoUrl, uniqueName } from '../../helpers/services.js';
+import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
+
+/** The hosts' links are paid: a join names a card (held on the real stripe-mock). */
+const PAY = { payment_method_id: 'pm_card_visa' };
 
 /** The signal tier's documented bound (SIGNAL_STORE_TIMEOUT_MS default) plus scheduling slack on a loaded machine. */
 const WS_BOUND_MS = 3000 + 2000;
@@ -22,6 +26,7 @@ const REST_BOUND_MS = 5000 + 3000;
  */
 describe('storage outage: bounded, documented errors', () => {
   let mongo: ResolvedMongo;
+  let stripe: StripeMock;
   let t: TestApi;
   let node: SignalNode;
   let url: string;
@@ -34,7 +39,8 @@ describe('storage outage: bounded, documented errors', () => {
   beforeAll(async () => {
     mongo = await resolveMongo({ dataDir: '.data/unused', ephemeral: true });
     expect(mongo.pid).toBeTypeOf('number');
-    t = await startTestApi({ mongoUrl: mongo.url });
+    stripe = await startStripeMock();
+    t = await startTestApi({ mongoUrl: mongo.url, env: { STRIPE_SECRET_KEY: STRIPE_TEST_KEY, STRIPE_API_BASE: stripe.url } });
     ({ node, url, store } = await startLocalNode({ db: t.db, ring: t.keyRing, env: { SIGNAL_JOIN_TIMEOUT_MS: '120000' } }));
     host = await makeHost(t);
     user = await makeUser(t, 'user');
@@ -47,6 +53,7 @@ describe('storage outage: bounded, documented errors', () => {
     await node?.close();
     await t?.stop();
     await mongo?.stop();
+    await stripe?.stop();
   });
 
   /** One request that must be answered within `boundMs` (the fetch is aborted, failing the test, past it). */
@@ -66,7 +73,7 @@ describe('storage outage: bounded, documented errors', () => {
     const started = Date.now();
     const replies = await Promise.all([
       request('POST', '/v1/auth/guest-session', { body: {} }, REST_BOUND_MS),
-      request('POST', `/v1/calls/join/${shortCode}`, { token: guest }, REST_BOUND_MS),
+      request('POST', `/v1/calls/join/${shortCode}`, { token: guest, body: PAY }, REST_BOUND_MS),
       request('GET', '/v1/users/me', { token: user.token }, REST_BOUND_MS),
     ]);
     console.info(`three routes answered ${replies.map((r) => r.status).join('/')} in ${Date.now() - started} ms`);
@@ -99,7 +106,7 @@ describe('storage outage: bounded, documented errors', () => {
     await until(async () => (await request('GET', '/v1/users/me', { token: user.token })).status === 200, 15000, 'API served again');
     const guest = await request('POST', '/v1/auth/guest-session', { body: {} });
     expect(guest.status).toBe(201);
-    const joined = await request('POST', `/v1/calls/join/${shortCode}`, { token: guest.body.access_token });
+    const joined = await request('POST', `/v1/calls/join/${shortCode}`, { token: guest.body.access_token, body: PAY });
     expect(joined.status, JSON.stringify(joined.body)).toBe(201);
   }
 
