@@ -4,6 +4,9 @@ import type { ApiServices } from '../services/index.js';
 import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
 import { callRoutes } from './calls.js';
+import { callRecordRoutes } from './call-records.js';
+import { CallRecordsService } from '../services/payments/call-records.js';
+import { UsageExportService } from '../services/payments/usage-export.js';
 import { chatRoutes } from './chat.js';
 import { chatImageRoutes } from './chat-images.js';
 import { chatFollowRoutes } from './chat-follows.js';
@@ -28,6 +31,11 @@ export function buildRoutes(services: ApiServices, openapi: (routes: RouteSpec[]
     ...searchRoutes({ users: services.callServices.profiles }),
     ...linkRoutes({ links: services.callServices.links }),
     ...callRoutes({ calls: services.callServices.calls }),
+    ...callRecordRoutes({
+      calls: services.callServices.calls,
+      records: new CallRecordsService({ db: services.db, payments: services.billing.payments, billed: services.billing.billed, ring: () => services.keyRing, issuer: services.config.auth.issuer }),
+      usage: new UsageExportService({ db: services.db, payments: services.billing.payments, billed: services.billing.billed }),
+    }),
     ...paymentWebhookRoutes({ webhooks: services.payments.webhooks }),
     ...paymentMethodRoutes({ methods: services.payments.methods }),
     ...connectRoutes({ connect: services.payments.connect }),
