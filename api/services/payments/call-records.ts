@@ -21,8 +21,8 @@ export interface CallRecord {
     active_at: string | null;
     /** Not observed by the server yet (the signal tier does not report media state). */
     media_up_at: string | null;
-    /** Start of every minute that was not billed because a peer was reconnecting. */
-    reconnecting: string[];
+    /** Minutes not billed because a peer was reconnecting at their tick (`at`: when the minute ended). */
+    reconnecting: Array<{ minute: number; at: string }>;
     ended_at: string | null;
   };
   /** Who ended the call; null while calls do not store it (see end_reason). */
@@ -94,7 +94,7 @@ export class CallRecordsService {
       call_id: call.id, host_id: call.host_id, guest_id: call.guest_id, status: call.status,
       times: {
         joined_at: call.created_at.toISOString(), active_at: iso(call.answered_at), media_up_at: null,
-        reconnecting: minutes.filter((m) => m.status === 'reconnecting').map((m) => m.at.toISOString()),
+        reconnecting: minutes.filter((m) => m.status === 'reconnecting').map((m) => ({ minute: m.minute, at: m.at.toISOString() })),
         ended_at: iso(call.ended_at),
       },
       ended_by: null, end_reason: call.end_reason,

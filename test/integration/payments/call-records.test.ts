@@ -80,7 +80,7 @@ describe('call records and usage export', () => {
     expect(record.times.active_at).toEqual(expect.any(String));
     expect(record.times.ended_at).toEqual(expect.any(String));
     expect(record.times.media_up_at).toBeNull();
-    expect(record.times.reconnecting).toHaveLength(1);
+    expect(record.times.reconnecting).toEqual([{ minute: 3, at: expect.any(String) }]);
 
     // A tampered payload does not verify.
     const [h, , s] = jws.split('.');
