@@ -101,6 +101,24 @@ describe('call records and usage export', () => {
     await t.db.collection('payments').updateOne({ call_id: ended.id }, { $set: { captured_minor: 2 * RATE } });
   });
 
+  it('gives a free call a record with zero amounts', async () => {
+    const freeHost = await makeHost(t, { rate: { amount: 0, currency: 'USD' } });
+    const link = await call(t, 'POST', '/v1/calls/links', { token: freeHost.token, body: {} });
+    const g = await makeGuest(t);
+    const join = await call(t, 'POST', `/v1/calls/join/${link.body.data.short_code}`, { token: g.token, body: {} });
+    expect(join.status).toBe(201);
+    const c = join.body.data.call as Call;
+    expect((await call(t, 'POST', `/v1/calls/${c.id}/end`, { token: freeHost.token })).status).toBe(200);
+    const res = await call(t, 'GET', `/v1/calls/${c.id}/record`, { token: g.token });
+    expect(res.status).toBe(200);
+    expect(res.body.data.record).toMatchObject({
+      call_id: c.id, billed_minutes: 0, times: { active_at: null, reconnecting: [] },
+      amounts: { billed_minor: 0, captured_minor: 0, fee_minor: 0, host_earning_minor: 0 },
+    });
+    const jwks = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
+    expect(JSON.parse(new TextDecoder().decode((await compactVerify(res.body.data.jws, jwks)).payload))).toEqual(res.body.data.record);
+  });
+
   it('hides the record from others (404), refuses anonymous (401) and a running call (409)', async () => {
     const stranger = await makeHost(t);
     expect((await call(t, 'GET', `/v1/calls/${ended.id}/record`, { token: stranger.token })).body.error.code).toBe('not_found');
