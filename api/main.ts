@@ -17,6 +17,7 @@ import { UsersRepository } from './repositories/users.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { callRoutes } from './routes/calls.js';
+import { callRecordRoutes } from './routes/call-records.js';
 import { chatRoutes } from './routes/chat.js';
 import { chatImageRoutes } from './routes/chat-images.js';
 import { chatFollowRoutes } from './routes/chat-follows.js';
@@ -44,6 +45,8 @@ import { createPaymentServices } from './services/payments/index.js';
 import { reversalWebhookHandler } from './services/payments/reversal-webhooks.js';
 import { createBilling } from './services/payments/billing.js';
 import { createMailer } from './services/mail/index.js';
+import { CallRecordsService } from './services/payments/call-records.js';
+import { UsageExportService } from './services/payments/usage-export.js';
 import type { ReadinessProbe } from './services/readiness.js';
 
 export interface ApiDeps {
@@ -136,6 +139,11 @@ export async function startApi(deps: ApiDeps): Promise<ApiNode> {
     ...searchRoutes({ users: profiles }),
     ...linkRoutes({ links }),
     ...callRoutes({ calls }),
+    ...callRecordRoutes({
+      calls,
+      records: new CallRecordsService({ db, payments: billing.payments, billed: billing.billed, ring: () => keyRing, issuer: config.auth.issuer }),
+      usage: new UsageExportService({ db, payments: billing.payments, billed: billing.billed }),
+    }),
     ...paymentWebhookRoutes({ webhooks: payments.webhooks }),
     ...paymentMethodRoutes({ methods: payments.methods }),
     ...connectRoutes({ connect: payments.connect }),
