@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteSpec } from '../../../api/http/route.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
+import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
 import { makeUser } from '../users/fixtures.js';
 
 /** A hang detector, not a timing test: the machine running the suite is shared and loaded. */
@@ -37,9 +38,16 @@ function fillPath(route: RouteSpec, params: string[]): string {
 
 describe('REST fuzz: every route of the real API', () => {
   let t: TestApi;
+  let stripe: StripeMock;
   let tokens: Record<string, string>;
   beforeAll(async () => {
-    t = await startTestApi({ env: { RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]' } });
+    // Payments configured against the real stripe-mock, so the payment routes and the webhook
+    // endpoint are fuzzed past their "not configured" 503.
+    stripe = await startStripeMock();
+    t = await startTestApi({ env: {
+      RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]',
+      STRIPE_SECRET_KEY: STRIPE_TEST_KEY, STRIPE_API_BASE: stripe.url, STRIPE_WEBHOOK_SECRET: 'whsec_fuzz_0123456789',
+    } });
     tokens = {
       admin: (await makeUser(t, 'admin')).token,
       user: (await makeUser(t, 'user')).token,
@@ -47,7 +55,7 @@ describe('REST fuzz: every route of the real API', () => {
       garbage: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
     };
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); await stripe?.stop(); });
 
   it('answers generated bodies, queries and headers with no 5xx, bounded errors and no hang', async () => {
     const routes = t.api.routes;
