@@ -2,30 +2,22 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import type { ChatCore } from '../../shared/chat/chat-core.js';
 import type { ChatEvent } from '../../shared/chat/events.js';
-import { MAX_PRESENCE_FANOUT, chatFrameParser, type ChatClientMessage, type ChatResume, type ChatSend, type ParsedChatFrame } from '../../shared/chat/protocol.js';
+import { chatFrameParser, type ChatClientMessage, type ChatResume, type ChatSend, type ParsedChatFrame } from '../../shared/chat/protocol.js';
 import { counterpartOf, userChannelName } from '../../shared/chat/types.js';
 import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { CLOSE_CODES } from '../../shared/protocol/close-codes.js';
 import type { AccessClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { Broker, Subscription } from '../broker/broker.js';
-import type { PresenceKind } from '../calls/presence.js';
 import { TokenBucket } from '../session/token-bucket.js';
 import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { ChatSession } from './chat-session.js';
+import { CounterpartPresence, type ChatPresence } from './counterpart-presence.js';
 import { Sequencer } from './sequencer.js';
 
 /** Limits of the chat route: the signaling ones plus the chat settings. */
 export type ChatRouteLimits = Pick<Config['signal'], 'maxFrameBytes' | 'ratePerSec' | 'rateBurst' | 'maxSocketsPerUser' | 'maxBufferedBytes' | 'maxViolations' | 'reauthLeadMs' | 'reauthGraceMs' | 'timerMs'>
   & Pick<Config['chat'], 'recoveryMax' | 'typingIntervalMs' | 'maxTextChars' | 'userRatePerSec' | 'userRateBurst'>;
 
-/** The node's presence as the chat route uses it (`signal/calls/presence.ts`). */
-export interface ChatPresence {
-  add(userId: string, kind: PresenceKind): void;
-  remove(userId: string, kind: PresenceKind): void;
-  isOnline(userId: string): Promise<boolean>;
-  /** How often nodes refresh their marks. */
-  readonly refreshMs: number;
-}
 
 /** Events held for a socket that has not sent `resume` yet; past this it is closed with BACKPRESSURE. */
 const MAX_EARLY_EVENTS = 10_000;
@@ -50,6 +42,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
   readonly #timer: NodeJS.Timeout;
   readonly #parse: (text: string) => ParsedChatFrame;
   readonly #sequencer: Sequencer;
+  readonly #counterparts: CounterpartPresence | undefined;
 
   constructor(private readonly deps: {
     verifier: Pick<SyncTokenVerifier, 'verifyAccess'>;
@@ -62,6 +55,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
   }) {
     this.#parse = chatFrameParser(deps.limits.maxTextChars);
     this.#sequencer = new Sequencer({ messages: deps.core.messages, conversations: deps.core.conversations, recoveryMax: deps.limits.recoveryMax, send: (s, frame) => this.#send(s, frame), log: deps.log });
+    this.#counterparts = deps.presence ? new CounterpartPresence({ presence: deps.presence, core: deps.core, log: deps.log }) : undefined;
     this.#timer = setInterval(() => this.#checkTokens(), deps.limits.timerMs);
     this.#timer.unref();
   }
@@ -153,26 +147,9 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     for (const id of userIds) this.#onEvent(id, event);
   }
 
-  /**
-   * The node's presence saw `userId` come online here, or go offline here: tells the counterparts
-   * of the user's MAX_PRESENCE_FANOUT most recently active conversations, unless an offline user
-   * is still online (another socket here, or a mark by another node). The offline check waits 1.5
-   * refresh intervals: this node's release deletes the key even when another node holds the user
-   * too (the key holds the last marking node), and that node's next refresh writes it back.
-   * Best effort.
-   */
-  async presenceChanged(userId: string, online: boolean): Promise<void> {
-    try {
-      const presence = this.deps.presence;
-      if (!online && presence) {
-        await new Promise((resolve) => setTimeout(resolve, Math.ceil(presence.refreshMs * 1.5)).unref());
-        if (await presence.isOnline(userId)) return;
-      }
-      const counterparts = await this.#counterparts(userId);
-      if (counterparts.length > 0) await this.deps.core.notifier.notify(counterparts, { t: 'presence', user_id: userId, online });
-    } catch (err) {
-      this.deps.log.warn({ err, user: userId }, 'chat presence change not sent');
-    }
+  /** The node's presence saw `userId` come online here, or go offline here (see CounterpartPresence.changed). */
+  presenceChanged(userId: string, online: boolean): Promise<void> {
+    return this.#counterparts?.changed(userId, online) ?? Promise.resolve();
   }
 
   /** Sends `reconnect` and closes every socket with SERVER_SHUTDOWN. */
@@ -277,7 +254,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     // The user's channel must be live first, or a message stored between the catch-up read and the subscription would be missed.
     await this.#users.get(session.user)?.subscription;
     const positions = await this.#sequencer.resume(session, message.data.conversations);
-    const presence = await this.#presenceOfCounterparts(session.user);
+    const presence = await this.#counterparts?.snapshot(session.user);
     // Presence changes held before the first resume go out after the snapshot, in order, so the client ends on the latest state.
     const held: ChatEvent[] = [];
     if (!session.resumed) {
@@ -290,26 +267,6 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     if (message.id) this.#send(session, JSON.stringify({ type: 'ack', id: message.id, data: { conversations: positions, ...(presence ? { presence } : {}) } }));
     else if (presence) this.#send(session, JSON.stringify({ type: 'presence', data: { users: presence } }));
     for (const event of held) this.#apply(session, event);
-  }
-
-  /** The counterparts of `userId`'s MAX_PRESENCE_FANOUT most recently active conversations. */
-  async #counterparts(userId: string): Promise<string[]> {
-    const { items } = await this.deps.core.conversations.listFor(userId, 0, MAX_PRESENCE_FANOUT);
-    return [...new Set(items.map((c) => counterpartOf(c, userId)))];
-  }
-
-  /** Online state of each counterpart (see `#counterparts`); undefined without presence or when the store is down. */
-  async #presenceOfCounterparts(userId: string): Promise<Record<string, boolean> | undefined> {
-    const presence = this.deps.presence;
-    if (!presence) return undefined;
-    try {
-      const users = await this.#counterparts(userId);
-      const states = await Promise.all(users.map((u) => presence.isOnline(u)));
-      return Object.fromEntries(users.map((u, i) => [u, states[i] ?? false]));
-    } catch (err) {
-      this.deps.log.warn({ err, user: userId }, 'chat presence snapshot failed');
-      return undefined;
-    }
   }
 
   async #sendMessage(session: ChatSession, message: ChatSend): Promise<void> {

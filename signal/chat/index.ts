@@ -5,7 +5,8 @@ import { ChatCore } from '../../shared/chat/chat-core.js';
 import type { SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { Broker } from '../broker/broker.js';
 import { BrokerChatNotifier } from './broker-notifier.js';
-import { ChatRoute, type ChatPresence } from './chat-route.js';
+import { ChatRoute } from './chat-route.js';
+import type { ChatPresence } from './counterpart-presence.js';
 
 export { ChatRoute } from './chat-route.js';
 
