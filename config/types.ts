@@ -94,6 +94,8 @@ export interface Config {
   };
   chat: {
     maxTextChars: number;
+    userRatePerSec: number;
+    userRateBurst: number;
     image: { maxBytes: number; maxPixels: number };
     recoveryMax: number;
     typingIntervalMs: number;

@@ -129,7 +129,8 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     },
   });
   const signalRoute = route;
-  const chatRoute = chatDb ? await createChatRoute({ db: chatDb, broker, verifier, config, log }) : undefined;
+  const chatRoute = chatDb ? await createChatRoute({ db: chatDb, broker, verifier, config, log, presence }) : undefined;
+  if (chatRoute) presence.onChange = (userId, online) => void chatRoute.presenceChanged(userId, online);
 
   const link = new NodeLink({ broker, nodeId: config.nodeId, rooms: roomService, nodeTtlMs: s.nodeTtlMs, log });
   const subscribing = link.start();

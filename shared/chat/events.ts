@@ -8,7 +8,8 @@ export type ChatEvent =
   | { t: 'message'; message: ChatMessage }
   | { t: 'read'; conversation_id: string; user_id: string; seq: number }
   | { t: 'typing'; conversation_id: string; user_id: string }
-  | { t: 'conversation'; conversation_id: string; change: 'created' | 'deleted'; user_id: string };
+  | { t: 'conversation'; conversation_id: string; change: 'created' | 'deleted'; user_id: string }
+  | { t: 'presence'; user_id: string; online: boolean };
 
 /** Tells the realtime tier about chat events; best effort (the store is authoritative, clients recover from it). */
 export interface ChatNotifier {

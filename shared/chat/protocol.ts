@@ -2,6 +2,11 @@ import type { ValidateFunction } from '../schemas/ajv.js';
 import { createAjv, toFieldErrors } from '../schemas/ajv.js';
 import type { ChatMessage } from './types.js';
 
+/**
+ * Most conversations (the most recently active ones) whose counterparts a user's presence change
+ * is sent to, and whose counterparts' presence the `resume` ack reports.
+ */
+export const MAX_PRESENCE_FANOUT = 100;
 /** Most conversations one `resume` may name. */
 export const MAX_RESUME_CONVERSATIONS = 1000;
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
@@ -29,6 +34,8 @@ export type ChatServerMessage =
   | { type: 'typing'; data: { conversation_id: string; user_id: string } }
   | { type: 'read'; data: { conversation_id: string; user_id: string; seq: number } }
   | { type: 'conversation'; data: { conversation_id: string; change: string; user_id: string } }
+  /** Counterparts' presence: `true` online (a chat or signaling socket on some node), `false` offline. */
+  | { type: 'presence'; data: { users: Record<string, boolean> } }
   | { type: 'reload'; data: { conversation_id: string; reason: 'too_many' | 'unknown_position' | 'not_found' } }
   | { type: 'reauth-required'; data: { expires_at: number; deadline: number } }
   | { type: 'pong'; id?: string; data: { ts?: number; server_ts: number } }

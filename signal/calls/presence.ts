@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisPresenceStore, type PresenceStore } from '../../shared/presence/index.js';
+import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from '../../shared/presence/index.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 
 /**
@@ -13,42 +13,63 @@ export const PRESENCE_REFRESHES_PER_TTL = 3;
 /** Refreshes never run more often than this (ms), however short the TTL. */
 export const PRESENCE_MIN_REFRESH_MS = 100;
 
+/** A socket kind counted by presence: signaling sockets, or chat sockets. */
+export type PresenceKind = 'signal' | 'chat';
+
 /**
- * This node's side of presence: counts the sockets per user here, and keeps each user with one
- * marked online in the `PresenceStore` (key format in `shared/presence`), refreshed every
- * `refreshMs` (a third of the TTL: two refreshes may fail before a mark lapses). Without a store
- * (no Redis) it only counts locally. Store errors are logged, never thrown.
+ * This node's side of presence: counts the sockets per user here (signaling and chat apart), and
+ * keeps each user with one of either kind marked online in the `PresenceStore` (key format in
+ * `shared/presence`), refreshed every `refreshMs` (a third of the TTL: two refreshes may fail
+ * before a mark lapses). Without Redis the store is in memory (one node). Store errors are
+ * logged, never thrown. `onChange` hears a user come online on this node (first socket) and,
+ * after the release, go offline here (last socket closed).
  */
 export class Presence {
   readonly #counts = new Map<string, number>();
+  readonly #chat = new Map<string, number>();
   #refreshing = false;
 
-  readonly #store: PresenceStore | undefined;
+  readonly #store: PresenceStore;
+  /** Set once by the node (the chat route is built after presence). */
+  onChange: ((userId: string, online: boolean) => void) | undefined;
 
-  /** `store` defaults to a `RedisPresenceStore` on `redis` when one is given. */
+  /** `store` defaults to a `RedisPresenceStore` on `redis` when one is given, else to a `MemoryPresenceStore`. */
   constructor(private readonly options: { redis?: Redis; store?: PresenceStore; prefix: string; nodeId: string; ttlMs: number; log: Logger }) {
-    this.#store = options.store ?? (options.redis ? new RedisPresenceStore(options.redis, options.prefix) : undefined);
+    this.#store = options.store ?? (options.redis ? new RedisPresenceStore(options.redis, options.prefix) : new MemoryPresenceStore());
   }
 
-  /** Sockets this node holds for `userId`. */
+  /** Signaling sockets this node holds for `userId` (the signaling per-user socket cap counts these). */
   count(userId: string): number {
     return this.#counts.get(userId) ?? 0;
   }
 
-  add(userId: string): void {
-    const n = this.count(userId) + 1;
-    this.#counts.set(userId, n);
-    if (n === 1) void this.#write([userId]);
+  /** True while the store has `userId` online (a socket of either kind on any node); false when the store fails. */
+  async isOnline(userId: string): Promise<boolean> {
+    if (this.#total(userId) > 0) return true;
+    return this.#store.isOnline(userId).catch(() => false);
   }
 
-  remove(userId: string): void {
-    const n = this.count(userId) - 1;
-    if (n > 0) {
-      this.#counts.set(userId, n);
-      return;
+  add(userId: string, kind: PresenceKind = 'signal'): void {
+    const counts = kind === 'chat' ? this.#chat : this.#counts;
+    const before = this.#total(userId);
+    counts.set(userId, (counts.get(userId) ?? 0) + 1);
+    if (before === 0) {
+      void this.#write([userId]);
+      this.onChange?.(userId, true);
     }
-    this.#counts.delete(userId);
-    this.#store?.release(userId, this.options.nodeId).catch(() => undefined);
+  }
+
+  remove(userId: string, kind: PresenceKind = 'signal'): void {
+    const counts = kind === 'chat' ? this.#chat : this.#counts;
+    const n = (counts.get(userId) ?? 0) - 1;
+    if (n > 0) counts.set(userId, n);
+    else counts.delete(userId);
+    if (this.#total(userId) > 0) return;
+    void this.#store.release(userId, this.options.nodeId).catch(() => undefined).then(() => this.onChange?.(userId, false));
+  }
+
+  #total(userId: string): number {
+    return (this.#counts.get(userId) ?? 0) + (this.#chat.get(userId) ?? 0);
   }
 
   /** How often `refresh` should run to keep every key alive. */
@@ -66,7 +87,7 @@ export class Presence {
     if (this.#refreshing) return;
     this.#refreshing = true;
     try {
-      const users = [...this.#counts.keys()];
+      const users = [...new Set([...this.#counts.keys(), ...this.#chat.keys()])];
       for (let i = 0; i < users.length; i += PRESENCE_BATCH) await this.#write(users.slice(i, i + PRESENCE_BATCH));
     } finally {
       this.#refreshing = false;
@@ -75,7 +96,7 @@ export class Presence {
 
   async #write(users: string[]): Promise<void> {
     const { ttlMs, nodeId, log } = this.options;
-    if (!this.#store || users.length === 0) return;
+    if (users.length === 0) return;
     await this.#store.mark(users, nodeId, ttlMs).catch((err: unknown) => log.debug({ err }, 'presence write failed'));
   }
 }

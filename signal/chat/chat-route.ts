@@ -8,13 +8,16 @@ import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { CLOSE_CODES } from '../../shared/protocol/close-codes.js';
 import type { AccessClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { Broker, Subscription } from '../broker/broker.js';
+import { TokenBucket } from '../session/token-bucket.js';
 import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { ChatSession } from './chat-session.js';
+import { CounterpartPresence, type ChatPresence } from './counterpart-presence.js';
 import { Sequencer } from './sequencer.js';
 
 /** Limits of the chat route: the signaling ones plus the chat settings. */
 export type ChatRouteLimits = Pick<Config['signal'], 'maxFrameBytes' | 'ratePerSec' | 'rateBurst' | 'maxSocketsPerUser' | 'maxBufferedBytes' | 'maxViolations' | 'reauthLeadMs' | 'reauthGraceMs' | 'timerMs'>
-  & Pick<Config['chat'], 'recoveryMax' | 'typingIntervalMs' | 'maxTextChars'>;
+  & Pick<Config['chat'], 'recoveryMax' | 'typingIntervalMs' | 'maxTextChars' | 'userRatePerSec' | 'userRateBurst'>;
+
 
 /** Events held for a socket that has not sent `resume` yet; past this it is closed with BACKPRESSURE. */
 const MAX_EARLY_EVENTS = 10_000;
@@ -24,7 +27,8 @@ function errorFrame(code: ErrorCode, message: string, id?: string, details?: Rec
   return JSON.stringify({ type: 'error', ...(id ? { id } : {}), data: { code, message, ...(details ? { details } : {}) } });
 }
 
-interface UserEntry { sessions: Set<ChatSession>; subscription: Promise<Subscription | undefined> }
+/** A user's sockets on this node, their channel subscription, and their shared frame budget. */
+interface UserEntry { sessions: Set<ChatSession>; subscription: Promise<Subscription | undefined>; bucket: TokenBucket }
 
 /**
  * `/v1/chat/ws`: access token at upgrade; per socket the signaling limits (frame size, rate,
@@ -38,6 +42,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
   readonly #timer: NodeJS.Timeout;
   readonly #parse: (text: string) => ParsedChatFrame;
   readonly #sequencer: Sequencer;
+  readonly #counterparts: CounterpartPresence | undefined;
 
   constructor(private readonly deps: {
     verifier: Pick<SyncTokenVerifier, 'verifyAccess'>;
@@ -46,9 +51,11 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     prefix: string;
     limits: ChatRouteLimits;
     log: Logger;
+    presence?: ChatPresence;
   }) {
     this.#parse = chatFrameParser(deps.limits.maxTextChars);
     this.#sequencer = new Sequencer({ messages: deps.core.messages, conversations: deps.core.conversations, recoveryMax: deps.limits.recoveryMax, send: (s, frame) => this.#send(s, frame), log: deps.log });
+    this.#counterparts = deps.presence ? new CounterpartPresence({ presence: deps.presence, core: deps.core, log: deps.log }) : undefined;
     this.#timer = setInterval(() => this.#checkTokens(), deps.limits.timerMs);
     this.#timer.unref();
   }
@@ -99,6 +106,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     }
     this.#sessions.add(session);
     this.#join(session);
+    this.deps.presence?.add(session.user, 'chat');
     this.#send(session, JSON.stringify({ type: 'ready', data: { user_id: session.user, expires_at: session.expiresAt } }));
   }
 
@@ -110,12 +118,9 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
       this.#send(session, errorFrame('payload_too_large', `Frames are limited to ${limits.maxFrameBytes} bytes.`));
       return session.io.close(CLOSE_CODES.FRAME_TOO_LARGE, 'frame too large');
     }
-    if (!session.bucket.take(Date.now())) {
-      session.rateStrikes += 1;
-      this.#send(session, errorFrame('rate_limited', `At most ${limits.ratePerSec} frames per second.`));
-      if (session.rateStrikes >= limits.maxViolations) session.io.close(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded');
-      return;
-    }
+    const now = Date.now();
+    if (!session.bucket.take(now)) return this.#rateLimited(session, `At most ${limits.ratePerSec} frames per second per socket.`, 'socket');
+    if (!this.#users.get(session.user)?.bucket.take(now)) return this.#rateLimited(session, `At most ${limits.userRatePerSec} frames per second per user.`, 'user');
     if (isBinary) return this.#violation(session, 'Frames must be JSON text.');
     const parsed = this.#parse(utf8.decode(raw));
     if (!parsed.ok) return this.#violation(session, parsed.message, parsed.id, parsed.details);
@@ -127,6 +132,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     if (!session) return;
     session.closed = true;
     if (!this.#sessions.delete(session)) return;
+    this.deps.presence?.remove(session.user, 'chat');
     const entry = this.#users.get(session.user);
     if (!entry) return;
     entry.sessions.delete(session);
@@ -139,6 +145,11 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
   /** Hands an event to this node's sockets of `userIds` (the in-process API of an `all` process). */
   deliver(userIds: readonly string[], event: ChatEvent): void {
     for (const id of userIds) this.#onEvent(id, event);
+  }
+
+  /** The node's presence saw `userId` come online here, or go offline here (see CounterpartPresence.changed). */
+  presenceChanged(userId: string, online: boolean): Promise<void> {
+    return this.#counterparts?.changed(userId, online) ?? Promise.resolve();
   }
 
   /** Sends `reconnect` and closes every socket with SERVER_SHUTDOWN. */
@@ -162,6 +173,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     }
     const channel = userChannelName(this.deps.prefix, session.user);
     const entry: UserEntry = {
+      bucket: new TokenBucket(this.deps.limits.userRatePerSec, this.deps.limits.userRateBurst, Date.now()),
       sessions: new Set([session]),
       subscription: this.deps.broker.subscribe(channel, (m) => this.#onEvent(session.user, JSON.parse(m.payload) as ChatEvent)).then(
         (sub) => {
@@ -204,6 +216,9 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
         return;
       case 'conversation':
         this.#send(session, JSON.stringify({ type: 'conversation', data: { conversation_id: event.conversation_id, change: event.change, user_id: event.user_id } }));
+        return;
+      case 'presence':
+        this.#send(session, JSON.stringify({ type: 'presence', data: { users: { [event.user_id]: event.online } } }));
     }
   }
 
@@ -239,11 +254,19 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     // The user's channel must be live first, or a message stored between the catch-up read and the subscription would be missed.
     await this.#users.get(session.user)?.subscription;
     const positions = await this.#sequencer.resume(session, message.data.conversations);
+    const presence = await this.#counterparts?.snapshot(session.user);
+    // Presence changes held before the first resume go out after the snapshot, in order, so the client ends on the latest state.
+    const held: ChatEvent[] = [];
     if (!session.resumed) {
       session.resumed = true;
-      for (const event of session.early.splice(0)) this.#apply(session, event);
+      for (const event of session.early.splice(0)) {
+        if (event.t === 'presence') held.push(event);
+        else this.#apply(session, event);
+      }
     }
-    if (message.id) this.#send(session, JSON.stringify({ type: 'ack', id: message.id, data: { conversations: positions } }));
+    if (message.id) this.#send(session, JSON.stringify({ type: 'ack', id: message.id, data: { conversations: positions, ...(presence ? { presence } : {}) } }));
+    else if (presence) this.#send(session, JSON.stringify({ type: 'presence', data: { users: presence } }));
+    for (const event of held) this.#apply(session, event);
   }
 
   async #sendMessage(session: ChatSession, message: ChatSend): Promise<void> {
@@ -282,6 +305,12 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
         this.#send(session, JSON.stringify({ type: 'reauth-required', data: { expires_at: session.expiresAt, deadline: session.expiresAt + reauthGraceMs } }));
       }
     }
+  }
+
+  #rateLimited(session: ChatSession, message: string, scope: 'socket' | 'user'): void {
+    session.rateStrikes += 1;
+    this.#send(session, errorFrame('rate_limited', message, undefined, { scope }));
+    if (session.rateStrikes >= this.deps.limits.maxViolations) session.io.close(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded');
   }
 
   #violation(session: ChatSession, message: string, id?: string, details?: Record<string, string>, code: ErrorCode = 'validation_error'): void {

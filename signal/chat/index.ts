@@ -6,6 +6,7 @@ import type { SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { Broker } from '../broker/broker.js';
 import { BrokerChatNotifier } from './broker-notifier.js';
 import { ChatRoute } from './chat-route.js';
+import type { ChatPresence } from './counterpart-presence.js';
 
 export { ChatRoute } from './chat-route.js';
 
@@ -13,18 +14,19 @@ export { ChatRoute } from './chat-route.js';
  * The chat WebSocket route of a signal node, on the shared database and the node's broker. Creates
  * the chat indexes first: the unique (conversation, seq) index is what keeps numbers unique.
  */
-export async function createChatRoute(deps: { db: Db; broker: Broker; verifier: Pick<SyncTokenVerifier, 'verifyAccess'>; config: Config; log: Logger }): Promise<ChatRoute> {
+export async function createChatRoute(deps: { db: Db; broker: Broker; verifier: Pick<SyncTokenVerifier, 'verifyAccess'>; config: Config; log: Logger; presence?: ChatPresence }): Promise<ChatRoute> {
   const { config } = deps;
   const log = deps.log.child({ component: 'chat' });
   const core = new ChatCore(deps.db, new BrokerChatNotifier(deps.broker, config.redis.prefix, log), { maxTextChars: config.chat.maxTextChars });
   await core.ensureIndexes();
   const s = config.signal;
   return new ChatRoute({
-    verifier: deps.verifier, core, broker: deps.broker, prefix: config.redis.prefix, log,
+    verifier: deps.verifier, core, broker: deps.broker, prefix: config.redis.prefix, log, ...(deps.presence ? { presence: deps.presence } : {}),
     limits: {
       maxFrameBytes: s.maxFrameBytes, ratePerSec: s.ratePerSec, rateBurst: s.rateBurst, maxSocketsPerUser: s.maxSocketsPerUser, maxBufferedBytes: s.maxBufferedBytes,
       maxViolations: s.maxViolations, reauthLeadMs: s.reauthLeadMs, reauthGraceMs: s.reauthGraceMs, timerMs: s.timerMs,
       recoveryMax: config.chat.recoveryMax, typingIntervalMs: config.chat.typingIntervalMs, maxTextChars: config.chat.maxTextChars,
+      userRatePerSec: config.chat.userRatePerSec, userRateBurst: config.chat.userRateBurst,
     },
   });
 }

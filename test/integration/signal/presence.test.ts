@@ -47,6 +47,29 @@ describe('Presence on Redis', () => {
     expect(await redis.get(key('bulk-1200'))).toBe('node-a');
   });
 
+  it('holds the key while a signaling or a chat socket is open, counts only signaling sockets, and reports each transition once', async () => {
+    const presence = new Presence({ redis, prefix, nodeId: 'node-a', ttlMs: 9000, log });
+    const changes: Array<[string, boolean]> = [];
+    presence.onChange = (user, online) => changes.push([user, online]);
+    presence.add('mix', 'chat');
+    presence.add('mix', 'signal');
+    presence.add('mix', 'chat');
+    expect(presence.count('mix')).toBe(1);
+    expect(changes).toEqual([['mix', true]]);
+    await until(async () => (await redis.get(key('mix'))) === 'node-a', 5000, 'first socket of either kind writes the key');
+    presence.remove('mix', 'signal');
+    presence.remove('mix', 'chat');
+    expect(presence.count('mix')).toBe(0);
+    expect(await presence.isOnline('mix')).toBe(true);
+    await presence.refresh();
+    expect(await redis.pttl(key('mix'))).toBeGreaterThan(8000);
+    presence.remove('mix', 'chat');
+    await until(() => changes.length === 2, 5000, 'offline reported after the release');
+    expect(changes).toEqual([['mix', true], ['mix', false]]);
+    expect(await redis.exists(key('mix'))).toBe(0);
+    expect(await presence.isOnline('mix')).toBe(false);
+  });
+
   it('leaves a key another node wrote since', async () => {
     const a = new Presence({ redis, prefix, nodeId: 'node-a', ttlMs: 9000, log });
     const b = new Presence({ redis, prefix, nodeId: 'node-b', ttlMs: 9000, log });
