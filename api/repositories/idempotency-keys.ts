@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { BeginResult, IdempotencyStore, StoredResponse } from '../http/idempotency.js';
+import type { BeginResult, IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
 import { isDuplicateKey } from './errors.js';
 import { ensureExpiryIndex } from './expiry-index.js';
 
@@ -17,6 +17,7 @@ interface IdempotencyDocument {
 }
 
 const idOf = (userId: string, key: string): string => `${userId}:${key}`;
+
 
 /**
  * The `idempotency_keys` collection. `begin` is an insert on a unique `_id` (one winner), or a

@@ -2,8 +2,7 @@ import { AppError } from '../../shared/errors/index.js';
 import type { AppContext } from '../http/context.js';
 import { ok, pageRequest, paginated, PAGINATION_QUERY_PROPERTIES } from '../http/envelope.js';
 import { defineRoutes, type RouteSpec } from '../http/route.js';
-import type { UsersRepository } from '../repositories/users.js';
-import type { FollowsRepository } from '../repositories/follows.js';
+import type { Role } from '../../shared/roles.js';
 import { broadcastView, type BroadcastsService } from '../services/chat/broadcasts-service.js';
 
 const envelope = (data: Record<string, unknown>) => ({ type: 'object', properties: { success: { const: true }, data } });
@@ -15,10 +14,21 @@ const BROADCAST_VIEW = {
     skipped: { type: 'integer' }, created_at: { type: 'string', format: 'date-time' }, finished_at: { type: ['string', 'null'], format: 'date-time' },
   },
 } as const;
+type FollowPage = Promise<{ items: Array<{ user_id: string; since: Date }>; total: number }>;
+/** What the follow routes need of the follows store (api/repositories/follows.ts). */
+export interface FollowsPort {
+  follow(followerId: string, hostId: string, at: Date): Promise<void>;
+  unfollow(followerId: string, hostId: string): Promise<void>;
+  followers(hostId: string, skip: number, limit: number): FollowPage;
+  following(followerId: string, skip: number, limit: number): FollowPage;
+}
+/** What they need of the users store: a followed account's role. */
+export interface UserRoleLookup { findById(id: string): Promise<{ role: Role } | null> }
+
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Follow/unfollow hosts, the two follower lists, and host broadcasts with their status. */
-export function chatFollowRoutes(deps: { follows: FollowsRepository; broadcasts: BroadcastsService; users: UsersRepository; maxTextChars: number; now?: () => Date }): RouteSpec[] {
+export function chatFollowRoutes(deps: { follows: FollowsPort; broadcasts: BroadcastsService; users: UserRoleLookup; maxTextChars: number; now?: () => Date }): RouteSpec[] {
   const now = deps.now ?? (() => new Date());
   const me = (ctx: AppContext) => ctx.state.principal!.userId;
   const listQuery = { type: 'object', additionalProperties: false, properties: { ...PAGINATION_QUERY_PROPERTIES } } as const;

@@ -4,7 +4,6 @@ import type { AppContext } from '../http/context.js';
 import { ok, pageRequest, paginated, PAGINATION_QUERY_PROPERTIES } from '../http/envelope.js';
 import { IDEMPOTENCY_HEADER } from '../http/idempotency.js';
 import { defineRoutes, type RouteSpec } from '../http/route.js';
-import type { UsersRepository } from '../repositories/users.js';
 import type { EarningsService } from '../services/payments/earnings.js';
 import { HISTORY_STATUSES, type HistoryFilter, type PaymentHistoryService } from '../services/payments/history.js';
 import { payoutView, type PayoutsService } from '../services/payments/payouts.js';
@@ -61,7 +60,7 @@ function historyFilter(ctx: AppContext): HistoryFilter {
 const userId = (ctx: AppContext) => ctx.state.principal!.userId;
 
 /** Spec 000 payment routes: history (+ CSV), earnings (+ chart), payouts. */
-export function paymentRoutes(deps: { history: PaymentHistoryService; earnings: EarningsService; payouts: PayoutsService; users: UsersRepository; now?: () => Date }): RouteSpec[] {
+export function paymentRoutes(deps: { history: PaymentHistoryService; earnings: EarningsService; payouts: PayoutsService; users: { findById(id: string): Promise<{ time_zone?: string } | null> }; now?: () => Date }): RouteSpec[] {
   const now = deps.now ?? (() => new Date());
   return defineRoutes([
     {

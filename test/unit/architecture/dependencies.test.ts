@@ -22,6 +22,7 @@ const API_FORBIDDEN: Record<string, string[]> = {
   repositories: ['routes', 'http', 'services', 'main.ts'],
   services: ['routes', 'http', 'main.ts'],
   routes: ['repositories', 'main.ts'],
+  ports: ['routes', 'http', 'services', 'repositories', 'main.ts'],
 };
 
 function sourceFiles(dir: string): string[] {
