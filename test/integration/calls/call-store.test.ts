@@ -91,25 +91,6 @@ describe('MongoCallStore on real storage', () => {
     expect(await store.get(call.id)).toMatchObject({ status: 'ended', end_reason: 'hangup', version: 1 });
   });
 
-  it('reports changed to a keyed retry whose earlier attempt was written before it failed', async () => {
-    const call = await store.create(newCall('active'));
-    await store.transition(call.id, 'ended', { reason: 'failure', key: 'k2' });
-    await expect(store.transition(call.id, 'ended', { reason: 'failure', key: 'k2' })).resolves.toMatchObject({ changed: true, call: { status: 'ended', version: 1 } });
-    await expect(store.transition(call.id, 'ended', { reason: 'failure', key: 'k3' })).resolves.toMatchObject({ changed: false });
-    await expect(store.transition(call.id, 'ended', { reason: 'failure' })).resolves.toMatchObject({ changed: false });
-  });
-
-  it('answers not_found for an unknown call', async () => {
-    await expect(store.transition(newId(), 'ended')).rejects.toMatchObject({ code: 'not_found' });
-  });
-
-  it('lets exactly one of 20 concurrent callers make the same transition', async () => {
-    const call = await store.create(newCall('ringing'));
-    const results = await Promise.all(Array.from({ length: 20 }, () => store.transition(call.id, 'active')));
-    expect(results.filter((r) => r.changed)).toHaveLength(1);
-    expect((await store.get(call.id))!.version).toBe(1);
-  });
-
   it('lets exactly one of competing terminal transitions win, round after round', async () => {
     for (let round = 0; round < 10; round++) {
       const call = await store.create(newCall('ringing'));
