@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
-import { AppError } from '../../../shared/errors/index.js';
 import { newId } from '../../../shared/ids.js';
 import { freshDb } from '../../helpers/services.js';
 
@@ -12,6 +11,8 @@ function newCall(status: CallStatus = 'waiting', createdAt = new Date()): Call {
   };
 }
 
+// The behaviour every CallStore shares runs against MongoCallStore in test/contract/call-store.contract.ts;
+// these are the Mongo store's own: claim documents, roll-forward, the transitions log, stale-call queries.
 describe('MongoCallStore on real storage', () => {
   let db: Awaited<ReturnType<typeof freshDb>>;
   let store: MongoCallStore;
@@ -21,40 +22,6 @@ describe('MongoCallStore on real storage', () => {
     await store.ensureIndexes();
   });
   afterAll(async () => { await db.drop(); });
-
-  it('walks waiting → ringing → active → ended with server timestamps and versions', async () => {
-    const call = await store.create(newCall());
-    const t1 = new Date('2030-01-01T00:00:01Z');
-    const ringing = await store.transition(call.id, 'ringing', { at: t1 });
-    expect(ringing).toMatchObject({ changed: true, call: { status: 'ringing', ringing_at: t1, version: 1 } });
-    const active = await store.transition(call.id, 'active', { at: new Date('2030-01-01T00:00:05Z') });
-    expect(active.call.answered_at).toEqual(new Date('2030-01-01T00:00:05Z'));
-    const ended = await store.transition(call.id, 'ended', { reason: 'insufficient_funds' });
-    expect(ended).toMatchObject({ changed: true, call: { status: 'ended', end_reason: 'insufficient_funds', version: 3 } });
-    expect(ended.call.ended_at).toBeInstanceOf(Date);
-  });
-
-  it('is idempotent: asking for the current state changes nothing', async () => {
-    const call = await store.create(newCall());
-    await store.transition(call.id, 'missed');
-    const again = await store.transition(call.id, 'missed');
-    expect(again).toMatchObject({ changed: false, call: { status: 'missed', end_reason: 'timeout', version: 1 } });
-  });
-
-  it('refuses illegal transitions with conflict and leaves the call alone', async () => {
-    const call = await store.create(newCall('active'));
-    await expect(store.transition(call.id, 'missed')).rejects.toMatchObject({ code: 'conflict', details: { status: 'active' } });
-    await store.transition(call.id, 'ended');
-    await expect(store.transition(call.id, 'active')).rejects.toBeInstanceOf(AppError);
-    await expect(store.transition(call.id, 'declined')).rejects.toMatchObject({ code: 'conflict' });
-    expect((await store.get(call.id))!.status).toBe('ended');
-  });
-
-  it('refuses a reason that does not fit the status before touching storage', async () => {
-    const call = await store.create(newCall());
-    await expect(store.transition(call.id, 'declined', { reason: 'timeout' })).rejects.toThrow(TypeError);
-    expect((await store.get(call.id))!.status).toBe('waiting');
-  });
 
   it('rolls forward a claim whose writer died before updating the call', async () => {
     const call = await store.create(newCall('ringing'));
