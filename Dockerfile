@@ -6,14 +6,14 @@ WORKDIR /app
 ENV MONGOMS_DISABLE_POSTINSTALL=1
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY api ./api
 COPY signal ./signal
 COPY shared ./shared
 COPY config ./config
 COPY scripts ./scripts
-COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+# Benchmarks and tests are development tools: the image compiles the product only.
+RUN npx tsc -p tsconfig.image.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 API_PORT=3000 SIGNAL_PORT=3001 DATA_DIR=/var/lib/vidivo
