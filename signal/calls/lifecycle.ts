@@ -155,14 +155,14 @@ export class Lifecycle {
     if (!room || call.version <= room.call.version) return;
     const becameActive = call.status === 'active' && room.call.status !== 'active';
     const clockStarted = call.mediaUpAt !== null && room.call.mediaUpAt === null;
-    const moved = call.status !== room.call.status;
+    const mediaOnly = clockStarted && call.status === room.call.status;
     room.call = call;
     if (becameActive) {
       this.jobs.ticks.activated(room);
       this.jobs.media.activated(room);
     }
     if (clockStarted) this.jobs.ticks.clockStarted(room);
-    if (!moved) return;
+    if (mediaOnly) return;
     const frame = encodeSequenced('call-state', stateData(callId, call));
     const t0 = preciseNow();
     const over = isTerminal(call.status);
