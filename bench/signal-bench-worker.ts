@@ -297,7 +297,7 @@ async function prepare(): Promise<PhaseResults['prepare']> {
         const call = await store.create({
           id: newId(), link_id: newId(), short_code: newId().slice(-8), host_id: `bench_h_${newId()}`, guest_id: `bench_g_${newId()}`, guest_role: 'user',
           status: 'waiting', end_reason: null, rate: { amount: 100, currency: 'usd' }, max_duration_sec: null,
-          created_at: at, ringing_at: null, answered_at: null, ended_at: null, updated_at: at, version: 0,
+          created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0,
         });
         const mint = async (peer: Peer) => (await signToken(ring, { role: peer === 'host' ? 'host' : 'user', call_id: call.id, peer }, {
           issuer: init.issuer, audience: 'signal', subject: peer === 'host' ? call.host_id : call.guest_id, ttlSec: init.tokenTtlSec,

@@ -56,7 +56,7 @@ async function newCall(store: MongoCallStore): Promise<Call> {
   return store.create({
     id: newId(), link_id: newId(), short_code: newId().slice(-8), host_id: `u_host_${newId()}`, guest_id: `u_guest_${newId()}`, guest_role: 'user',
     status: 'waiting', end_reason: null, rate: { amount: 100, currency: 'usd' }, max_duration_sec: null,
-    created_at: at, ringing_at: null, answered_at: null, ended_at: null, updated_at: at, version: 0,
+    created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0,
   });
 }
 

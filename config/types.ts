@@ -84,6 +84,7 @@ export interface Config {
     reconnectGraceMs: number;
     replayBuffer: number;
     tickMs: number;
+    mediaReportGraceMs: number;
     sweepMs: number;
     replayFlushMs: number;
     timerMs: number;

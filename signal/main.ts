@@ -117,6 +117,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
       tickCatchUpMs: tickCatchUpMs(s, tickClaimTtl),
       tickDeferMs: TICK_DEFER_SWEEPS * s.sweepMs,
+      mediaReportGraceMs: s.mediaReportGraceMs,
     },
   });
   const roomService = rooms;

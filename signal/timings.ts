@@ -51,9 +51,13 @@ export function uwsIdleTimeoutSec(idleTimeoutMs: number): number {
   return Math.min(UWS_IDLE_MAX_SEC, Math.max(UWS_IDLE_MIN_SEC, twice));
 }
 
-/** A node's rooms claim unclaimed ticks this far back: the longest an active call can have no node holding a participant. */
-export function tickCatchUpMs(s: { reconnectGraceMs: number; nodeTtlMs: number; sweepMs: number; tickMs: number }, claimTtlMs: number): number {
-  return Math.min(s.reconnectGraceMs + s.nodeTtlMs + s.sweepMs, claimTtlMs - s.tickMs);
+/**
+ * A node's rooms claim unclaimed ticks this far back: the longest an active call's minutes can go
+ * unclaimed — no node holding a participant (reconnect grace plus dead-node detection), plus the
+ * media report grace (a clock that starts at `active` when no report came is known only then).
+ */
+export function tickCatchUpMs(s: { reconnectGraceMs: number; nodeTtlMs: number; sweepMs: number; tickMs: number; mediaReportGraceMs: number }, claimTtlMs: number): number {
+  return Math.min(s.reconnectGraceMs + s.nodeTtlMs + s.sweepMs + s.mediaReportGraceMs, claimTtlMs - s.tickMs);
 }
 
 /** Sweeps a node waits before claiming a minute that ended before it held the call. */

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { callFromDocument, MongoCallStore, type Call, type CallDocument, type CallStatus, type CallStore, type EndReason, type TransitionResult } from '../../shared/calls/index.js';
+import { callFromDocument, MongoCallStore, type Call, type CallDocument, type CallStatus, type CallStore, type MediaUpOptions, type TransitionOptions, type TransitionResult } from '../../shared/calls/index.js';
 
 /** History filters: the caller's calls as host or guest, optionally by status and creation time. */
 export interface CallHistoryQuery {
@@ -37,8 +37,12 @@ export class CallsRepository implements CallStore {
     return this.store.get(id);
   }
 
-  transition(id: string, to: CallStatus, options?: { reason?: EndReason; at?: Date }): Promise<TransitionResult> {
+  transition(id: string, to: CallStatus, options?: TransitionOptions): Promise<TransitionResult> {
     return this.store.transition(id, to, options);
+  }
+
+  markMediaUp(id: string, options: MediaUpOptions): Promise<TransitionResult> {
+    return this.store.markMediaUp(id, options);
   }
 
   findStaleRinging(before: Date, limit: number): Promise<Call[]> {

@@ -56,7 +56,8 @@ function fakeSdp(kind: string, index: number, n: number): string {
 
 /**
  * Drives one call through the real API and signaling tier: guest session → join → host-join →
- * both sockets `join` → offer/answer → trickled candidates → pings and mute-state changes
+ * both sockets `join` → offer/answer → trickled candidates → `media-state` `connected` (as a real
+ * client reports its connection; it starts the billing clock) → pings and mute-state changes
  * (optionally a socket drops and resumes) → guest `hangup`. Records setup time (join request →
  * both peers saw `active`) and relay latency (a relayed frame's send → its arrival at the other
  * peer, matched by content, replayed frames excluded). Resolves when the call is over; never rejects.
@@ -229,6 +230,7 @@ export class CallDriver {
       }
       this.relay(role, { type: 'ice-candidate', data: { candidate: null } }, `cand:eoc`);
     }
+    for (const role of ['guest', 'host'] as const) this.peers[role].send({ type: 'media-state', data: { state: 'connected' } });
   }
 
   private gotAnswer = false;

@@ -13,6 +13,8 @@ export interface CallAnnouncement {
   version: number;
   /** ms since the epoch, or null before the call was answered. */
   answered_at: number | null;
+  /** ms since the epoch, or null before media came up (the billing clock's origin). Absent from older senders. */
+  media_up_at?: number | null;
 }
 
 /** `<prefix>:ch:calls`: the channel every signal node listens on for call-state announcements. */
@@ -21,5 +23,8 @@ export function callsChannelName(prefix: string): string {
 }
 
 export function announcementOf(call: Call): CallAnnouncement {
-  return { call_id: call.id, status: call.status, end_reason: call.end_reason, version: call.version, answered_at: call.answered_at ? call.answered_at.getTime() : null };
+  return {
+    call_id: call.id, status: call.status, end_reason: call.end_reason, version: call.version,
+    answered_at: call.answered_at ? call.answered_at.getTime() : null, media_up_at: call.media_up_at ? call.media_up_at.getTime() : null,
+  };
 }

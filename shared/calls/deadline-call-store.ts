@@ -1,6 +1,6 @@
 import { withStorageDeadline } from '../runtime/mongo/errors.js';
 import type { Call } from './call.js';
-import type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
+import type { CallStore, MediaUpOptions, TransitionOptions, TransitionResult } from './call-store.js';
 import type { CallStatus } from './state-machine.js';
 
 /**
@@ -22,6 +22,10 @@ export class DeadlineCallStore implements CallStore {
 
   transition(id: string, to: CallStatus, options?: TransitionOptions): Promise<TransitionResult> {
     return withStorageDeadline(this.inner.transition(id, to, options), this.deadlineMs, `transition to ${to}`);
+  }
+
+  markMediaUp(id: string, options: MediaUpOptions): Promise<TransitionResult> {
+    return withStorageDeadline(this.inner.markMediaUp(id, options), this.deadlineMs, 'markMediaUp');
   }
 
   findStaleRinging(before: Date, limit: number): Promise<Call[]> {

@@ -1,6 +1,6 @@
-export type { Call, Peer } from './call.js';
-export { PEERS, peerOf } from './call.js';
-export type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
+export type { Call, Party, Peer } from './call.js';
+export { PARTIES, PEERS, peerOf } from './call.js';
+export type { CallStore, MediaUpOptions, TransitionOptions, TransitionResult } from './call-store.js';
 export { callFromDocument, MongoCallStore, type CallDocument } from './mongo-call-store.js';
 export { MemoryCallStore } from './memory-call-store.js';
 export * from './state-machine.js';

@@ -1,12 +1,14 @@
 import { AppError } from '../errors/index.js';
 import type { Call } from './call.js';
-import type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
-import { canTransition, reasonFor, timestampFieldOf, type CallStatus } from './state-machine.js';
+import type { CallStore, MediaUpOptions, TransitionOptions, TransitionResult } from './call-store.js';
+import { canTransition, isTerminal, reasonFor, timestampFieldOf, type CallStatus } from './state-machine.js';
 
 interface Entry {
   call: Call;
-  /** The `TransitionOptions.key` of the transition that made the current version. */
+  /** The `TransitionOptions.key` of the transition that made the current status. */
   key: string | undefined;
+  /** The `MediaUpOptions.key` of the write that set `media_up_at`. */
+  mediaKey: string | undefined;
 }
 
 function copy(call: Call): Call {
@@ -14,7 +16,7 @@ function copy(call: Call): Call {
     ...call, rate: { ...call.rate },
     created_at: new Date(call.created_at), updated_at: new Date(call.updated_at),
     ringing_at: call.ringing_at && new Date(call.ringing_at), answered_at: call.answered_at && new Date(call.answered_at),
-    ended_at: call.ended_at && new Date(call.ended_at),
+    ended_at: call.ended_at && new Date(call.ended_at), media_up_at: call.media_up_at && new Date(call.media_up_at),
   };
 }
 
@@ -29,7 +31,7 @@ export class MemoryCallStore implements CallStore {
 
   async create(call: Call): Promise<Call> {
     if (this.#calls.has(call.id)) throw new AppError('conflict', { message: 'Call already exists.' });
-    this.#calls.set(call.id, { call: copy(call), key: undefined });
+    this.#calls.set(call.id, { call: copy(call), key: undefined, mediaKey: undefined });
     return call;
   }
 
@@ -55,8 +57,22 @@ export class MemoryCallStore implements CallStore {
     const next: Call = {
       ...current, status: to, updated_at: at, version: current.version + 1,
       ...(reason ? { end_reason: reason } : {}), ...(field ? { [field]: at } : {}),
+      ...(isTerminal(to) ? { ended_by: options.by ?? 'system' } : {}),
     };
-    this.#calls.set(id, { call: next, key: options.key });
+    this.#calls.set(id, { ...entry, call: next, key: options.key });
+    return { call: copy(next), changed: true };
+  }
+
+  async markMediaUp(id: string, options: MediaUpOptions): Promise<TransitionResult> {
+    const entry = this.#calls.get(id);
+    if (!entry) throw new AppError('not_found', { message: 'Call not found.' });
+    const current = entry.call;
+    if (current.media_up_at) return { call: copy(current), changed: options.key !== undefined && entry.mediaKey === options.key };
+    if (current.status !== 'active') {
+      throw new AppError('conflict', { message: `Call is ${current.status}; media cannot come up.`, details: { status: current.status } });
+    }
+    const next: Call = { ...current, media_up_at: options.at, media_up_by: options.by, updated_at: new Date(), version: current.version + 1 };
+    this.#calls.set(id, { ...entry, call: next, mediaKey: options.key });
     return { call: copy(next), changed: true };
   }
 

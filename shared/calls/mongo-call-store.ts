@@ -1,15 +1,19 @@
 import type { Collection, Db } from 'mongodb';
 import { AppError } from '../errors/index.js';
 import { isDuplicateKey } from '../runtime/mongo/errors.js';
-import type { Call } from './call.js';
-import type { CallStore, TransitionOptions, TransitionResult } from './call-store.js';
+import type { Call, Party } from './call.js';
+import type { CallStore, MediaUpOptions, TransitionOptions, TransitionResult } from './call-store.js';
 import { HostClaims } from './host-claims.js';
-import { canTransition, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
+import { canTransition, isTerminal, reasonFor, timestampFieldOf, type CallStatus, type EndReason } from './state-machine.js';
 
 /** A call as stored in `calls`: the id is `_id`. */
 export type CallDocument = Omit<Call, 'id'> & { _id: string };
 
-/** One claimed move of a call out of `version`; `_id` = `<call id>:<version>`, unique by construction. */
+/**
+ * One claimed write of a call out of `version`; `_id` = `<call id>:<version>`, unique by
+ * construction. A transition, or (`media_up` set) the write of `media_up_at` on an active call
+ * (`from` = `to` = `active`).
+ */
 interface TransitionClaim {
   _id: string;
   call_id: string;
@@ -18,6 +22,9 @@ interface TransitionClaim {
   to: CallStatus;
   reason: EndReason | null;
   at: Date;
+  /** Who asked for a transition into a terminal status (`ended_by`; absent on older claims: `system`). */
+  by?: Party;
+  media_up?: { at: Date; by: Party };
   /** When the claim was inserted (server clock of the claimer). */
   claimed_at?: Date;
   /** The claimer's `TransitionOptions.key`, so that its own retry recognises the claim. */
@@ -29,17 +36,26 @@ const STALE_CLAIM_MS = 5000;
 
 const MAX_ATTEMPTS = 60;
 
-/** The Call of a stored document. */
+/** The Call of a stored document (documents written before a field existed read it as null). */
 export function callFromDocument({ _id, ...rest }: CallDocument): Call {
-  return { id: _id, ...rest };
+  return { id: _id, ...rest, media_up_at: rest.media_up_at ?? null, media_up_by: rest.media_up_by ?? null, ended_by: rest.ended_by ?? null };
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The fields a transition into `to` sets. */
-function changesOf(to: CallStatus, reason: EndReason | undefined, at: Date): Partial<Call> {
+function changesOf(to: CallStatus, reason: EndReason | undefined, at: Date, by: Party | undefined): Partial<Call> {
   const field = timestampFieldOf(to);
-  return { status: to, updated_at: at, ...(reason ? { end_reason: reason } : {}), ...(field ? { [field]: at } : {}) };
+  return {
+    status: to, updated_at: at, ...(reason ? { end_reason: reason } : {}), ...(field ? { [field]: at } : {}),
+    ...(isTerminal(to) ? { ended_by: by ?? 'system' } : {}),
+  };
+}
+
+/** The fields a claim writes onto its call. */
+function changesOfClaim(claim: TransitionClaim): Partial<Call> {
+  if (claim.media_up) return { media_up_at: claim.media_up.at, media_up_by: claim.media_up.by, updated_at: claim.at };
+  return changesOf(claim.to, claim.reason ?? undefined, claim.at, claim.by);
 }
 
 /**
@@ -89,10 +105,10 @@ export class MongoCallStore implements CallStore {
     return doc ? callFromDocument(doc) : null;
   }
 
-  /** The recorded transitions of a call, oldest first. */
+  /** The recorded transitions of a call, oldest first (the media-up write is not one). */
   async transitionsOf(id: string): Promise<Array<{ version: number; from: CallStatus; to: CallStatus; reason: EndReason | null; at: Date }>> {
     const docs = await this.claims.find({ call_id: id }).sort({ version: 1 }).toArray();
-    return docs.map(({ version, from, to, reason, at }) => ({ version, from, to, reason, at }));
+    return docs.filter((d) => !d.media_up).map(({ version, from, to, reason, at }) => ({ version, from, to, reason, at }));
   }
 
   async transition(id: string, to: CallStatus, options: TransitionOptions = {}): Promise<TransitionResult> {
@@ -104,7 +120,7 @@ export class MongoCallStore implements CallStore {
       if (!current) throw new AppError('not_found', { message: 'Call not found.' });
       if (current.status === to) {
         // An earlier attempt of this same transition may have been written before its error.
-        const mine = key !== undefined && current.version > 0 && (await this.claims.findOne({ _id: `${id}:${current.version - 1}` }))?.key === key;
+        const mine = key !== undefined && (await this.statusClaim(id, current.version))?.key === key;
         return { call: current, changed: mine };
       }
       if (!canTransition(current.status, to)) {
@@ -114,7 +130,7 @@ export class MongoCallStore implements CallStore {
       if (to === 'active') await this.hosts.acquire(current.host_id, id);
       const claim: TransitionClaim = {
         _id: `${id}:${current.version}`, call_id: id, version: current.version, from: current.status, to, reason: reason ?? null, at, claimed_at: new Date(),
-        ...(key !== undefined ? { key } : {}),
+        ...(isTerminal(to) ? { by: options.by ?? 'system' } : {}), ...(key !== undefined ? { key } : {}),
       };
       try {
         await this.claims.insertOne(claim);
@@ -127,8 +143,8 @@ export class MongoCallStore implements CallStore {
           return { call: { ...current, ...changes }, changed: true };
         }
         if (rival && Date.now() - (rival.claimed_at ?? rival.at).getTime() > STALE_CLAIM_MS) await this.applyClaim(rival);
-        if (rival && rival.to === to) {
-          const call = { ...current, ...changesOf(to, rival.reason ?? undefined, rival.at), version: current.version + 1 };
+        if (rival && rival.to === to && !rival.media_up) {
+          const call = { ...current, ...changesOfClaim(rival), version: current.version + 1 };
           return { call, changed: false };
         }
         if (rival && !canTransition(rival.to, to)) {
@@ -143,6 +159,47 @@ export class MongoCallStore implements CallStore {
     throw new AppError('conflict', { message: 'Call changed concurrently; retry.' });
   }
 
+  async markMediaUp(id: string, options: MediaUpOptions): Promise<TransitionResult> {
+    const { key } = options;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.get(id);
+      if (!current) throw new AppError('not_found', { message: 'Call not found.' });
+      if (current.media_up_at) {
+        const mine = key !== undefined && (await this.claims.findOne({ call_id: id, media_up: { $exists: true } }))?.key === key;
+        return { call: current, changed: mine };
+      }
+      if (current.status !== 'active') {
+        throw new AppError('conflict', { message: `Call is ${current.status}; media cannot come up.`, details: { status: current.status } });
+      }
+      const now = new Date();
+      const claim: TransitionClaim = {
+        _id: `${id}:${current.version}`, call_id: id, version: current.version, from: 'active', to: 'active', reason: null, at: now, claimed_at: now,
+        media_up: { at: options.at, by: options.by }, ...(key !== undefined ? { key } : {}),
+      };
+      try {
+        await this.claims.insertOne(claim);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const rival = await this.claims.findOne({ _id: claim._id });
+        if (rival && key !== undefined && rival.key === key) return { call: { ...current, ...(await this.applyClaim(rival)) }, changed: true };
+        if (rival && Date.now() - (rival.claimed_at ?? rival.at).getTime() > STALE_CLAIM_MS) await this.applyClaim(rival);
+        await pause(2 + Math.floor(Math.random() * 8));
+        continue;
+      }
+      return { call: { ...current, ...(await this.applyClaim(claim)) }, changed: true };
+    }
+    throw new AppError('conflict', { message: 'Call changed concurrently; retry.' });
+  }
+
+  /** The claim that moved the call into its current status (a media-up claim may have taken a version since). */
+  private async statusClaim(id: string, version: number): Promise<TransitionClaim | null> {
+    for (let v = version - 1; v >= 0; v--) {
+      const claim = await this.claims.findOne({ _id: `${id}:${v}` });
+      if (!claim?.media_up) return claim;
+    }
+    return null;
+  }
+
   /**
    * Writes a claimed transition onto the call (if the call is still at the claim's version) and
    * returns the changes. The claim's winner does this at once; a claim found unapplied after
@@ -150,10 +207,10 @@ export class MongoCallStore implements CallStore {
    * writing the same values, so the call can move again.
    */
   private async applyClaim(claim: TransitionClaim): Promise<Partial<Call>> {
-    const changes = { ...changesOf(claim.to, claim.reason ?? undefined, claim.at), version: claim.version + 1 };
+    const changes = { ...changesOfClaim(claim), version: claim.version + 1 };
     await this.calls.updateOne({ _id: claim.call_id, version: claim.version }, { $set: changes });
     // In the background: a claim naming a call that is over is free anyway; releasing only saves the next claimer a read.
-    if (claim.from === 'active') void this.releaseHost(claim.call_id);
+    if (claim.from === 'active' && claim.to !== 'active') void this.releaseHost(claim.call_id);
     return changes;
   }
 

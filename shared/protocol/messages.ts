@@ -35,6 +35,14 @@ export type IceCandidateMessage = Req<'ice-candidate', { candidate: IceCandidate
 export type IceRestartMessage = Req<'ice-restart', { sdp?: string; to?: string }>;
 export type RenegotiateMessage = Req<'renegotiate', { reason?: string; to?: string }>;
 export type MuteStateMessage = Req<'mute-state', { audio: boolean; video: boolean; to?: string }>;
+/**
+ * A peer's media connection state, as `RTCPeerConnection.connectionState` reports it (`new` and
+ * `closed` are not reported). The first `connected` of either peer starts the billing clock
+ * (docs/payments.md "When the clock runs"); never relayed.
+ */
+export const MEDIA_STATES = ['connecting', 'connected', 'disconnected', 'failed'] as const;
+export type MediaState = (typeof MEDIA_STATES)[number];
+export type MediaStateMessage = Req<'media-state', { state: MediaState }>;
 export type HangupMessage = Req<'hangup', Record<string, never>>;
 export type PingMessage = Req<'ping', { ts?: number }>;
 export type ReauthMessage = Req<'reauth', { token: string }>;
@@ -42,10 +50,12 @@ export type ReauthMessage = Req<'reauth', { token: string }>;
 /** Every frame a client may send, keyed by `type`. */
 export type ClientMessage =
   | JoinMessage | OfferMessage | AnswerMessage | IceCandidateMessage | IceRestartMessage
-  | RenegotiateMessage | MuteStateMessage | HangupMessage | PingMessage | ReauthMessage;
+  | RenegotiateMessage | MuteStateMessage | MediaStateMessage | HangupMessage | PingMessage | ReauthMessage;
 export type ClientType = ClientMessage['type'];
 
-export const CLIENT_TYPES = ['join', 'offer', 'answer', 'ice-candidate', 'ice-restart', 'renegotiate', 'mute-state', 'hangup', 'ping', 'reauth'] as const satisfies readonly ClientType[];
+export const CLIENT_TYPES = [
+  'join', 'offer', 'answer', 'ice-candidate', 'ice-restart', 'renegotiate', 'mute-state', 'media-state', 'hangup', 'ping', 'reauth',
+] as const satisfies readonly ClientType[];
 
 /** A participant's connection state as other peers see it. */
 export type PeerState = 'connected' | 'reconnecting';

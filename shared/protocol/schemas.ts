@@ -1,6 +1,6 @@
 import type { ValidateFunction } from '../schemas/ajv.js';
 import { createAjv, toFieldErrors } from '../schemas/ajv.js';
-import { CLIENT_TYPES, MAX_CANDIDATE_CHARS, MAX_SDP_CHARS, type ClientMessage, type ClientType } from './messages.js';
+import { CLIENT_TYPES, MAX_CANDIDATE_CHARS, MAX_SDP_CHARS, MEDIA_STATES, type ClientMessage, type ClientType } from './messages.js';
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
 const ID_PATTERN = new RegExp(ID.pattern);
@@ -43,6 +43,8 @@ export const CLIENT_SCHEMAS: Record<ClientType, Record<string, unknown>> = {
   renegotiate: frame('renegotiate', { properties: { reason: { type: 'string', maxLength: 64 }, to: PEER } }, false, { type: 'renegotiate', data: { reason: 'add-video' } }),
   'mute-state': frame('mute-state', { required: ['audio', 'video'], properties: { audio: { type: 'boolean' }, video: { type: 'boolean' }, to: PEER } }, true,
     { type: 'mute-state', data: { audio: true, video: false } }),
+  'media-state': frame('media-state', { required: ['state'], properties: { state: { enum: [...MEDIA_STATES] } } }, true,
+    { type: 'media-state', id: '8', data: { state: 'connected' } }),
   hangup: frame('hangup', { properties: {} }, false, { type: 'hangup', id: '9' }),
   ping: frame('ping', { properties: { ts: { type: 'number' } } }, false, { type: 'ping', id: '10', data: { ts: 1700000000000 } }),
   reauth: frame('reauth', { required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 8192 } } }, true, { type: 'reauth', id: '11', data: { token: 'eyJ…' } }),

@@ -8,6 +8,7 @@ import type { CallEvents } from './events.js';
 import type { Grace } from './grace.js';
 import type { Handover } from './handover.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { Media } from './media.js';
 import type { Relay } from './relay.js';
 import { Room, type CallSnapshot, type Participant } from './room.js';
 import type { Ticks } from './ticks.js';
@@ -31,6 +32,11 @@ export interface RoomSettings {
    * to claim it first (at its next sweep), so the minute is flagged `late` only when no node did.
    */
   tickDeferMs: number;
+  /**
+   * Billing minutes count from the first `connected` media report; when none came within this long
+   * after `active`, from `active` (docs/payments.md "When the clock runs").
+   */
+  mediaReportGraceMs: number;
   /** STUN/TURN for the `join` reply: TURN credentials per user, expiring as the calls API's do. */
   ice: IceConfig;
 }
@@ -168,4 +174,5 @@ export interface RoomJobs {
   grace: Grace;
   writeBehind: WriteBehind;
   ticks: Ticks;
+  media: Media;
 }

@@ -1,4 +1,4 @@
-import { isTerminal, type CallStatus } from '../../shared/calls/index.js';
+import { isTerminal, type CallStatus, type Peer } from '../../shared/calls/index.js';
 import type { ErrorCode } from '../../shared/errors/index.js';
 import { ackFrame, errorFrame } from '../../shared/protocol/index.js';
 import type { Session } from '../session/session.js';
@@ -58,7 +58,7 @@ export class Hangup {
     for (let round = 0; round < HANGUP_ROUNDS; round++) {
       const to: CallStatus = status !== 'active' && session.peer === 'host' ? 'declined' : 'ended';
       const before = this.ctx.rooms.get(callId)?.call.status ?? null;
-      const outcome = await lifecycle.storeTransition(callId, to, to === 'declined' ? 'declined' : 'hangup', at);
+      const outcome = await lifecycle.storeTransition(callId, to, to === 'declined' ? 'declined' : 'hangup', at, session.peer as Peer);
       if (outcome.kind === 'unavailable') return 'unavailable';
       if (outcome.kind === 'done') {
         onOver();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../shared/errors/index.js';
 import {
   PEERS, announcementOf, callsChannelName, isTerminal,
-  type Call, type CallAnnouncement, type CallStatus, type EndReason, type TransitionResult,
+  type Call, type CallAnnouncement, type CallStatus, type EndReason, type Party, type TransitionResult,
 } from '../../shared/calls/index.js';
 import { CLOSE_CODES, encodeSequenced } from '../../shared/protocol/index.js';
 import type { BrokerMessage } from '../broker/index.js';
@@ -76,9 +76,9 @@ export class Lifecycle {
     return this.settle(callId, to, before, outcome.result);
   }
 
-  /** Asks the store for a transition, retrying storage failures (one idempotency key for all attempts). */
-  async storeTransition(callId: string, to: CallStatus, reason?: EndReason, at = new Date(this.ctx.now())): Promise<StoreOutcome> {
-    const options = { ...(reason ? { reason } : {}), at, key: randomUUID() };
+  /** Asks the store for a transition, retrying storage failures (one idempotency key for all attempts); `by`: who ends the call. */
+  async storeTransition(callId: string, to: CallStatus, reason?: EndReason, at = new Date(this.ctx.now()), by: Party = 'system'): Promise<StoreOutcome> {
+    const options = { ...(reason ? { reason } : {}), at, by, key: randomUUID() };
     try {
       return { kind: 'done', result: await withRetry(() => this.ctx.deps.store.transition(callId, to, options), this.#retryOptions(callId, `transition to ${to}`)) };
     } catch (err) {
@@ -141,20 +141,28 @@ export class Lifecycle {
     if (!room || typeof data.version !== 'number') return;
     this.applyCall(data.call_id, {
       ...room.call, status: data.status, endReason: data.end_reason, version: data.version,
-      answeredAt: data.answered_at ?? room.call.answeredAt,
+      answeredAt: data.answered_at ?? room.call.answeredAt, mediaUpAt: data.media_up_at ?? room.call.mediaUpAt,
     });
   }
 
   /**
    * Takes a newer call state into the local room: pushes `call-state` to its sockets and, once the
-   * call is over, closes them and forgets the room.
+   * call is over, closes them and forgets the room. A newer version that only sets the media-up
+   * time starts the room's billing clock and sends nothing.
    */
   applyCall(callId: string, call: CallSnapshot): void {
     const room = this.ctx.rooms.get(callId);
     if (!room || call.version <= room.call.version) return;
     const becameActive = call.status === 'active' && room.call.status !== 'active';
+    const clockStarted = call.mediaUpAt !== null && room.call.mediaUpAt === null;
+    const mediaOnly = clockStarted && call.status === room.call.status;
     room.call = call;
-    if (becameActive) this.jobs.ticks.activated(room);
+    if (becameActive) {
+      this.jobs.ticks.activated(room);
+      this.jobs.media.activated(room);
+    }
+    if (clockStarted) this.jobs.ticks.clockStarted(room);
+    if (mediaOnly) return;
     const frame = encodeSequenced('call-state', stateData(callId, call));
     const t0 = preciseNow();
     const over = isTerminal(call.status);

@@ -10,6 +10,8 @@ export interface CallSnapshot {
   endReason: string | null;
   version: number;
   answeredAt: number | null;
+  /** When media came up: the billing clock's origin (null: not yet; docs/payments.md "When the clock runs"). */
+  mediaUpAt: number | null;
   hostId: string;
   guestId: string;
 }
@@ -17,7 +19,8 @@ export interface CallSnapshot {
 export function snapshotOf(call: Call): CallSnapshot {
   return {
     status: call.status, endReason: call.end_reason, version: call.version,
-    answeredAt: call.answered_at ? call.answered_at.getTime() : null, hostId: call.host_id, guestId: call.guest_id,
+    answeredAt: call.answered_at ? call.answered_at.getTime() : null, mediaUpAt: call.media_up_at ? call.media_up_at.getTime() : null,
+    hostId: call.host_id, guestId: call.guest_id,
   };
 }
 
@@ -153,6 +156,8 @@ export class Room implements WheelEntry {
   readonly remote = new Map<string, { node: string; state: PeerState }>();
   /** Last billing minute claimed (or given up) here. */
   lastTick = 0;
+  /** A `connected` media report that came before the call was active here: it starts the clock at `active`. */
+  mediaReport: { peer: string; at: number } | undefined;
   idleSince = 0;
   /** When this node last went from no socket of the room to one: a tick of an earlier minute is `late`. */
   heldSince = 0;

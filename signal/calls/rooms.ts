@@ -1,5 +1,6 @@
 import type { CallAnnouncement } from '../../shared/calls/index.js';
 import type { IceServer } from '../../shared/ice/turn.js';
+import type { MediaState } from '../../shared/protocol/index.js';
 import type { BrokerMessage } from '../broker/index.js';
 import type { Session } from '../session/session.js';
 import { RoomsContext, type RoomJobs, type RoomsDeps } from './context.js';
@@ -8,6 +9,7 @@ import { Handover } from './handover.js';
 import { Hangup } from './hangup.js';
 import { Join } from './join.js';
 import { Lifecycle } from './lifecycle.js';
+import { Media } from './media.js';
 import { decodeNodeMessage } from './node-channel.js';
 import { Relay } from './relay.js';
 import { Sweeps } from './sweeps.js';
@@ -20,6 +22,8 @@ export interface CallRooms {
   join(session: Session, lastSeq: number | undefined, id: string | undefined): Promise<void>;
   /** Relays a peer-to-peer frame: how many peers it reached (a number when all were served synchronously). */
   relay(session: Session, type: string, data: Record<string, unknown>, t0: number): number | Promise<number>;
+  /** Handles `media-state`: a peer's media connection state; the first `connected` may start the billing clock. */
+  mediaState(session: Session, state: MediaState, id: string | undefined): void;
   /** Handles `hangup` (replies once: `ack` after the call is over, or `error`). */
   hangup(session: Session, id: string | undefined): Promise<void>;
   /** A socket closed: its peer, if joined, becomes `reconnecting` for the grace period. */
@@ -30,7 +34,7 @@ export interface CallRooms {
 
 /**
  * The rooms of one node: the facade over the job modules (join, relay, handover, lifecycle,
- * hangup, grace, sweeps, write-behind, ticks), which share one `RoomsContext`. A frame for a peer
+ * hangup, grace, sweeps, write-behind, ticks, media), which share one `RoomsContext`. A frame for a peer
  * on this node is delivered straight to its socket; for a peer on another node it is published
  * once on that node's channel; for a peer that is reconnecting it goes to its replay buffer. Call
  * transitions go through the atomic CallStore update, so concurrent nodes make each one exactly once.
@@ -52,7 +56,8 @@ export class Rooms implements CallRooms {
       lifecycle: new Lifecycle(ctx, jobs),
       grace: new Grace(ctx, jobs),
       writeBehind: new WriteBehind(ctx),
-      ticks: new Ticks(ctx),
+      ticks: new Ticks(ctx, jobs),
+      media: new Media(ctx, jobs),
     } satisfies RoomJobs);
     this.#jobs = jobs;
     this.#join = new Join(ctx, jobs);
@@ -67,6 +72,10 @@ export class Rooms implements CallRooms {
 
   relay(session: Session, type: string, data: Record<string, unknown>, t0: number): number | Promise<number> {
     return this.#jobs.relay.relay(session, type, data, t0);
+  }
+
+  mediaState(session: Session, state: MediaState, id: string | undefined): void {
+    this.#jobs.media.report(session, state, id);
   }
 
   hangup(session: Session, id: string | undefined): Promise<void> {

@@ -143,7 +143,7 @@ export class Sweeps {
         return true;
       }
       const to: CallStatus = call.status === 'active' ? 'ended' : 'failed';
-      const outcome = await lifecycle.storeTransition(callId, to, 'failure', at);
+      const outcome = await lifecycle.storeTransition(callId, to, 'failure', at, 'system');
       if (outcome.kind === 'unavailable') return false;
       if (outcome.kind === 'done') {
         lifecycle.settle(callId, to, call.status, outcome.result);

@@ -1,6 +1,6 @@
 import { PEERS } from '../../shared/calls/index.js';
 import { DeadlineWheel } from '../deadline-wheel.js';
-import type { RoomsContext } from './context.js';
+import type { RoomJobs, RoomsContext } from './context.js';
 import type { CallSnapshot, Room } from './room.js';
 import { inBatches } from './write-behind.js';
 
@@ -12,12 +12,14 @@ export const TICK_CLAIM_BATCH = 500;
 /**
  * Billing ticks: each active call with a socket on this node waits on a wheel under the end of its
  * next minute; a sweep claims the minutes due (one node wins each cluster-wide) and emits `tick`.
+ * Minutes count from the call's media-up time (`mediaUpAt`); an active call without one waits
+ * under the end of the media report grace, when its clock is started at `active` (see Media).
  */
 export class Ticks {
   /** Active calls with a socket here, each under the time its next billing tick is due. */
   readonly #wheel: DeadlineWheel<Room>;
 
-  constructor(private readonly ctx: RoomsContext) {
+  constructor(private readonly ctx: RoomsContext, private readonly jobs: RoomJobs) {
     this.#wheel = new DeadlineWheel<Room>(TICK_WHEEL_RESOLUTION_MS, ctx.now());
     ctx.onForget((room) => this.#wheel.cancel(room));
   }
@@ -28,21 +30,26 @@ export class Ticks {
    */
   initRoom(room: Room, call: CallSnapshot): void {
     const { tickMs, tickCatchUpMs } = this.ctx.settings;
-    if (call.status === 'active' && call.answeredAt !== null) room.lastTick = Math.max(0, Math.floor((this.ctx.now() - call.answeredAt - tickCatchUpMs) / tickMs));
+    if (call.status === 'active' && call.mediaUpAt !== null) room.lastTick = Math.max(0, Math.floor((this.ctx.now() - call.mediaUpAt - tickCatchUpMs) / tickMs));
   }
 
-  /** The call became active as this node saw it: its minutes count from now on. */
+  /** The call became active as this node saw it: its clock waits for media-up (or the grace). */
   activated(room: Room): void {
-    if (room.call.answeredAt === null) return;
-    room.lastTick = Math.max(0, Math.floor((this.ctx.now() - room.call.answeredAt) / this.ctx.settings.tickMs));
     this.schedule(room);
   }
 
-  /** Files an active room with a socket here under its next billing tick (sooner if it was filed later). */
+  /** The call's media-up time became known here: its minutes count from it, those already over included. */
+  clockStarted(room: Room): void {
+    this.initRoom(room, room.call);
+    this.schedule(room);
+  }
+
+  /** Files an active room with a socket here under its next billing tick, or the end of its media report grace (sooner if it was filed later). */
   schedule(room: Room): void {
-    const { answeredAt } = room.call;
+    const { answeredAt, mediaUpAt } = room.call;
     if (!this.#ticksHere(room) || answeredAt === null) return;
-    this.#wheel.scheduleNoLaterThan(room, answeredAt + (room.lastTick + 1) * this.ctx.settings.tickMs);
+    const at = mediaUpAt === null ? answeredAt + this.ctx.settings.mediaReportGraceMs : mediaUpAt + (room.lastTick + 1) * this.ctx.settings.tickMs;
+    this.#wheel.scheduleNoLaterThan(room, at);
   }
 
   /**
@@ -52,16 +59,20 @@ export class Ticks {
    * earlier one) and the unclaimed ticks are claimed at the next sweep.
    */
   async sweep(t: number): Promise<void> {
-    const { tickMs, tickDeferMs } = this.ctx.settings;
+    const { tickMs, tickDeferMs, mediaReportGraceMs } = this.ctx.settings;
     const due: Array<{ room: Room; minute: number }> = [];
     const rooms = this.#wheel.takeDue(t);
     for (const room of rooms) {
       const { call } = room;
       if (!this.#ticksHere(room) || call.answeredAt === null) continue;
-      const last = Math.floor((t - call.answeredAt) / tickMs);
+      if (call.mediaUpAt === null) {
+        if (t >= call.answeredAt + mediaReportGraceMs) this.jobs.media.graceOver(room);
+        continue;
+      }
+      const last = Math.floor((t - call.mediaUpAt) / tickMs);
       for (let minute = room.lastTick + 1; minute <= last; minute += 1) {
         // Ended before this node held the call, and recently: the node that held it claims it first.
-        const end = call.answeredAt + minute * tickMs;
+        const end = call.mediaUpAt + minute * tickMs;
         if (end < room.heldSince && t < end + tickDeferMs + TICK_WHEEL_RESOLUTION_MS) break;
         due.push({ room, minute });
       }
@@ -89,8 +100,8 @@ export class Ticks {
   #emit(room: Room, minute: number): void {
     const { call } = room;
     const { log, events, nodeId } = this.ctx.deps;
-    if (call.answeredAt === null) return;
-    const at = call.answeredAt + minute * this.ctx.settings.tickMs;
+    if (call.mediaUpAt === null) return;
+    const at = call.mediaUpAt + minute * this.ctx.settings.tickMs;
     // A late minute ended while this node held no participant: none is known to have been connected.
     const late = at < room.heldSince;
     const reconnecting = late ? [...PEERS] : PEERS.filter((p) => !room.live.has(p) && room.remote.get(p)?.state !== 'connected');

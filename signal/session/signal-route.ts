@@ -4,7 +4,7 @@ import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { PEERS } from '../../shared/calls/index.js';
 import {
   CLOSE_CODES, ackFrame, closeCodeName, encodeFrame, errorFrame, frameId, parseClientFrame,
-  type ClientMessage, type RelayType,
+  type ClientMessage, type MediaState, type RelayType,
 } from '../../shared/protocol/index.js';
 import type { SignalingClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { CallRooms } from '../calls/rooms.js';
@@ -49,6 +49,7 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
       ping: (s, m) => this.#send(s, encodeFrame({ type: 'pong', ...(m.id ? { id: m.id } : {}), data: { ...(m.data.ts !== undefined ? { ts: m.data.ts } : {}), server_ts: Date.now() } }), 'pong'),
       reauth: (s, m) => this.#reauth(s, m.data.token, m.id),
       hangup: (s, m) => this.#hangup(s, m.id),
+      'media-state': (s, m) => this.#mediaState(s, m.data.state, m.id),
       offer: relay, answer: relay, 'ice-candidate': relay, 'ice-restart': relay, renegotiate: relay, 'mute-state': relay,
     };
     this.#deadlines = new DeadlineWheel(deps.limits.timerMs, Date.now());
@@ -182,6 +183,11 @@ export class SignalRoute implements WsRouteHandler<SignalingClaims> {
     if (!id) return;
     if (reached > 0) this.#send(session, ackFrame(id, { delivered: reached }), 'ack');
     else this.#send(session, errorFrame('not_found', 'The other peer is not in the call (or unreachable right now).', id), 'error');
+  }
+
+  #mediaState(session: Session, state: MediaState, id: string | undefined): void {
+    if (session.phase !== 'joined') return this.#violation(session, 'Join the call first.', id, undefined, 'forbidden');
+    this.deps.rooms.mediaState(session, state, id);
   }
 
   async #hangup(session: Session, id: string | undefined): Promise<void> {

@@ -7,7 +7,7 @@ export function newCall(status: CallStatus = 'waiting', createdAt = new Date()):
   return {
     id: newId(), link_id: newId(), short_code: 'abcdefghij', host_id: newId(), guest_id: 'gs_x', guest_role: 'guest',
     status, end_reason: null, rate: { amount: 100, currency: 'USD' }, max_duration_sec: 600,
-    created_at: createdAt, ringing_at: null, answered_at: null, ended_at: null, updated_at: createdAt, version: 0,
+    created_at: createdAt, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: createdAt, version: 0,
   };
 }
 
@@ -95,6 +95,74 @@ export function callStoreContract(name: string, open: () => Promise<CallStore>, 
           else expect(s.value.call.status).toBe(final.status);
         }
       }
+    });
+
+    it('records who ended a call (system by default) and nothing before it ends', async () => {
+      const byGuest = await store.create(newCall('active'));
+      expect((await store.get(byGuest.id))!.ended_by).toBeNull();
+      await expect(store.transition(byGuest.id, 'ended', { reason: 'hangup', by: 'guest' })).resolves.toMatchObject({ call: { ended_by: 'guest' } });
+      expect(await store.get(byGuest.id)).toMatchObject({ status: 'ended', end_reason: 'hangup', ended_by: 'guest' });
+      const swept = await store.create(newCall('ringing'));
+      await store.transition(swept.id, 'missed');
+      expect(await store.get(swept.id)).toMatchObject({ status: 'missed', end_reason: 'timeout', ended_by: 'system' });
+      const started = await store.create(newCall('waiting'));
+      await store.transition(started.id, 'ringing', { by: 'host' });
+      expect((await store.get(started.id))!.ended_by).toBeNull();
+    });
+
+    it('writes media-up once on an active call: later callers get the first value, the status stays', async () => {
+      const call = await store.create(newCall('ringing'));
+      await store.transition(call.id, 'active', { at: new Date('2030-01-01T00:00:00Z') });
+      const first = new Date('2030-01-01T00:00:03Z');
+      const up = await store.markMediaUp(call.id, { at: first, by: 'guest' });
+      expect(up).toMatchObject({ changed: true, call: { status: 'active', media_up_at: first, media_up_by: 'guest', version: 2 } });
+      const again = await store.markMediaUp(call.id, { at: new Date('2030-01-01T00:00:09Z'), by: 'host' });
+      expect(again).toMatchObject({ changed: false, call: { media_up_at: first, media_up_by: 'guest', version: 2 } });
+      expect(await store.get(call.id)).toMatchObject({ status: 'active', answered_at: new Date('2030-01-01T00:00:00Z'), media_up_at: first, media_up_by: 'guest', version: 2 });
+      // The call moves on as before, and keeps its media-up time.
+      await expect(store.transition(call.id, 'ended', { by: 'host' })).resolves.toMatchObject({ changed: true, call: { status: 'ended', version: 3 } });
+      expect(await store.get(call.id)).toMatchObject({ status: 'ended', media_up_at: first, ended_by: 'host' });
+    });
+
+    it('refuses media-up on a call that is not active (conflict, details.status) or unknown (not_found)', async () => {
+      const ringing = await store.create(newCall('ringing'));
+      await expect(store.markMediaUp(ringing.id, { at: new Date(), by: 'host' })).rejects.toMatchObject({ code: 'conflict', details: { status: 'ringing' } });
+      const ended = await store.create(newCall('active'));
+      await store.transition(ended.id, 'ended');
+      await expect(store.markMediaUp(ended.id, { at: new Date(), by: 'system' })).rejects.toMatchObject({ code: 'conflict', details: { status: 'ended' } });
+      expect(await store.get(ended.id)).toMatchObject({ media_up_at: null, media_up_by: null, version: 1 });
+      await expect(store.markMediaUp(newId(), { at: new Date(), by: 'host' })).rejects.toMatchObject({ code: 'not_found' });
+    });
+
+    it('reports changed to a keyed retry of the media-up write, and a keyed retry of the activation still after it', async () => {
+      const call = await store.create(newCall('ringing'));
+      await store.transition(call.id, 'active', { key: 'act' });
+      await store.markMediaUp(call.id, { at: new Date(), by: 'host', key: 'm1' });
+      await expect(store.markMediaUp(call.id, { at: new Date(), by: 'host', key: 'm1' })).resolves.toMatchObject({ changed: true });
+      await expect(store.markMediaUp(call.id, { at: new Date(), by: 'host', key: 'm2' })).resolves.toMatchObject({ changed: false });
+      await expect(store.transition(call.id, 'active', { key: 'act' })).resolves.toMatchObject({ changed: true, call: { version: 2 } });
+      await expect(store.transition(call.id, 'active', { key: 'other' })).resolves.toMatchObject({ changed: false });
+    });
+
+    it('lets exactly one of 20 concurrent media-up writers win, racing an end: all see one value or the end', async () => {
+      const call = await store.create(newCall('active'));
+      const times = Array.from({ length: 20 }, (_, i) => new Date(Date.UTC(2030, 0, 1, 0, 0, i)));
+      const results = await Promise.all(times.map((at, i) => store.markMediaUp(call.id, { at, by: i % 2 ? 'host' : 'guest' })));
+      const winners = results.filter((r) => r.changed);
+      expect(winners).toHaveLength(1);
+      const stored = (await store.get(call.id))!;
+      expect(stored.version).toBe(1);
+      for (const r of results) expect(r.call.media_up_at).toEqual(stored.media_up_at);
+
+      const raced = await store.create(newCall('active'));
+      const settled = await Promise.allSettled([
+        ...Array.from({ length: 5 }, () => store.markMediaUp(raced.id, { at: new Date(), by: 'guest' })),
+        store.transition(raced.id, 'ended', { by: 'host' }),
+      ]);
+      const final = (await store.get(raced.id))!;
+      expect(final).toMatchObject({ status: 'ended', ended_by: 'host' });
+      expect(final.version).toBe(final.media_up_at ? 2 : 1);
+      for (const s of settled) if (s.status === 'rejected') expect(s.reason).toMatchObject({ code: 'conflict', details: { status: 'ended' } });
     });
 
     it('finds open calls created before a cut-off, oldest first, up to the limit', async () => {

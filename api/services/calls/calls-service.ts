@@ -97,7 +97,7 @@ export class CallsService {
         id: callId, link_id: link.id, short_code: link.short_code, host_id: host.id, guest_id: caller.userId, guest_role: caller.role,
         status, end_reason: null, rate: { amount: rate.amount, currency: rate.currency },
         max_duration_sec: Math.min(link.max_duration_sec ?? this.deps.options.maxDurationSec, this.deps.options.maxDurationSec),
-        created_at: now, ringing_at: online ? now : null, answered_at: null, ended_at: null, updated_at: now, version: 0,
+        created_at: now, ringing_at: online ? now : null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: now, version: 0,
       });
     } catch (err) {
       // A hold placed for it stays `placing`; the billing sweep releases it.
@@ -151,10 +151,10 @@ export class CallsService {
 
   /** Ends the call with `hangup` and announces it to the signal tier; a call already over is returned as it is (idempotent). */
   async end(caller: Caller, callId: string, now: Date): Promise<Call> {
-    const { call } = await this.participantCall(caller, callId);
+    const { call, peer } = await this.participantCall(caller, callId);
     if (isTerminal(call.status)) return call;
     try {
-      const { call: ended, changed } = await this.deps.calls.transition(call.id, 'ended', { reason: 'hangup', at: now });
+      const { call: ended, changed } = await this.deps.calls.transition(call.id, 'ended', { reason: 'hangup', by: peer, at: now });
       if (changed) await this.deps.announcer.announce(ended);
       return ended;
     } catch (err) {
@@ -175,7 +175,7 @@ export class CallsService {
     let moved = 0;
     for (const call of await this.deps.calls.findStaleRinging(before, batch)) {
       try {
-        const { call: missed, changed } = await this.deps.calls.transition(call.id, 'missed', { reason: 'timeout', at: now });
+        const { call: missed, changed } = await this.deps.calls.transition(call.id, 'missed', { reason: 'timeout', by: 'system', at: now });
         if (!changed) continue;
         moved++;
         await this.deps.announcer.announce(missed);

@@ -19,13 +19,15 @@ export interface CallRecord {
   times: {
     joined_at: string;
     active_at: string | null;
-    /** Not observed by the server yet (the signal tier does not report media state). */
+    /** When media came up: the origin of the billing clock (null: it never did; nothing was billed). */
     media_up_at: string | null;
     /** Minutes not billed because a peer was reconnecting at their tick (`at`: when the minute ended). */
     reconnecting: Array<{ minute: number; at: string }>;
     ended_at: string | null;
   };
-  /** Who ended the call; null while calls do not store it (see end_reason). */
+  /** Whose report set media_up_at: `host`, `guest`, or `system` (no report within the grace: the clock started at active_at). */
+  media_up_by: string | null;
+  /** Who ended the call (`host`, `guest`, `system`; end_reason says why); null for calls stored before it was recorded. */
   ended_by: string | null;
   end_reason: string | null;
   rate: { amount_minor: number; currency: string };
@@ -93,11 +95,11 @@ export class CallRecordsService {
       type: 'vidivo.call_record', version: 1, iss: this.deps.issuer,
       call_id: call.id, host_id: call.host_id, guest_id: call.guest_id, status: call.status,
       times: {
-        joined_at: call.created_at.toISOString(), active_at: iso(call.answered_at), media_up_at: null,
+        joined_at: call.created_at.toISOString(), active_at: iso(call.answered_at), media_up_at: iso(call.media_up_at),
         reconnecting: minutes.filter((m) => m.status === 'reconnecting').map((m) => ({ minute: m.minute, at: m.at.toISOString() })),
         ended_at: iso(call.ended_at),
       },
-      ended_by: null, end_reason: call.end_reason,
+      media_up_by: call.media_up_by, ended_by: call.ended_by, end_reason: call.end_reason,
       rate: { amount_minor: call.rate.amount, currency: call.rate.currency },
       billed_minutes: payment?.state === 'settled' ? payment.billed_minutes : billed.length,
       amounts: {

@@ -7,7 +7,7 @@ function newCall(status: CallStatus = 'waiting', createdAt = new Date()): Call {
   return {
     id: newId(), link_id: newId(), short_code: 'abcdefghij', host_id: newId(), guest_id: 'gs_x', guest_role: 'guest',
     status, end_reason: null, rate: { amount: 100, currency: 'USD' }, max_duration_sec: 600,
-    created_at: createdAt, ringing_at: null, answered_at: null, ended_at: null, updated_at: createdAt, version: 0,
+    created_at: createdAt, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: createdAt, version: 0,
   };
 }
 

@@ -142,6 +142,8 @@ describe('calls: join, host-join, tokens, end, read, history', () => {
     expect(again.body.data).toEqual(ended.body.data);
     const parallel = await Promise.all(Array.from({ length: 10 }, () => call(t, 'POST', `/v1/calls/${joined.id}/end`, { token: guest.token })));
     for (const r of parallel) expect(r.body.data.ended_at).toBe(ended.body.data.ended_at);
+    // The stored call says who ended it (the later ends by the guest changed nothing).
+    expect(await new MongoCallStore(t.db).get(joined.id)).toMatchObject({ status: 'ended', ended_by: 'host' });
   });
 
   it('shows a call to its participants and admins only', async () => {
@@ -214,6 +216,7 @@ describe('calls: ring timeout', () => {
       return r.body.data.status === 'missed' ? r.body.data : undefined;
     });
     expect(missed).toMatchObject({ status: 'missed', end_reason: 'timeout' });
+    expect(await new MongoCallStore(t.db).get(joined.id)).toMatchObject({ ended_by: 'system' });
     const answered = (await call(t, 'POST', `/v1/calls/join/${(await newLink(t, host)).short_code}`, { token: (await makeGuest(t)).token, body: PAY })).body.data.call;
     await new MongoCallStore(t.db).transition(answered.id, 'active');
     await until(async () => ((await t.db.collection('calls').countDocuments({ status: { $in: ['waiting', 'ringing'] } })) === 0 ? true : undefined));

@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoCallStore, type Call, type CallStatus, type CallStore, type TransitionOptions, type TransitionResult } from '../../../shared/calls/index.js';
+import { MongoCallStore, type Call, type CallStatus, type CallStore, type MediaUpOptions, type TransitionOptions, type TransitionResult } from '../../../shared/calls/index.js';
 import type { SignalNode } from '../../../signal/main.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
 import { freshDb, mongoUrl, redisUrl, uniqueName } from '../../helpers/services.js';
@@ -19,6 +19,7 @@ class CountingStore implements CallStore {
   create(c: Call): Promise<Call> { return this.real.create(c); }
   get(id: string): Promise<Call | null> { return this.real.get(id); }
   findStaleRinging(before: Date, limit: number): Promise<Call[]> { return this.real.findStaleRinging(before, limit); }
+  markMediaUp(id: string, options: MediaUpOptions): Promise<TransitionResult> { return this.real.markMediaUp(id, options); }
   transition(id: string, to: CallStatus, options?: TransitionOptions): Promise<TransitionResult> {
     if (to === 'active') this.activations.set(id, (this.activations.get(id) ?? 0) + 1);
     return this.real.transition(id, to, options);

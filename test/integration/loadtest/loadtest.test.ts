@@ -122,7 +122,8 @@ describe('vidivo loadtest against a local two-node deployment', () => {
     expect(metric(texts, 'signal_frames_in_total', 'type="offer"')).toBe(6);
     expect(metric(texts, 'signal_frames_in_total', 'type="answer"')).toBe(6);
     expect(metric(texts, 'signal_frames_in_total', 'type="ice-candidate"')).toBe(6 * 2 * (3 + 1));
-    const inTypes = ['join', 'offer', 'answer', 'ice-candidate', 'mute-state', 'ping', 'hangup'];
+    expect(metric(texts, 'signal_frames_in_total', 'type="media-state"')).toBe(6 * 2);
+    const inTypes = ['join', 'offer', 'answer', 'ice-candidate', 'media-state', 'mute-state', 'ping', 'hangup'];
     expect(inTypes.reduce((n, t) => n + metric(texts, 'signal_frames_in_total', `type="${t}"`), 0)).toBe(summary.frames.sent);
     const outTypes = ['ack', 'peer-joined', 'peer-left', 'call-state', 'offer', 'answer', 'ice-candidate', 'mute-state', 'pong', 'error'];
     expect(outTypes.reduce((n, t) => n + metric(texts, 'signal_frames_out_total', `type="${t}"`), 0)).toBe(summary.frames.received);

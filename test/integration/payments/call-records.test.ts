@@ -22,6 +22,7 @@ describe('call records and usage export', () => {
   let ended: Call;
   let running: Call;
   const start = new Date(Date.now() - 60_000);
+  const mediaUpAt = new Date(Date.now() - 1000);
 
   async function paidCall(h: Actor): Promise<{ guest: { id: string; token: string }; call: Call }> {
     const link = await call(t, 'POST', '/v1/calls/links', { token: h.token, body: {} });
@@ -49,6 +50,7 @@ describe('call records and usage export', () => {
     guest = first.guest;
     ended = first.call;
     await store.transition(ended.id, 'active');
+    await store.markMediaUp(ended.id, { at: mediaUpAt, by: 'host' });
     await minutes.record(minute(ended, 1));
     await minutes.record(minute(ended, 2));
     await minutes.record(minute(ended, 3, { reconnecting: ['guest'] }));
@@ -73,13 +75,13 @@ describe('call records and usage export', () => {
     const kids = ((await call(t, 'GET', '/.well-known/jwks.json')).body.keys as Array<{ kid: string }>).map((k) => k.kid);
     expect(kids).toContain(decodeProtectedHeader(jws).kid);
     expect(record).toMatchObject({
-      type: 'vidivo.call_record', call_id: ended.id, host_id: host.user.id, guest_id: guest.id, status: 'ended', end_reason: 'hangup', ended_by: null,
+      type: 'vidivo.call_record', call_id: ended.id, host_id: host.user.id, guest_id: guest.id, status: 'ended', end_reason: 'hangup', ended_by: 'guest', media_up_by: 'host',
       billed_minutes: 2, rate: { amount_minor: RATE, currency: 'USD' },
       amounts: { currency: 'USD', billed_minor: 2 * RATE, captured_minor: 2 * RATE, written_off_minor: 0, fee_minor: 2 * FEE, host_earning_minor: 2 * (RATE - FEE) },
     });
     expect(record.times.active_at).toEqual(expect.any(String));
     expect(record.times.ended_at).toEqual(expect.any(String));
-    expect(record.times.media_up_at).toBeNull();
+    expect(record.times.media_up_at).toBe(mediaUpAt.toISOString());
     expect(record.times.reconnecting).toEqual([{ minute: 3, at: expect.any(String) }]);
 
     // A tampered payload does not verify.

@@ -33,14 +33,19 @@ async function connect(url: string, token: string): Promise<SignalClient> {
   return c;
 }
 
-/** A call with its host on `hostNode` and guest on `guestNode`, both joined and active. */
+/**
+ * A call with its host on `hostNode` and guest on `guestNode`, both joined and active, and media
+ * up: both report `connected` as real clients do, and the call's billing clock has started.
+ */
 async function activeCall(hostNode: Node, guestNode: Node) {
   const call = await createCall(store);
   const guest = await connect(guestNode.url, await peerToken(keys.ring, call, 'guest'));
   const host = await connect(hostNode.url, await peerToken(keys.ring, call, 'host'));
   await Promise.all([guest.join(), host.join()]);
   await Promise.all([guest, host].map((c) => c.waitType('call-state', 10000, (f) => f.data.status === 'active')));
-  return { call, guest, host };
+  await Promise.all([guest, host].map((c) => c.request('media-state', { state: 'connected' })));
+  const mediaUpAt = await until(async () => (await store.get(call.id))?.media_up_at?.getTime() ?? null, 10000, 'media up stored');
+  return { call, guest, host, mediaUpAt };
 }
 
 async function ready(n: Node): Promise<string> {
@@ -84,6 +89,7 @@ describe('two signal node processes on one Redis', () => {
       expect((await store.get(call.id))?.status).toBe('active');
       const transitions = [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call state changed' && l['call'] === call.id && l['to'] === 'active');
       expect(transitions).toHaveLength(1);
+      expect([...a.logs, ...b.logs].filter((l) => l['msg'] === 'media up' && l['call'] === call.id)).toHaveLength(1);
       expect(host.frames.filter((f) => f.type === 'call-state' && f.data.status === 'active')).toHaveLength(1);
       expect(guest.frames.filter((f) => f.type === 'call-state' && f.data.status === 'active')).toHaveLength(1);
     }
@@ -110,13 +116,15 @@ describe('two signal node processes on one Redis', () => {
     }
   });
 
-  it('emits one billing tick per period of an active call, on exactly one node', async () => {
-    const { call } = await activeCall(a, b);
+  it('emits one billing tick per period of an active call from its media-up time, on exactly one node', async () => {
+    const { call, mediaUpAt } = await activeCall(a, b);
     const ticks = () => [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call tick' && l['call'] === call.id);
     await until(() => ticks().some((t) => t['minute'] === 4), 15000, 'four ticks');
     const minutes = ticks().map((t) => t['minute'] as number).sort((x, y) => x - y);
     expect(minutes.slice(0, 4)).toEqual([1, 2, 3, 4]);
     expect(new Set(minutes).size).toBe(minutes.length);
+    // Each emitted no earlier than the end of its period since media-up (the log's time is ISO 8601).
+    for (const t of ticks()) expect(Date.parse(t['time'] as string)).toBeGreaterThanOrEqual(mediaUpAt + (t['minute'] as number) * 400);
   });
 
   it('emits, late and once, the ticks of minutes that ended while no node held a participant', async () => {
@@ -194,10 +202,9 @@ describe('a peer that resumes on another node just after a minute ends', () => {
     const b = await node(env, 'late-b');
     // Several calls: which node's sweep comes first after the rejoin is a matter of phase.
     const outcomes = await Promise.all(Array.from({ length: 6 }, async () => {
-      const { call, guest } = await activeCall(a, a);
-      const answeredAt = (await store.get(call.id))!.answered_at!.getTime();
-      const minute = Math.floor((Date.now() + 600 - answeredAt) / TICK_MS) + 1;
-      const end = answeredAt + minute * TICK_MS;
+      const { call, guest, mediaUpAt } = await activeCall(a, a);
+      const minute = Math.floor((Date.now() + 600 - mediaUpAt) / TICK_MS) + 1;
+      const end = mediaUpAt + minute * TICK_MS;
       await new Promise((r) => setTimeout(r, end - 200 - Date.now()));
       guest.kill();
       await new Promise((r) => setTimeout(r, end + 20 - Date.now()));

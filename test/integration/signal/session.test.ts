@@ -22,6 +22,7 @@ describe('signaling on one node (Redis directory)', () => {
     const states: string[] = [];
     const off = node.events.on('call-state', (e) => { if (e.callId === call.id) states.push(e.to); });
     const guest = await connect(await peerToken(keys.ring, call, 'guest'));
+    expect(await guest.request('media-state', { state: 'connected' })).toMatchObject({ type: 'error', data: { code: 'forbidden' } });
     const gj = await guest.join();
     expect(gj.type).toBe('ack');
     expect(gj.data).toMatchObject({ protocol: 1, peer: 'guest', resumed: false, peers: [], call: { call_id: call.id, status: 'waiting' } });
@@ -48,12 +49,24 @@ describe('signaling on one node (Redis directory)', () => {
     const seqs = host.frames.filter((f) => f.seq !== undefined).map((f) => f.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a! - b!));
 
+    // Both report media up, as clients do; it is stored once, and no frame is sent for it.
+    const mediaUps: string[] = [];
+    const offMedia = node.events.on('media-up', (e) => { if (e.callId === call.id) mediaUps.push(e.by); });
+    const framesBefore = host.frames.length;
+    expect(await guest.request('media-state', { state: 'connected' })).toMatchObject({ type: 'ack' });
+    expect(await host.request('media-state', { state: 'connected' })).toMatchObject({ type: 'ack' });
+    const up = await until(async () => (await store.get(call.id))?.media_up_at ?? null, 5000, 'media up stored');
+    expect(up.getTime()).toBeGreaterThanOrEqual((await store.get(call.id))!.answered_at!.getTime());
+    expect(mediaUps).toHaveLength(1);
+    expect(host.frames.slice(framesBefore).map((f) => f.type)).toEqual(['ack']);
+    offMedia();
+
     const bye = await guest.request('hangup');
     expect(bye.type).toBe('ack');
     const ended = await host.waitType('call-state', 5000, (f) => f.data.status === 'ended');
     expect(ended.data.end_reason).toBe('hangup');
     expect((await host.waitClose()).code).toBe(CLOSE_CODES.CALL_ENDED);
-    expect((await store.get(call.id))?.status).toBe('ended');
+    expect(await store.get(call.id)).toMatchObject({ status: 'ended', ended_by: 'guest' });
     expect(states).toEqual(['active', 'ended']);
     off();
   });
@@ -90,7 +103,7 @@ describe('signaling on one node (Redis directory)', () => {
     again.kill();
     const ended = await host.waitType('call-state', 10000, (f) => f.data.status === 'ended');
     expect(ended.data.end_reason).toBe('failure');
-    expect((await store.get(call.id))?.end_reason).toBe('failure');
+    expect(await store.get(call.id)).toMatchObject({ end_reason: 'failure', ended_by: 'system' });
   });
   it('acks both hangups when both peers hang up at once, each before its call-state and close', async () => {
     for (let round = 0; round < 5; round += 1) {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Call, CallStatus, CallStore, MongoCallStore, TransitionOptions, TransitionResult } from '../../../shared/calls/index.js';
+import type { Call, CallStatus, CallStore, MediaUpOptions, MongoCallStore, TransitionOptions, TransitionResult } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import type { SignalNode } from '../../../signal/main.js';
 import { redisClient } from '../../helpers/services.js';
@@ -35,6 +35,10 @@ class FlakyCallStore implements CallStore {
 
   findStaleRinging(before: Date, limit: number): Promise<Call[]> {
     return this.real.findStaleRinging(before, limit);
+  }
+
+  markMediaUp(id: string, options: MediaUpOptions): Promise<TransitionResult> {
+    return this.real.markMediaUp(id, options);
   }
 
   async transition(id: string, to: CallStatus, options?: TransitionOptions): Promise<TransitionResult> {

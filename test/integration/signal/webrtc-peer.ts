@@ -12,10 +12,14 @@ function withoutCandidates(sdp: string): string {
 /**
  * A real WebRTC peer (werift) driven only by our signaling: the host offers a data channel,
  * the guest answers, both trickle candidates (ending with `candidate: null`); the SDPs carry no
- * candidates, so the connection needs the trickled ones. Resolves with the open data channel.
+ * candidates, so the connection needs the trickled ones. Like a real client it reports its
+ * connection state (`media-state`). Resolves with the open data channel.
  */
 export function runPeer(client: SignalClient, role: 'host' | 'guest'): { channel: Promise<RTCDataChannel>; pc: RTCPeerConnection } {
   const pc = new RTCPeerConnection({ iceServers: [] });
+  pc.connectionStateChange.subscribe((state) => {
+    if (state !== 'new' && state !== 'closed' && client.isOpen) client.send({ type: 'media-state', data: { state } });
+  });
   const pendingCandidates: Frame[] = [];
   let remoteSet = false;
   pc.onIceCandidate.subscribe((candidate) => {

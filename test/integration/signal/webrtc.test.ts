@@ -3,7 +3,7 @@ import type { RTCPeerConnection } from 'werift';
 import { MongoCallStore } from '../../../shared/calls/index.js';
 import type { SignalNode } from '../../../signal/main.js';
 import { dropRedisPrefix, freshDb, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, spawnNode, startLocalNode } from '../../helpers/signal-cluster.js';
+import { createCall, makeKeys, peerToken, spawnNode, startLocalNode, until } from '../../helpers/signal-cluster.js';
 import { SignalClient } from '../../helpers/ws-client.js';
 import { exchange, runPeer } from './webrtc-peer.js';
 
@@ -29,6 +29,10 @@ async function connectPeers(hostUrl: string, guestUrl: string, store: MongoCallS
   for (const side of [guest, host]) expect(side.frames.filter((f) => f.type === 'ice-candidate' && f.data.candidate).length).toBeGreaterThan(0);
   const reply = exchange(gc, hc, 'pong from guest');
   expect(await exchange(hc, gc, 'hello from host')).toBe('hello from host');
+  // The peers' `connected` reports started the call's billing clock, after it became active.
+  const stored = await until(async () => { const c = await store.get(call.id); return c?.media_up_at ? c : null; }, 10000, 'media up stored');
+  expect(['host', 'guest']).toContain(stored.media_up_by);
+  expect(stored.media_up_at!.getTime()).toBeGreaterThanOrEqual(stored.answered_at!.getTime());
   return reply;
 }
 

@@ -101,6 +101,15 @@ describe('parseClientFrame: refused frames', () => {
     expect(failure(parse({ type: 'join', data: [] })).details).toEqual({ data: 'must be object' });
   });
 
+  it('takes a media-state of the RTCPeerConnection states a client reports, and nothing else', () => {
+    for (const state of ['connecting', 'connected', 'disconnected', 'failed']) expect(parse({ type: 'media-state', data: { state } }).ok).toBe(true);
+    expect(failure(parse({ type: 'media-state', data: {} })).details).toEqual({ 'data.state': 'is required' });
+    expect(Object.keys(failure(parse({ type: 'media-state', data: { state: 'up' } })).details ?? {})).toEqual(['data.state']);
+    expect(Object.keys(failure(parse({ type: 'media-state', data: { state: 'new' } })).details ?? {})).toEqual(['data.state']);
+    // Never relayed: it names no peer.
+    expect(failure(parse({ type: 'media-state', data: { state: 'connected', to: 'host' } })).details).toEqual({ 'data.to': 'is not allowed' });
+  });
+
   it('refuses an SDP or candidate line over its limit, and an empty SDP', () => {
     expect(failure(parse({ type: 'offer', data: { sdp: 'x'.repeat(MAX_SDP_CHARS + 1) } })).details).toEqual({ 'data.sdp': `must be at most ${MAX_SDP_CHARS} characters` });
     expect(failure(parse({ type: 'answer', data: { sdp: '' } })).details).toEqual({ 'data.sdp': 'must be at least 1 characters' });

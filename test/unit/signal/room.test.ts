@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Participant, Room, type CallSnapshot } from '../../../signal/calls/room.js';
 import { Session } from '../../../signal/session/session.js';
 
-const call: CallSnapshot = { status: 'active', endReason: null, version: 2, answeredAt: 0, hostId: 'h', guestId: 'g' };
+const call: CallSnapshot = { status: 'active', endReason: null, version: 2, answeredAt: 0, mediaUpAt: null, hostId: 'h', guestId: 'g' };
 
 function participant(callId: string, peer: string): Participant {
   const claims = { sub: peer, role: 'guest' as const, call_id: callId, peer, iat: 0, exp: 9e9, iss: 't', jti: peer, aud: 'signal' };

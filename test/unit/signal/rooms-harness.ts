@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { MemoryCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
 import { newId } from '../../../shared/ids.js';
+import type { MediaState } from '../../../shared/protocol/index.js';
 import type { SignalingClaims } from '../../../shared/tokens/index.js';
 import { MemoryBroker, MemoryHub } from '../../../signal/broker/memory-broker.js';
 import type { RoomSettings } from '../../../signal/calls/context.js';
@@ -14,7 +15,7 @@ import { Session, type SessionIo } from '../../../signal/session/session.js';
 const log = pino({ level: 'silent' });
 
 export const SETTINGS: RoomSettings = {
-  reconnectGraceMs: 2_000, replayBuffer: 64, tickMs: 1_000, tickCatchUpMs: 3_000, tickDeferMs: 200,
+  reconnectGraceMs: 2_000, replayBuffer: 64, tickMs: 1_000, tickCatchUpMs: 3_000, tickDeferMs: 200, mediaReportGraceMs: 1_500,
   ice: { stunUrls: ['stun:stun.example:3478'], turnUrls: [], turnTtlSec: 3600 },
 };
 
@@ -53,6 +54,11 @@ export class Client implements SessionIo {
 
   join(lastSeq?: number, id = 'j'): Promise<void> {
     return this.node.rooms.join(this.session, lastSeq, id);
+  }
+
+  /** Reports the media connection state, as a client does on `RTCPeerConnection` `connectionstatechange`. */
+  mediaState(state: MediaState, id?: string): void {
+    this.node.rooms.mediaState(this.session, state, id);
   }
 
   relay(type: string, data: Record<string, unknown>): number | Promise<number> {
@@ -109,11 +115,11 @@ export class Cluster {
   readonly directory: MemoryDirectory;
   readonly events = new CallEvents(log);
   readonly alive = new Set<string>();
-  readonly emitted: { [K in keyof CallEventMap]: Array<CallEventMap[K]> } = { 'call-state': [], tick: [], 'peer-state': [] };
+  readonly emitted: { [K in keyof CallEventMap]: Array<CallEventMap[K]> } = { 'call-state': [], tick: [], 'peer-state': [], 'media-up': [] };
 
   constructor(readonly settings: RoomSettings = SETTINGS) {
     this.directory = new MemoryDirectory(settings.replayBuffer);
-    for (const name of ['call-state', 'tick', 'peer-state'] as const) this.events.on(name, (e) => (this.emitted[name] as unknown[]).push(e));
+    for (const name of ['call-state', 'tick', 'peer-state', 'media-up'] as const) this.events.on(name, (e) => (this.emitted[name] as unknown[]).push(e));
   }
 
   /** Starts a node (subscribed to its channel and the calls channel). */
@@ -130,7 +136,7 @@ export class Cluster {
     return this.store.create({
       id: newId(), link_id: newId(), short_code: 'abcdefghij', host_id: newId(), guest_id: 'gs_guest', guest_role: 'guest',
       status, end_reason: null, rate: { amount: 100, currency: 'USD' }, max_duration_sec: null,
-      created_at: at, ringing_at: null, answered_at: null, ended_at: null, updated_at: at, version: 0,
+      created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0,
     });
   }
 }

@@ -181,7 +181,9 @@ describe('rooms (in memory, fake time)', () => {
   });
 
   it('ticks: one per elapsed minute of an active call, claimed by exactly one of the nodes holding it', async () => {
-    const { callId } = await activeCall(cluster, n1, n2);
+    const { callId, guest } = await activeCall(cluster, n1, n2);
+    guest.mediaState('connected');
+    await flush();
     await vi.advanceTimersByTimeAsync(SETTINGS.tickMs * 3 + 150);
     await n1.sweep();
     await n2.sweep();

@@ -13,8 +13,8 @@ describe('derived timings', () => {
     expect(tickClaimTtlMs(60_000)).toBe(3_600_000);
     expect(tickClaimTtlMs(600_000)).toBe(6_000_000);
     const ttl = tickClaimTtlMs(60_000);
-    expect(tickCatchUpMs({ reconnectGraceMs: 30_000, nodeTtlMs: 15_000, sweepMs: 1_000, tickMs: 60_000 }, ttl)).toBe(46_000);
-    expect(tickCatchUpMs({ reconnectGraceMs: 9e6, nodeTtlMs: 0, sweepMs: 0, tickMs: 60_000 }, ttl)).toBe(ttl - 60_000);
+    expect(tickCatchUpMs({ reconnectGraceMs: 30_000, nodeTtlMs: 15_000, sweepMs: 1_000, tickMs: 60_000, mediaReportGraceMs: 20_000 }, ttl)).toBe(66_000);
+    expect(tickCatchUpMs({ reconnectGraceMs: 9e6, nodeTtlMs: 0, sweepMs: 0, tickMs: 60_000, mediaReportGraceMs: 0 }, ttl)).toBe(ttl - 60_000);
   });
 
   it('keeps replay buffers four grace periods and at least ten minutes; backs off Redis reconnects up to 2 s', () => {
