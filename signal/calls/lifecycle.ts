@@ -155,6 +155,7 @@ export class Lifecycle {
     const becameActive = call.status === 'active' && room.call.status !== 'active';
     room.call = call;
     if (becameActive) this.jobs.ticks.activated(room);
+    if (becameActive) this.jobs.maxDuration.schedule(room);
     const frame = encodeSequenced('call-state', stateData(callId, call));
     const t0 = preciseNow();
     const over = isTerminal(call.status);

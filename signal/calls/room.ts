@@ -12,12 +12,15 @@ export interface CallSnapshot {
   answeredAt: number | null;
   hostId: string;
   guestId: string;
+  /** The call's stored maximum duration (s); absent or null: the node's `CALL_MAX_DURATION_SEC`. */
+  maxDurationSec?: number | null;
 }
 
 export function snapshotOf(call: Call): CallSnapshot {
   return {
     status: call.status, endReason: call.end_reason, version: call.version,
     answeredAt: call.answered_at ? call.answered_at.getTime() : null, hostId: call.host_id, guestId: call.guest_id,
+    maxDurationSec: call.max_duration_sec,
   };
 }
 

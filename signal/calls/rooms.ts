@@ -3,11 +3,13 @@ import type { IceServer } from '../../shared/ice/turn.js';
 import type { BrokerMessage } from '../broker/index.js';
 import type { Session } from '../session/session.js';
 import { RoomsContext, type RoomJobs, type RoomsDeps } from './context.js';
+import { Funding } from './funding.js';
 import { Grace } from './grace.js';
 import { Handover } from './handover.js';
 import { Hangup } from './hangup.js';
 import { Join } from './join.js';
 import { Lifecycle } from './lifecycle.js';
+import { MaxDuration } from './max-duration.js';
 import { decodeNodeMessage } from './node-channel.js';
 import { Relay } from './relay.js';
 import { Sweeps } from './sweeps.js';
@@ -30,7 +32,7 @@ export interface CallRooms {
 
 /**
  * The rooms of one node: the facade over the job modules (join, relay, handover, lifecycle,
- * hangup, grace, sweeps, write-behind, ticks), which share one `RoomsContext`. A frame for a peer
+ * hangup, grace, sweeps, write-behind, ticks, funding, max-duration), which share one `RoomsContext`. A frame for a peer
  * on this node is delivered straight to its socket; for a peer on another node it is published
  * once on that node's channel; for a peer that is reconnecting it goes to its replay buffer. Call
  * transitions go through the atomic CallStore update, so concurrent nodes make each one exactly once.
@@ -53,6 +55,8 @@ export class Rooms implements CallRooms {
       grace: new Grace(ctx, jobs),
       writeBehind: new WriteBehind(ctx),
       ticks: new Ticks(ctx),
+      funding: new Funding(ctx, jobs),
+      maxDuration: new MaxDuration(ctx, jobs),
     } satisfies RoomJobs);
     this.#jobs = jobs;
     this.#join = new Join(ctx, jobs);
@@ -126,7 +130,7 @@ export class Rooms implements CallRooms {
     return this.#jobs.writeBehind.flush();
   }
 
-  /** One maintenance pass: retried leaves, grace expiry, dead nodes, activations, ticks, idle rooms. */
+  /** One maintenance pass: retried leaves, grace expiry, dead nodes, activations, ticks, maximum durations, idle rooms. */
   async sweep(aliveNodes: () => Promise<string[]>): Promise<void> {
     await this.#jobs.grace.retryLeaves();
     const t = this.#ctx.now();
@@ -134,6 +138,8 @@ export class Rooms implements CallRooms {
     await this.#sweeps.sweepDeadNodes(t, aliveNodes);
     await this.#jobs.lifecycle.retryActivations();
     await this.#jobs.ticks.sweep(t);
+    // After the ticks: a minute ending with the maximum duration is still counted.
+    this.#jobs.maxDuration.sweep(t);
     this.#sweeps.forgetIdleRooms(t);
   }
 
