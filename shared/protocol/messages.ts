@@ -97,6 +97,15 @@ export interface SequencedFrames {
    * paid minute left. The call ends (`insufficient_funds`) when they are used up.
    */
   'funds-low': FundsLowData;
+  /** To every participant, one billing minute (`SIGNAL_TICK_MS`) before the call reaches its maximum duration. */
+  'call-ending': CallEndingData;
+}
+
+/** `data` of `call-ending`. */
+export interface CallEndingData {
+  reason: 'max_duration';
+  /** When the call will end (ms since the epoch). */
+  ends_at: number;
 }
 
 /** `data` of `funds-low`. */

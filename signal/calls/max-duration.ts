@@ -1,6 +1,7 @@
+import { encodeSequenced } from '../../shared/protocol/index.js';
 import { DeadlineWheel, type WheelEntry } from '../deadline-wheel.js';
 import type { RoomJobs, RoomsContext } from './context.js';
-import type { CallSnapshot, Room } from './room.js';
+import type { CallSnapshot, Participant, Room } from './room.js';
 
 /** Resolution of the maximum-duration wheel (ms): a call ends at the first sweep at least this long after its deadline. */
 export const MAX_DURATION_WHEEL_RESOLUTION_MS = 100;
@@ -17,13 +18,17 @@ class Deadline implements WheelEntry {
  * active. Every node holding a participant waits for the deadline on a wheel and tries the atomic
  * transition at the first sweep past it (one wins, every node pushes the final `call-state`); a
  * node that starts holding the call only later (its holder died, the peers moved) files it when
- * the participant joins, so an overdue call ends at that node's next sweep.
+ * the participant joins, so an overdue call ends at that node's next sweep. One billing minute
+ * (`SIGNAL_TICK_MS`) before the end, each node sends `call-ending` to its own sockets of the call
+ * (once per socket: one that joins later within that minute gets it at the next sweep).
  */
 export class MaxDuration {
   readonly #wheel: DeadlineWheel<Deadline>;
   readonly #deadlines = new Map<Room, Deadline>();
   /** Calls this node is ending (one attempt at a time). */
   readonly #ending = new Set<string>();
+  /** Sockets sent `call-ending`. */
+  readonly #warned = new WeakSet<Participant>();
 
   constructor(private readonly ctx: RoomsContext, private readonly jobs: RoomJobs) {
     this.#wheel = new DeadlineWheel<Deadline>(MAX_DURATION_WHEEL_RESOLUTION_MS, ctx.now());
@@ -40,7 +45,10 @@ export class MaxDuration {
     return call.answeredAt + (call.maxDurationSec ?? this.ctx.settings.maxDurationSec) * 1000;
   }
 
-  /** Files an active room with a socket here under its deadline (no-op otherwise; safe to repeat). */
+  /**
+   * Files an active room with a socket here under its next step: the warning while a socket here
+   * has not had it, else the end (no-op for other rooms; safe to repeat).
+   */
   schedule(room: Room): void {
     const at = this.deadlineOf(room.call);
     if (at === null || room.live.size === 0 || !this.ctx.isCurrent(room)) return;
@@ -49,16 +57,37 @@ export class MaxDuration {
       deadline = new Deadline(room);
       this.#deadlines.set(room, deadline);
     }
-    this.#wheel.schedule(deadline, at);
+    const now = this.ctx.now();
+    const warnAt = at - this.ctx.settings.tickMs;
+    this.#wheel.schedule(deadline, now < at && this.#unwarned(room) ? Math.max(now, warnAt) : at);
   }
 
-  /** Ends (in the background) the calls held here whose maximum duration has passed. */
+  /** Warns, and ends (in the background), the calls held here whose warning or end is due. */
   sweep(t: number): void {
     for (const { room } of this.#wheel.takeDue(t)) {
       const at = this.deadlineOf(room.call);
       if (at === null || room.live.size === 0 || !this.ctx.isCurrent(room)) continue;
-      if (at > t) this.schedule(room);
-      else this.ctx.track(this.#end(room));
+      if (at <= t) {
+        this.ctx.track(this.#end(room));
+        continue;
+      }
+      if (t >= at - this.ctx.settings.tickMs) this.#warn(room, at);
+      this.schedule(room);
+    }
+  }
+
+  #unwarned(room: Room): boolean {
+    for (const participant of room.live.values()) if (!this.#warned.has(participant)) return true;
+    return false;
+  }
+
+  /** Sends `call-ending` to the sockets of `room` here that have not had it. */
+  #warn(room: Room, at: number): void {
+    const frame = encodeSequenced('call-ending', { reason: 'max_duration', ends_at: at });
+    for (const participant of room.live.values()) {
+      if (this.#warned.has(participant)) continue;
+      this.#warned.add(participant);
+      this.jobs.relay.deliver(participant, frame, Number.NaN);
     }
   }
 

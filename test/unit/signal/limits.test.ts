@@ -152,13 +152,19 @@ describe('maximum duration (in memory, fake time)', () => {
 
   it('ends an active call max_duration at its stored maximum duration, once, for peers on both nodes; its minutes up to then are counted', async () => {
     const { host, guest, callId } = await activeCall(cluster, n1, n2, { max_duration_sec: 3 });
-    await pass(3_000 - 100, n1, n2);
+    const endsAt = (await cluster.store.get(callId))!.answered_at!.getTime() + 3_000;
+    await pass(2_000 - 100, n1, n2);
+    expect(guest.frames('call-ending')).toEqual([]);
+    await pass(250, n1, n2);
+    for (const c of [host, guest]) expect(c.frames('call-ending').map((f) => f.data)).toEqual([{ reason: 'max_duration', ends_at: endsAt }]);
+    await pass(1_000 - 250, n1, n2);
     expect((await cluster.store.get(callId))?.status).toBe('active');
     await pass(250, n1, n2);
     expect(await cluster.store.get(callId)).toMatchObject({ status: 'ended', end_reason: 'max_duration' });
     for (const c of [host, guest]) {
       expect(lastState(c)).toMatchObject({ status: 'ended', end_reason: 'max_duration' });
       expect(c.closedWith?.code).toBe(CLOSE_CODES.CALL_ENDED);
+      expect(c.frames('call-ending')).toHaveLength(1);
     }
     expect(cluster.emitted['call-state'].filter((e) => e.to === 'ended')).toHaveLength(1);
     expect(cluster.emitted.tick.filter((t) => t.callId === callId).map((t) => t.minute)).toEqual([1, 2, 3]);
@@ -196,6 +202,20 @@ describe('maximum duration (in memory, fake time)', () => {
     await pass(1_650, n2);
     expect(await cluster.store.get(callId)).toMatchObject({ status: 'ended', end_reason: 'max_duration' });
     expect(lastState(guest)).toMatchObject({ status: 'ended', end_reason: 'max_duration' });
+  });
+
+  it('a socket that joins within the last minute gets call-ending at the next sweep; one that had it gets none again', async () => {
+    const { host, guest, callId } = await activeCall(cluster, n1, n1, { max_duration_sec: 3 });
+    await pass(2_200, n1);
+    expect(guest.frames('call-ending')).toHaveLength(1);
+    guest.close(1006, 'network');
+    await flush();
+    const back = n1.connect((await cluster.store.get(callId))!, 'guest');
+    await back.join(guest.lastSeq);
+    await flush();
+    await pass(200, n1);
+    expect(back.frames('call-ending')).toHaveLength(1);
+    expect(host.frames('call-ending')).toHaveLength(1);
   });
 
   it('the node holding both peers dies before the deadline: the node a peer resumes on after it ends the call at its next sweep', async () => {
