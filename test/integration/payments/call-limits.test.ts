@@ -162,7 +162,7 @@ describe('call limits with real signal nodes', () => {
       await expectFundedMinutesCaptured(callId);
     }, 60000);
 
-    it('a call past its maximum duration ends max_duration for the peers on both nodes', async () => {
+    it('a call past its maximum duration warns the peers on both nodes (call-ending), then ends max_duration for both', async () => {
       const store = new MongoCallStore(h.t.db);
       const c = await createCall(store, { max_duration_sec: 2 });
       const hostSocket = await connect(a.url, await peerToken(h.t.keyRing, c, 'host'));
@@ -170,6 +170,7 @@ describe('call limits with real signal nodes', () => {
       await Promise.all([hostSocket.join(), guest.join()]);
       await guest.waitType('call-state', 10000, (f) => f.data.status === 'active');
       await expectEndedOnBoth([hostSocket, guest], 'max_duration', 15000);
+      for (const c of [hostSocket, guest]) expect(c.frames.filter((f) => f.type === 'call-ending').map((f) => f.data.reason)).toEqual(['max_duration']);
       const stored = await store.get(c.id);
       expect(stored).toMatchObject({ status: 'ended', end_reason: 'max_duration' });
       const lasted = stored!.ended_at!.getTime() - stored!.answered_at!.getTime();
