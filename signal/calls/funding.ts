@@ -1,4 +1,4 @@
-import type { CallFunding } from '../../shared/billing/index.js';
+import type { CallFunding, FundingSource } from '../../shared/billing/index.js';
 import { encodeSequenced } from '../../shared/protocol/index.js';
 import type { CallEventMap } from './events.js';
 import type { RoomJobs, RoomsContext } from './context.js';
@@ -67,15 +67,15 @@ export class Funding {
     if (tick.reconnecting.length > 0) state.unbillable.add(tick.minute);
     if (state.free || state.reading || state.ending) return;
     state.reading = true;
-    const check = this.#check(room, state).finally(() => { state.reading = false; });
+    const check = this.#check(source, room, state).finally(() => { state.reading = false; });
     this.ctx.track(check);
   }
 
-  async #check(room: Room, state: RoomFunding): Promise<void> {
-    const { log, funding: source } = this.ctx.deps;
+  async #check(source: FundingSource, room: Room, state: RoomFunding): Promise<void> {
+    const { log } = this.ctx.deps;
     let funding: CallFunding | null;
     try {
-      funding = await source!.get(room.callId);
+      funding = await source.get(room.callId);
     } catch (err) {
       log.warn({ err, call: room.callId }, 'call funding unavailable; checked again at the next tick');
       return;
