@@ -68,7 +68,7 @@ export class MaxDuration {
       const at = this.deadlineOf(room.call);
       if (at === null || room.live.size === 0 || !this.ctx.isCurrent(room)) continue;
       if (at <= t) {
-        this.ctx.track(this.#end(room));
+        this.ctx.track(this.#end(room, at));
         continue;
       }
       if (t >= at - this.ctx.settings.tickMs) this.#warn(room, at);
@@ -91,12 +91,16 @@ export class MaxDuration {
     }
   }
 
-  async #end(room: Room): Promise<void> {
+  /**
+   * Ends the call as of its deadline `at` (its `ended_at`), however late a node gets to it: a
+   * minute that ended after it is then never billed (`after_end`, docs/payments.md).
+   */
+  async #end(room: Room, at: number): Promise<void> {
     if (this.#ending.has(room.callId)) return;
     this.#ending.add(room.callId);
     this.ctx.deps.log.info({ call: room.callId, max_duration_sec: room.call.maxDurationSec ?? this.ctx.settings.maxDurationSec }, 'call reached its maximum duration');
     try {
-      await this.jobs.lifecycle.transition(room.callId, 'ended', 'max_duration');
+      await this.jobs.lifecycle.transition(room.callId, 'ended', 'max_duration', new Date(at));
     } finally {
       this.#ending.delete(room.callId);
     }
