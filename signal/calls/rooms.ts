@@ -32,10 +32,11 @@ export interface CallRooms {
 
 /**
  * The rooms of one node: the facade over the job modules (join, relay, handover, lifecycle,
- * hangup, grace, sweeps, write-behind, ticks, funding, max-duration), which share one `RoomsContext`. A frame for a peer
- * on this node is delivered straight to its socket; for a peer on another node it is published
- * once on that node's channel; for a peer that is reconnecting it goes to its replay buffer. Call
- * transitions go through the atomic CallStore update, so concurrent nodes make each one exactly once.
+ * hangup, grace, sweeps, write-behind, ticks, funding, max-duration), which share one
+ * `RoomsContext`. A frame for a peer on this node is delivered straight to its socket; for a peer
+ * on another node it is published once on that node's channel; for a peer that is reconnecting it
+ * goes to its replay buffer. Call transitions go through the atomic CallStore update, so
+ * concurrent nodes make each one exactly once.
  */
 export class Rooms implements CallRooms {
   readonly #ctx: RoomsContext;
