@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { startApi, type ApiNode } from '../api/main.js';
 import type { Config } from '../config/index.js';
-import { MongoMinuteStore } from '../shared/billing/index.js';
+import { MongoFundingStore, MongoMinuteStore } from '../shared/billing/index.js';
 import { MongoCallStore } from '../shared/calls/index.js';
 import { connectMongo, type MongoHandle } from '../shared/runtime/mongo/connect.js';
 import { resolveMongo, type ResolvedMongo } from '../shared/runtime/mongo/resolve.js';
@@ -72,7 +72,7 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     }
     if (mode !== 'api') {
       const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
-      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db), chatDb: handle.db });
+      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db), funding: new MongoFundingStore(handle.db), chatDb: handle.db });
       const signal = product.signal;
       cleanups.push(() => signal.close());
       // The spec's chat URL is on the API host: in `all` mode the API's port forwards it to the node.

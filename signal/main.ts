@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { MinuteRecorder, type MinuteSink } from '../shared/billing/index.js';
+import { MinuteRecorder, type FundingSource, type MinuteSink } from '../shared/billing/index.js';
 import { DeadlineCallStore, type CallAnnouncement, type CallStore } from '../shared/calls/index.js';
 import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
@@ -58,6 +58,8 @@ export interface SignalDeps {
   calls: CallStore;
   /** Where billing minutes go (the minute store, shared/billing); none: ticks stay in-process events only. */
   minutes?: MinuteSink;
+  /** Paid minutes left per call (`call_funding`, shared/billing); none: calls never end for lack of funds. */
+  funding?: FundingSource;
   /** Metrics with process defaults (off when several nodes share one process, as in tests). */
   defaultMetrics?: boolean;
   /** The database holding chat (shared with the API); without it `/v1/chat/ws` only answers `ping`. */
@@ -68,7 +70,7 @@ export interface SignalDeps {
  * Starts a signal node: picks the broker, node registry and room directory (Redis or in-process)
  * once, here. Throws a TypeError for TURN URLs without a secret.
  */
-export async function startSignal({ config, log: rootLog, keys, calls, minutes, defaultMetrics = true, chatDb }: SignalDeps): Promise<SignalNode> {
+export async function startSignal({ config, log: rootLog, keys, calls, minutes, funding, defaultMetrics = true, chatDb }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
   const tickClaimTtl = tickClaimTtlMs(s.tickMs);
@@ -113,8 +115,10 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
   rooms = new Rooms({
     nodeId: config.nodeId, prefix, store: new DeadlineCallStore(calls, s.storeTimeoutMs), directory, broker, events, metrics, log,
+    ...(funding ? { funding } : {}),
     settings: {
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
+      maxDurationSec: config.calls.maxDurationSec,
       tickCatchUpMs: tickCatchUpMs(s, tickClaimTtl),
       tickDeferMs: TICK_DEFER_SWEEPS * s.sweepMs,
       mediaReportGraceMs: s.mediaReportGraceMs,

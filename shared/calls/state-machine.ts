@@ -10,7 +10,7 @@
 export const CALL_STATUSES = ['waiting', 'ringing', 'active', 'ended', 'missed', 'declined', 'failed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
-export const END_REASONS = ['hangup', 'declined', 'timeout', 'insufficient_funds', 'host_unavailable', 'failure'] as const;
+export const END_REASONS = ['hangup', 'declined', 'timeout', 'insufficient_funds', 'max_duration', 'host_unavailable', 'failure'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 export const TERMINAL_STATUSES: readonly CallStatus[] = ['ended', 'missed', 'declined', 'failed'];
@@ -29,7 +29,7 @@ const ALLOWED: Record<CallStatus, readonly CallStatus[]> = {
 
 /** Which end reasons each terminal status accepts; the first is the default. */
 const REASONS_FOR: Partial<Record<CallStatus, readonly EndReason[]>> = {
-  ended: ['hangup', 'timeout', 'insufficient_funds', 'failure', 'host_unavailable'],
+  ended: ['hangup', 'timeout', 'insufficient_funds', 'max_duration', 'failure', 'host_unavailable'],
   missed: ['timeout', 'host_unavailable'],
   declined: ['declined'],
   failed: ['failure', 'insufficient_funds', 'host_unavailable'],

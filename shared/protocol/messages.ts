@@ -102,6 +102,26 @@ export interface SequencedFrames {
   'ice-restart': { from: string; sdp?: string };
   renegotiate: { from: string; reason?: string };
   'mute-state': { from: string; audio: boolean; video: boolean };
+  /**
+   * To the guest of a paid call: its hold can no longer be extended (sent once), and again at one
+   * paid minute left. The call ends (`insufficient_funds`) when they are used up.
+   */
+  'funds-low': FundsLowData;
+  /** To every participant, one billing minute (`SIGNAL_TICK_MS`) before the call reaches its maximum duration. */
+  'call-ending': CallEndingData;
+}
+
+/** `data` of `call-ending`. */
+export interface CallEndingData {
+  reason: 'max_duration';
+  /** When the call will end (ms since the epoch). */
+  ends_at: number;
+}
+
+/** `data` of `funds-low`. */
+export interface FundsLowData {
+  /** Paid minutes not used yet, as of the billing minute that just ended: the call ends once that many more are billed. */
+  paid_minutes_left: number;
 }
 
 /** Every frame the server sends. Sequenced frames carry `seq`, replies carry the request `id`. */

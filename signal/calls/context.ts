@@ -1,3 +1,4 @@
+import type { FundingSource } from '../../shared/billing/index.js';
 import type { CallStore } from '../../shared/calls/index.js';
 import type { IceConfig } from '../../shared/ice/turn.js';
 import type { Logger } from '../../shared/runtime/logger.js';
@@ -7,8 +8,10 @@ import type { GraceLeases, MemberRecord, Membership, ReplayStore, RoomDirectory,
 import type { CallEvents } from './events.js';
 import type { Grace } from './grace.js';
 import type { Handover } from './handover.js';
+import type { Funding } from './funding.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Media } from './media.js';
+import type { MaxDuration } from './max-duration.js';
 import type { Relay } from './relay.js';
 import { Room, type CallSnapshot, type Participant } from './room.js';
 import type { Ticks } from './ticks.js';
@@ -37,6 +40,8 @@ export interface RoomSettings {
    * after `active`, from `active` (docs/payments.md "When the clock runs").
    */
   mediaReportGraceMs: number;
+  /** Maximum duration of an active call whose stored call has none (`CALL_MAX_DURATION_SEC`). */
+  maxDurationSec: number;
   /** STUN/TURN for the `join` reply: TURN credentials per user, expiring as the calls API's do. */
   ice: IceConfig;
 }
@@ -52,6 +57,8 @@ export interface RoomsDeps {
   metrics: SignalMetrics;
   settings: RoomSettings;
   log: Logger;
+  /** Paid minutes left per call (`call_funding`); none: calls never end for lack of funds. */
+  funding?: FundingSource;
   /** Wall clock (ms since the epoch); injectable for tests with fake time. */
   now?: () => number;
 }
@@ -175,4 +182,6 @@ export interface RoomJobs {
   writeBehind: WriteBehind;
   ticks: Ticks;
   media: Media;
+  funding: Funding;
+  maxDuration: MaxDuration;
 }

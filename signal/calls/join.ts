@@ -54,6 +54,7 @@ export class Join {
     room.live.set(session.peer, participant);
     this.ctx.idleRooms.delete(room);
     ticks.schedule(room);
+    this.jobs.maxDuration.schedule(room);
     const member: MemberRecord = { node: nodeId, conn: session.conn, user: session.user, state: 'connected', since: this.ctx.now() };
     let previous: MemberRecord | null = null;
     let members = new Map<string, MemberRecord>();

@@ -62,11 +62,11 @@ export class Lifecycle {
   /**
    * Applies a call transition through the store, retrying storage failures. Only the caller
    * whose atomic update won emits the event and pushes `call-state` (locally, and to other nodes
-   * on the calls channel).
+   * on the calls channel). `at`: the time it takes effect (default now).
    */
-  async transition(callId: string, to: CallStatus, reason?: EndReason): Promise<boolean> {
+  async transition(callId: string, to: CallStatus, reason?: EndReason, at?: Date): Promise<boolean> {
     const before: CallStatus | null = this.ctx.rooms.get(callId)?.call.status ?? null;
-    const outcome = await this.storeTransition(callId, to, reason);
+    const outcome = await this.storeTransition(callId, to, reason, at);
     if (outcome.kind === 'unavailable') return false;
     if (outcome.kind === 'refused') {
       this.ctx.deps.log.debug({ call: callId, to, err: outcome.err.message }, 'transition not applied');
@@ -160,6 +160,7 @@ export class Lifecycle {
     if (becameActive) {
       this.jobs.ticks.activated(room);
       this.jobs.media.activated(room);
+      this.jobs.maxDuration.schedule(room);
     }
     if (clockStarted) this.jobs.ticks.clockStarted(room);
     if (mediaOnly) return;

@@ -14,6 +14,8 @@ export interface CallSnapshot {
   mediaUpAt: number | null;
   hostId: string;
   guestId: string;
+  /** The call's stored maximum duration (s); absent or null: the node's `CALL_MAX_DURATION_SEC`. */
+  maxDurationSec?: number | null;
 }
 
 export function snapshotOf(call: Call): CallSnapshot {
@@ -21,6 +23,7 @@ export function snapshotOf(call: Call): CallSnapshot {
     status: call.status, endReason: call.end_reason, version: call.version,
     answeredAt: call.answered_at ? call.answered_at.getTime() : null, mediaUpAt: call.media_up_at ? call.media_up_at.getTime() : null,
     hostId: call.host_id, guestId: call.guest_id,
+    maxDurationSec: call.max_duration_sec,
   };
 }
 

@@ -4,12 +4,14 @@ import type { MediaState } from '../../shared/protocol/index.js';
 import type { BrokerMessage } from '../broker/index.js';
 import type { Session } from '../session/session.js';
 import { RoomsContext, type RoomJobs, type RoomsDeps } from './context.js';
+import { Funding } from './funding.js';
 import { Grace } from './grace.js';
 import { Handover } from './handover.js';
 import { Hangup } from './hangup.js';
 import { Join } from './join.js';
 import { Lifecycle } from './lifecycle.js';
 import { Media } from './media.js';
+import { MaxDuration } from './max-duration.js';
 import { decodeNodeMessage } from './node-channel.js';
 import { Relay } from './relay.js';
 import { Sweeps } from './sweeps.js';
@@ -34,10 +36,11 @@ export interface CallRooms {
 
 /**
  * The rooms of one node: the facade over the job modules (join, relay, handover, lifecycle,
- * hangup, grace, sweeps, write-behind, ticks, media), which share one `RoomsContext`. A frame for a peer
- * on this node is delivered straight to its socket; for a peer on another node it is published
- * once on that node's channel; for a peer that is reconnecting it goes to its replay buffer. Call
- * transitions go through the atomic CallStore update, so concurrent nodes make each one exactly once.
+ * hangup, grace, sweeps, write-behind, ticks, media, funding, max-duration), which share one
+ * `RoomsContext`. A frame for a peer on this node is delivered straight to its socket; for a peer
+ * on another node it is published once on that node's channel; for a peer that is reconnecting it
+ * goes to its replay buffer. Call transitions go through the atomic CallStore update, so
+ * concurrent nodes make each one exactly once.
  */
 export class Rooms implements CallRooms {
   readonly #ctx: RoomsContext;
@@ -58,6 +61,8 @@ export class Rooms implements CallRooms {
       writeBehind: new WriteBehind(ctx),
       ticks: new Ticks(ctx, jobs),
       media: new Media(ctx, jobs),
+      funding: new Funding(ctx, jobs),
+      maxDuration: new MaxDuration(ctx, jobs),
     } satisfies RoomJobs);
     this.#jobs = jobs;
     this.#join = new Join(ctx, jobs);
@@ -135,7 +140,7 @@ export class Rooms implements CallRooms {
     return this.#jobs.writeBehind.flush();
   }
 
-  /** One maintenance pass: retried leaves, grace expiry, dead nodes, activations, ticks, idle rooms. */
+  /** One maintenance pass: retried leaves, grace expiry, dead nodes, activations, ticks, maximum durations, idle rooms. */
   async sweep(aliveNodes: () => Promise<string[]>): Promise<void> {
     await this.#jobs.grace.retryLeaves();
     const t = this.#ctx.now();
@@ -143,6 +148,8 @@ export class Rooms implements CallRooms {
     await this.#sweeps.sweepDeadNodes(t, aliveNodes);
     await this.#jobs.lifecycle.retryActivations();
     await this.#jobs.ticks.sweep(t);
+    // After the ticks: a minute ending with the maximum duration is still counted.
+    this.#jobs.maxDuration.sweep(t);
     this.#sweeps.forgetIdleRooms(t);
   }
 

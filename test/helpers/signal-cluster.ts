@@ -1,4 +1,4 @@
-import type { MinuteSink } from '../../shared/billing/index.js';
+import type { FundingSource, MinuteSink } from '../../shared/billing/index.js';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import { MongoCallStore, type Call, type CallStore, type Peer } from '../../shared/calls/index.js';
@@ -43,14 +43,14 @@ export async function peerToken(ring: KeyRing, call: Call, peer: Peer, options: 
  * may put a decorator around the real call store the node uses; `store` is the real one.
  */
 export async function startLocalNode(options: {
-  db: Db; ring: KeyRing; env?: Record<string, string>; wrapStore?: (store: MongoCallStore) => CallStore; minutes?: MinuteSink;
+  db: Db; ring: KeyRing; env?: Record<string, string>; wrapStore?: (store: MongoCallStore) => CallStore; minutes?: MinuteSink; funding?: FundingSource;
 }): Promise<{ node: SignalNode; url: string; store: MongoCallStore }> {
   const config = testConfig({ STUN_URLS: '[]', ...options.env });
   const log = createLogger({ level: config.logLevel });
   const store = new MongoCallStore(options.db);
   const ring = options.ring;
   const calls = options.wrapStore ? options.wrapStore(store) : store;
-  const node = await startSignal({ config, log, keys: { jwks: () => ring.jwks() }, calls, defaultMetrics: false, ...(options.minutes ? { minutes: options.minutes } : {}) });
+  const node = await startSignal({ config, log, keys: { jwks: () => ring.jwks() }, calls, defaultMetrics: false, ...(options.minutes ? { minutes: options.minutes } : {}), ...(options.funding ? { funding: options.funding } : {}) });
   return { node, url: `ws://127.0.0.1:${node.port}`, store };
 }
 

@@ -72,7 +72,7 @@ export class HoldService {
     }
     await this.deps.holds.record({ payment_id: payment.id, k: 0, pi, kind: 'initial', amount_minor: amount, created_at: this.deps.now() });
     const left = fundedMinutes(amount, payment.rate_minor);
-    await this.deps.funding.set({ callId: request.callId, paidMinutesLeft: left, exhausted: false, updatedAt: this.deps.now() });
+    await this.deps.funding.set({ callId: request.callId, paidMinutesLeft: left, exhausted: false, throughMinute: 0, updatedAt: this.deps.now() });
     return { ...payment, paid_minutes_left: left };
   }
 

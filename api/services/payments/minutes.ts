@@ -70,18 +70,19 @@ export class MinuteApplier {
         split: { gross: row.gross_minor, fee: row.fee_minor, net: row.net_minor }, paymentId: payment.id,
       });
       if (posting) await this.deps.ledger.post(posting);
-      await this.fund(payment);
+      await this.fund(payment, minute.minute);
     }
-    if (row.status === 'unfunded' && payment) await this.fund(payment);
+    if (row.status === 'unfunded' && payment) await this.fund(payment, minute.minute);
     await this.deps.source.markApplied(minute.callId, minute.minute, this.deps.now());
     return row.status;
   }
 
   /**
    * Keeps the hold ahead of use: extends it when few paid minutes are left, and publishes the
-   * minutes left (call_funding) for the signal tier's warnings and its `insufficient_funds` end.
+   * minutes left (call_funding), as of minute `throughMinute`, for the signal tier's warnings and
+   * its `insufficient_funds` end.
    */
-  private async fund(payment: CallPayment): Promise<void> {
+  private async fund(payment: CallPayment, throughMinute: number): Promise<void> {
     const billed = await this.deps.billed.countBilled(payment.call_id);
     let authorized = await this.deps.holds.authorized(payment.id);
     let exhausted = payment.exhausted;
@@ -95,6 +96,6 @@ export class MinuteApplier {
     }
     const left = Math.max(0, fundedMinutes(authorized, payment.rate_minor) - billed);
     await this.deps.payments.update(payment.id, { paid_minutes_left: left, exhausted, updated_at: this.deps.now() });
-    await this.deps.funding.set({ callId: payment.call_id, paidMinutesLeft: left, exhausted, updatedAt: this.deps.now() });
+    await this.deps.funding.set({ callId: payment.call_id, paidMinutesLeft: left, exhausted, throughMinute, updatedAt: this.deps.now() });
   }
 }

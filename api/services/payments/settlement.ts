@@ -126,7 +126,7 @@ export class Settlement {
       state: 'settled', settled_at: now, updated_at: now, billed_minutes: totals.minutes, billed_minor: totals.gross, net_minor: totals.net,
       captured_minor: captured, written_off_minor: lost, paid_minutes_left: 0, last_error: null,
     }, ['settling']);
-    await this.deps.funding.set({ callId: payment.call_id, paidMinutesLeft: 0, exhausted: true, updatedAt: now });
+    await this.deps.funding.set({ callId: payment.call_id, paidMinutesLeft: 0, exhausted: true, throughMinute: 0, updatedAt: now });
     this.deps.log.info({ call: payment.call_id, payment: payment.id, minutes: totals.minutes, captured, written_off: lost }, 'payment settled');
     return true;
   }

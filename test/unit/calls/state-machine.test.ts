@@ -44,6 +44,8 @@ describe('call state machine', () => {
     expect(reasonFor('declined')).toBe('declined');
     expect(reasonFor('failed')).toBe('failure');
     expect(reasonFor('ended', 'insufficient_funds')).toBe('insufficient_funds');
+    expect(reasonFor('ended', 'max_duration')).toBe('max_duration');
+    expect(() => reasonFor('failed', 'max_duration')).toThrow(TypeError);
     expect(() => reasonFor('missed', 'hangup')).toThrow(TypeError);
     expect(() => reasonFor('active', 'hangup')).toThrow(TypeError);
     expect(reasonFor('active')).toBeUndefined();

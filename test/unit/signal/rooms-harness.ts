@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import type { CallFunding, FundingSource } from '../../../shared/billing/index.js';
 import { MemoryCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
 import { newId } from '../../../shared/ids.js';
 import type { MediaState } from '../../../shared/protocol/index.js';
@@ -15,7 +16,7 @@ import { Session, type SessionIo } from '../../../signal/session/session.js';
 const log = pino({ level: 'silent' });
 
 export const SETTINGS: RoomSettings = {
-  reconnectGraceMs: 2_000, replayBuffer: 64, tickMs: 1_000, tickCatchUpMs: 3_000, tickDeferMs: 200, mediaReportGraceMs: 1_500,
+  reconnectGraceMs: 2_000, replayBuffer: 64, tickMs: 1_000, tickCatchUpMs: 3_000, tickDeferMs: 200, mediaReportGraceMs: 1_500, maxDurationSec: 3_600,
   ice: { stunUrls: ['stun:stun.example:3478'], turnUrls: [], turnTtlSec: 3600 },
 };
 
@@ -87,7 +88,7 @@ export class Node {
     const metrics = new SignalMetrics({ sockets: () => 0, callsByStatus: () => ({}) }, false);
     this.rooms = new Rooms({
       nodeId: id, prefix: 't', store: cluster.store, directory: cluster.directory, broker: this.broker,
-      events: cluster.events, metrics, settings: cluster.settings, log,
+      events: cluster.events, metrics, settings: cluster.settings, log, funding: cluster.funding,
     });
     this.link = new NodeLink({ broker: this.broker, nodeId: id, rooms: this.rooms, nodeTtlMs: 1_000, log });
   }
@@ -108,12 +109,32 @@ export class Node {
   }
 }
 
+/** The calls' funding records as the API's billing worker would write them (`set`), read by the nodes. */
+export class MemoryFunding implements FundingSource {
+  readonly records = new Map<string, CallFunding>();
+  /** Reads made, per call. */
+  readonly reads = new Map<string, number>();
+  /** Set to make every read fail (storage down). */
+  failing = false;
+
+  async get(callId: string): Promise<CallFunding | null> {
+    this.reads.set(callId, (this.reads.get(callId) ?? 0) + 1);
+    if (this.failing) throw new Error('funding storage down');
+    return this.records.get(callId) ?? null;
+  }
+
+  set(callId: string, record: Omit<CallFunding, 'callId' | 'updatedAt'>): void {
+    this.records.set(callId, { callId, updatedAt: new Date(), ...record });
+  }
+}
+
 /** Several nodes on one in-memory hub, directory and call store, and the events they emit. */
 export class Cluster {
   readonly hub = new MemoryHub();
   readonly store = new MemoryCallStore();
   readonly directory: MemoryDirectory;
   readonly events = new CallEvents(log);
+  readonly funding = new MemoryFunding();
   readonly alive = new Set<string>();
   readonly emitted: { [K in keyof CallEventMap]: Array<CallEventMap[K]> } = { 'call-state': [], tick: [], 'peer-state': [], 'media-up': [] };
 
@@ -130,13 +151,13 @@ export class Cluster {
     return node;
   }
 
-  /** Stores a new call in `status`. */
-  async call(status: CallStatus = 'waiting'): Promise<Call> {
+  /** Stores a new call in `status` (with `overrides`). */
+  async call(status: CallStatus = 'waiting', overrides: Partial<Call> = {}): Promise<Call> {
     const at = new Date();
     return this.store.create({
       id: newId(), link_id: newId(), short_code: 'abcdefghij', host_id: newId(), guest_id: 'gs_guest', guest_role: 'guest',
       status, end_reason: null, rate: { amount: 100, currency: 'USD' }, max_duration_sec: null,
-      created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0,
+      created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0, ...overrides,
     });
   }
 }
