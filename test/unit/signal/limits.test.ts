@@ -18,6 +18,9 @@ async function activeCall(cluster: Cluster, hostNode: Node, guestNode: Node, ove
   await host.join();
   await guest.join();
   await flush();
+  // Media up at once, as real clients report it: the billing clock starts with the call.
+  guest.mediaState('connected');
+  await flush();
   return { host, guest, callId: call.id };
 }
 
