@@ -79,6 +79,8 @@ describe('call limits with real signal nodes', () => {
     const hc = await connect(hostUrl, hostGrant.body.data.signaling.token);
     await Promise.all([g.join(), hc.join()]);
     await Promise.all([g, hc].map((c) => c.waitType('call-state', 10000, (f) => f.data.status === 'active')));
+    // Both report media up as real clients do: the billing clock starts here.
+    await Promise.all([g, hc].map((c) => c.request('media-state', { state: 'connected' })));
     return { callId, host, guest: g, hostSocket: hc, faults };
   }
 
