@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { MinuteRecorder, type FundingSource, type MinuteSink } from '../shared/billing/index.js';
+import { MinuteRecorder, RedisMinuteOutbox, type FundingSource, type MinuteSink } from '../shared/billing/index.js';
 import { DeadlineCallStore, type CallAnnouncement, type CallStore } from '../shared/calls/index.js';
 import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
@@ -27,7 +27,7 @@ import { loadUws } from './server/uws.js';
 import { SignalRoute } from './session/signal-route.js';
 import { OWN_DESCRIPTORS, openFilesLimit, socketCapacity } from './socket-capacity.js';
 import {
-  REDIS_COMMAND_TIMEOUT_MS, TICK_DEFER_SWEEPS, redisRetryDelayMs, replayBufferTtlMs, tickCatchUpMs, tickClaimTtlMs, uwsIdleTimeoutSec,
+  MINUTE_ADOPT_AFTER_MS, MINUTE_RETRY_MS, MINUTES_MAX_QUEUED, REDIS_COMMAND_TIMEOUT_MS, TICK_DEFER_SWEEPS, redisRetryDelayMs, replayBufferTtlMs, tickCatchUpMs, tickClaimTtlMs, uwsIdleTimeoutSec,
 } from './timings.js';
 
 export interface SignalNode {
@@ -107,7 +107,11 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
 
   const events = new CallEvents(log);
   // Billing input: every tick becomes a durable minute record (docs/payments.md, "Exactly once").
-  const minuteRecorder = minutes ? new MinuteRecorder({ sink: minutes, log: log.child({ component: 'billing-minutes' }), retryMs: 1000, maxQueued: 100_000 }) : undefined;
+  // In a cluster each minute is parked in Redis until stored: a node killed while MongoDB is down loses none.
+  const minuteRecorder = minutes ? new MinuteRecorder({
+    sink: minutes, log: log.child({ component: 'billing-minutes' }), retryMs: MINUTE_RETRY_MS, maxQueued: MINUTES_MAX_QUEUED,
+    ...(redis ? { outbox: new RedisMinuteOutbox(redis, prefix), adoptAfterMs: MINUTE_ADOPT_AFTER_MS } : {}),
+  }) : undefined;
   if (minuteRecorder) events.on('tick', (tick) => minuteRecorder.record(tick));
   const presence = new Presence({ ...(redis ? { redis } : {}), prefix, nodeId: config.nodeId, ttlMs: s.presenceTtlMs, log });
   let route: SignalRoute | undefined;

@@ -62,3 +62,13 @@ export function tickCatchUpMs(s: { reconnectGraceMs: number; nodeTtlMs: number; 
 
 /** Sweeps a node waits before claiming a minute that ended before it held the call. */
 export const TICK_DEFER_SWEEPS = 2;
+
+/** Retry period of billing minutes whose write to the minute store failed (and adoption period of parked ones). */
+export const MINUTE_RETRY_MS = 1000;
+/** Billing minutes a node keeps in memory while the minute store is down. */
+export const MINUTES_MAX_QUEUED = 100_000;
+/**
+ * A minute parked in the Redis outbox this long is written out by any node (its own node died or
+ * is stuck): well below BILLING_SETTLE_DELAY_MS's default (10 s), so it is billed before settlement.
+ */
+export const MINUTE_ADOPT_AFTER_MS = 5000;

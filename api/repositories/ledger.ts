@@ -16,6 +16,11 @@ export interface LedgerRefs {
   dispute_id?: string;
   payout_id?: string;
   user_id?: string;
+  /**
+   * Accounts the event concerns without a posting (a refund pays the guest back through Stripe,
+   * not through the guest's receivable): indexed with the posted ones so their history finds it.
+   */
+  parties?: string[];
 }
 
 /**
@@ -81,7 +86,7 @@ export class LedgerRepository {
    */
   async insertOnce(tx: LedgerTransaction): Promise<{ inserted: boolean; stored: LedgerTransaction }> {
     const { id, ...rest } = tx;
-    const doc: LedgerDocument = { _id: id, ...rest, accounts: [...new Set(tx.postings.map((p) => p.account))] };
+    const doc: LedgerDocument = { _id: id, ...rest, accounts: [...new Set([...tx.postings.map((p) => p.account), ...(tx.refs.parties ?? [])])] };
     try {
       await this.collection.insertOne(doc);
       return { inserted: true, stored: tx };

@@ -15,6 +15,11 @@ import { Reversals, type BillingReversals } from './reversals.js';
 import { Settlement } from './settlement.js';
 import { createStripeGateway, type StripeGateway } from './stripe-client.js';
 
+/** Calls whose minutes, and payments whose settlement, one worker handles at once (each call's minutes in order). */
+const BILLING_CONCURRENCY = 32;
+/** Longest wait between two looks for new minutes, so a minute reaches the ledger well within a second. */
+const MINUTES_POLL_MAX_MS = 200;
+
 /** The money core: holds, minutes, settlement, reversals and the ledger (docs/payments.md). */
 export interface Billing {
   ledger: LedgerService;
@@ -29,7 +34,10 @@ export interface Billing {
   recheckMs: number;
   /** One pass of the worker: pending minutes, then due settlements and earning releases. */
   runOnce(): Promise<void>;
-  /** Runs `runOnce` every BILLING_POLL_MS until stopped; `stop` waits for the pass in progress. */
+  /**
+   * Runs the worker until stopped: minutes as soon as a batch comes full, else every
+   * min(BILLING_POLL_MS, 200 ms); settlements every BILLING_POLL_MS. `stop` waits for the passes in progress.
+   */
   startWorker(): { stop(): Promise<void> };
 }
 
@@ -69,28 +77,48 @@ export async function createBilling(deps: BillingDeps): Promise<Billing> {
   });
   const reversals = new Reversals({ payments, holds: holdsRepo, ledger, log });
   const runOnce = async (): Promise<void> => {
-    await minutes.applyPending(settings.batch);
-    await settlement.runDue(settings.batch);
+    await minutes.applyPending(settings.batch, BILLING_CONCURRENCY);
+    await settlement.runDue(settings.batch, BILLING_CONCURRENCY);
   };
   return {
     ledger, holds, minutes, settlement, reversals, payments, billed, funding, recheckMs, runOnce,
     startWorker() {
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      let current: Promise<void> = Promise.resolve();
-      const tick = (): void => {
-        current = runOnce().catch((err: unknown) => log.warn({ err }, 'billing pass failed')).finally(() => {
-          if (!stopped) timer = setTimeout(tick, settings.pollMs);
-        });
-      };
-      timer = setTimeout(tick, 0);
+      // Two loops, so that settlements (Stripe round trips) never hold up the minutes: minutes
+      // again at once while batches come full, else every MINUTES_POLL_MAX_MS at most.
+      const minuteLoop = loop(log, 'billing minutes pass failed', async () => {
+        const fetched = await minutes.applyPending(settings.batch, BILLING_CONCURRENCY);
+        return fetched >= settings.batch ? 0 : Math.min(settings.pollMs, MINUTES_POLL_MAX_MS);
+      });
+      const settleLoop = loop(log, 'billing settlement pass failed', async () => {
+        await settlement.runDue(settings.batch, BILLING_CONCURRENCY);
+        return settings.pollMs;
+      });
       return {
         async stop() {
-          stopped = true;
-          if (timer) clearTimeout(timer);
-          await current;
+          await Promise.all([minuteLoop.stop(), settleLoop.stop()]);
         },
       };
+    },
+  };
+}
+
+/** Runs `pass` again after the delay it returns, until stopped; `stop` waits for the pass in progress. */
+function loop(log: Logger, failure: string, pass: () => Promise<number>): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+  const run = (): void => {
+    let delay = MINUTES_POLL_MAX_MS;
+    current = pass().then((d) => { delay = d; }, (err: unknown) => log.warn({ err }, failure)).finally(() => {
+      if (!stopped) timer = setTimeout(run, delay);
+    });
+  };
+  timer = setTimeout(run, 0);
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await current;
     },
   };
 }

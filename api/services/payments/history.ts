@@ -44,7 +44,8 @@ export const EXPORT_MAX_ROWS = 100_000;
 
 /**
  * Payment history from the ledger: the transactions that touch the caller's accounts (as a
- * payer `guest:<id>`, as a host `host:<id>:*`), one row per money event, newest first.
+ * payer `guest:<id>`, as a host `host:<id>:*`), posted to or named as a party (a refund or
+ * dispute of the payer's charge), one row per money event, newest first.
  */
 export class PaymentHistoryService {
   constructor(private readonly ledger: LedgerService) {}
@@ -59,7 +60,9 @@ export class PaymentHistoryService {
 
   private row(tx: LedgerTransaction, mine: Set<string>): HistoryRow {
     const view = KIND_VIEW[tx.kind] ?? { type: tx.kind, status: 'recorded' };
-    const amount = tx.postings.filter((p) => mine.has(p.account)).reduce((max, p) => Math.max(max, Math.abs(p.amount_minor)), 0);
+    const posted = tx.postings.filter((p) => mine.has(p.account));
+    // A party without a posting (the payer of a refunded charge) sees the whole amount moved.
+    const amount = (posted.length > 0 ? posted : tx.postings).reduce((max, p) => Math.max(max, Math.abs(p.amount_minor)), 0);
     return {
       id: tx.id, type: view.type, status: view.status, amount_minor: amount, currency: tx.currency,
       call_id: tx.refs.call_id ?? null, payout_id: tx.refs.payout_id ?? null, created_at: tx.created_at.toISOString(),

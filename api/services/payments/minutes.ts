@@ -4,6 +4,7 @@ import { isTerminal, type CallStore } from '../../../shared/calls/index.js';
 import type { BilledMinutesRepository, MinuteStatus } from '../../repositories/billed-minutes.js';
 import type { CallPayment, CallPaymentsRepository } from '../../repositories/call-payments.js';
 import { splitMinute } from './accounts.js';
+import { eachLimited } from './concurrency.js';
 import { fundedMinutes, type HoldService } from './holds.js';
 import type { LedgerService } from './ledger.js';
 import { minutePosting } from './postings.js';
@@ -30,19 +31,28 @@ export interface MinutesDeps {
 export class MinuteApplier {
   constructor(private readonly deps: MinutesDeps) {}
 
-  /** Applies up to `limit` pending minutes; returns how many were applied. */
-  async applyPending(limit: number): Promise<number> {
+  /**
+   * Applies up to `limit` pending minutes, `concurrency` calls at a time (a call's minutes in
+   * order, one after the other: they share its payment); returns how many were fetched.
+   */
+  async applyPending(limit: number, concurrency = 1): Promise<number> {
     const minutes = await this.deps.source.pending(limit);
-    let applied = 0;
+    const byCall = new Map<string, StoredMinute[]>();
     for (const minute of minutes) {
-      try {
-        await this.apply(minute);
-        applied++;
-      } catch (err) {
-        this.deps.log.warn({ err, call: minute.callId, minute: minute.minute }, 'billing minute not applied; will retry');
-      }
+      const list = byCall.get(minute.callId);
+      if (list) list.push(minute);
+      else byCall.set(minute.callId, [minute]);
     }
-    return applied;
+    await eachLimited([...byCall.values()], concurrency, async (ofCall) => {
+      for (const minute of ofCall) {
+        try {
+          await this.apply(minute);
+        } catch (err) {
+          this.deps.log.warn({ err, call: minute.callId, minute: minute.minute }, 'billing minute not applied; will retry');
+        }
+      }
+    });
+    return minutes.length;
   }
 
   private async outcome(minute: StoredMinute, payment: CallPayment | null): Promise<MinuteStatus> {

@@ -109,6 +109,8 @@ export interface Reversal {
   kind: 'refund' | 'dispute' | 'dispute_won';
   callId: string;
   hostId: string;
+  /** Whose card the money goes back to (or is taken from again): the event is in their history. */
+  guestId: string;
   currency: string;
   /** The share of the captured amount being reversed (see splitProportionally). */
   split: MinuteSplit;
@@ -131,7 +133,7 @@ export function reversalPosting(e: Reversal): PostRequest | null {
       { account: Accounts.hostAvailable(e.hostId), amount_minor: sign * e.split.net },
       { account: Accounts.platformFees, amount_minor: sign * e.split.fee },
     ],
-    refs: { call_id: e.callId, ...e.refs },
+    refs: { call_id: e.callId, ...e.refs, parties: [Accounts.guest(e.guestId)] },
   });
 }
 

@@ -72,7 +72,7 @@ export class Reversals implements BillingReversals {
     if (amount <= 0) return { outcome: 'posted', applied: false, callId: payment.call_id };
     const total = { gross: payment.captured_minor, ...this.capturedSplit(payment) };
     const split = splitIncrement(previous, amount, total);
-    const posting = reversalPosting({ id, kind, callId: payment.call_id, hostId: payment.host_id, currency: payment.currency, split, refs: { payment_id: payment.id } });
+    const posting = reversalPosting({ id, kind, callId: payment.call_id, hostId: payment.host_id, guestId: payment.guest_id, currency: payment.currency, split, refs: { payment_id: payment.id } });
     if (!posting) return { outcome: 'posted', applied: false, callId: payment.call_id };
     const result = await this.deps.ledger.post(posting);
     this.deps.log.info({ call: payment.call_id, kind, amount, applied: result.applied }, 'capture reversed');
@@ -102,7 +102,7 @@ export class Reversals implements BillingReversals {
     if (!lost) return { outcome: 'not_settled' };
     const amountOf = (account: string) => lost.postings.find((p) => p.account === account)?.amount_minor ?? 0;
     const split = { gross: -amountOf('stripe:clearing'), fee: amountOf('platform:fees'), net: amountOf(`host:${payment.host_id}:available`) };
-    const posting = reversalPosting({ id: `dispute_won:${input.objectId}`, kind: 'dispute_won', callId: payment.call_id, hostId: payment.host_id, currency: payment.currency, split, refs: { payment_id: payment.id } });
+    const posting = reversalPosting({ id: `dispute_won:${input.objectId}`, kind: 'dispute_won', callId: payment.call_id, hostId: payment.host_id, guestId: payment.guest_id, currency: payment.currency, split, refs: { payment_id: payment.id } });
     if (!posting) return { outcome: 'posted', applied: false, callId: payment.call_id };
     const result = await this.deps.ledger.post(posting);
     return { outcome: 'posted', applied: result.applied, callId: payment.call_id };

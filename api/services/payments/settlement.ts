@@ -4,6 +4,7 @@ import { isTerminal, type CallStore } from '../../../shared/calls/index.js';
 import type { BilledMinutesRepository } from '../../repositories/billed-minutes.js';
 import type { CallPayment, CallPaymentsRepository, IntentOutcome } from '../../repositories/call-payments.js';
 import { authorizedByIntent, type PaymentHoldsRepository } from '../../repositories/payment-holds.js';
+import { eachLimited } from './concurrency.js';
 import { isFinalRefusal, type Intents } from './intents.js';
 import type { LedgerService } from './ledger.js';
 import { capturePosting, releasePosting, writeOffPosting } from './postings.js';
@@ -50,18 +51,18 @@ export function allocate(billed: number, intents: Array<{ pi: string; amount_min
 export class Settlement {
   constructor(private readonly deps: SettlementDeps) {}
 
-  /** Looks at up to `limit` due payments; returns how many reached a final state. */
-  async runDue(limit: number): Promise<number> {
+  /** Looks at up to `limit` due payments, `concurrency` at a time; returns how many reached a final state. */
+  async runDue(limit: number, concurrency = 1): Promise<number> {
     const now = this.deps.now();
     let done = 0;
-    for (const payment of await this.deps.payments.due(['placing', 'held', 'settling'], now, limit)) {
+    await eachLimited(await this.deps.payments.due(['placing', 'held', 'settling'], now, limit), concurrency, async (payment) => {
       try {
         if (await this.step(payment)) done++;
       } catch (err) {
         await this.retryLater(payment, err);
       }
-    }
-    await this.releaseEarnings(limit);
+    });
+    await this.releaseEarnings(limit, concurrency);
     return done;
   }
 
@@ -167,12 +168,12 @@ export class Settlement {
   }
 
   /** Posts the release of host earnings whose refund and dispute window has passed. */
-  async releaseEarnings(limit: number): Promise<void> {
+  async releaseEarnings(limit: number, concurrency = 1): Promise<void> {
     const now = this.deps.now();
-    for (const payment of await this.deps.payments.unreleased(new Date(now.getTime() - this.deps.earningsHoldMs), limit)) {
+    await eachLimited(await this.deps.payments.unreleased(new Date(now.getTime() - this.deps.earningsHoldMs), limit), concurrency, async (payment) => {
       const posting = releasePosting({ callId: payment.call_id, hostId: payment.host_id, currency: payment.currency, net: payment.net_minor });
       if (posting) await this.deps.ledger.post(posting);
       await this.deps.payments.update(payment.id, { released_at: now }, ['settled']);
-    }
+    });
   }
 }

@@ -51,7 +51,7 @@ describe('history, export, earnings and chart', () => {
     callA = await settledCall(ledger, { hostId: host.user.id, guestId: guest.id, minutes: 3, rate: 250, at: new Date('2026-03-01T03:00:00Z') });
     callB = await settledCall(ledger, { hostId: host.user.id, guestId: guest.id, minutes: 2, rate: 250, at: new Date('2026-03-03T15:00:00Z'), release: false });
     const split = splitMinute(250, FEE_BPS);
-    await ledger.post({ ...reversalPosting({ id: 'refund:re_test1', kind: 'refund', callId: callA, hostId: host.user.id, currency: 'USD', split: { gross: split.gross, fee: split.fee, net: split.net } })!, created_at: new Date('2026-03-04T10:00:00Z') });
+    await ledger.post({ ...reversalPosting({ id: 'refund:re_test1', kind: 'refund', callId: callA, hostId: host.user.id, guestId: guest.id, currency: 'USD', split: { gross: split.gross, fee: split.fee, net: split.net } })!, created_at: new Date('2026-03-04T10:00:00Z') });
   });
   afterAll(async () => {
     if (ledger) await expectLedgerBalanced(ledger);
@@ -61,28 +61,32 @@ describe('history, export, earnings and chart', () => {
   it('the guest sees what they paid; the host sees earnings and reversals; pagination per spec 000', async () => {
     const mine = await call(h.t, 'GET', '/v1/payments/history', { token: guest.token });
     expect(mine.status).toBe(200);
+    // The refund of one minute of call A is the guest's too: the whole refunded amount, back to their card.
     expect(mine.body.data).toEqual([
+      expect.objectContaining({ id: 'refund:re_test1', type: 'refund', status: 'reversed', amount_minor: 250, currency: 'USD', call_id: callA }),
       expect.objectContaining({ type: 'charge', status: 'succeeded', amount_minor: 500, currency: 'USD', call_id: callB }),
       expect.objectContaining({ type: 'charge', status: 'succeeded', amount_minor: 750, call_id: callA }),
     ]);
-    expect(mine.body.pagination).toEqual({ page: 1, per_page: 20, total: 2, total_pages: 1 });
+    expect(mine.body.pagination).toEqual({ page: 1, per_page: 20, total: 3, total_pages: 1 });
     const hosts = await call(h.t, 'GET', '/v1/payments/history', { token: host.token });
     expect(hosts.body.data.map((r: { type: string; status: string; amount_minor: number }) => [r.type, r.status, r.amount_minor])).toEqual([
       ['refund', 'reversed', 225], ['earning', 'available', 675],
     ]);
-    const paged = await call(h.t, 'GET', '/v1/payments/history?per_page=1&page=2', { token: guest.token });
+    const paged = await call(h.t, 'GET', '/v1/payments/history?per_page=1&page=3', { token: guest.token });
     expect(paged.body.data).toHaveLength(1);
-    expect(paged.body.data[0].call_id).toBe(callA);
-    expect(paged.body.pagination).toEqual({ page: 2, per_page: 1, total: 2, total_pages: 2 });
+    expect(paged.body.data[0]).toMatchObject({ type: 'charge', call_id: callA });
+    expect(paged.body.pagination).toEqual({ page: 3, per_page: 1, total: 3, total_pages: 3 });
   });
 
   it('filters by call, status and date range, and validates them', async () => {
     const byCall = await call(h.t, 'GET', `/v1/payments/history?call_id=${callA}`, { token: guest.token });
-    expect(byCall.body.data.map((r: { call_id: string }) => r.call_id)).toEqual([callA]);
+    expect(byCall.body.data.map((r: { id: string }) => r.id)).toEqual(['refund:re_test1', `capture:${callA}`]);
     const byStatus = await call(h.t, 'GET', '/v1/payments/history?status=reversed', { token: host.token });
     expect(byStatus.body.data.map((r: { id: string }) => r.id)).toEqual(['refund:re_test1']);
     const byDate = await call(h.t, 'GET', '/v1/payments/history?from=2026-03-02T00:00:00Z&to=2026-03-05T00:00:00Z', { token: guest.token });
-    expect(byDate.body.data.map((r: { call_id: string }) => r.call_id)).toEqual([callB]);
+    expect(byDate.body.data.map((r: { id: string }) => r.id)).toEqual(['refund:re_test1', `capture:${callB}`]);
+    const guestReversed = await call(h.t, 'GET', '/v1/payments/history?status=reversed', { token: guest.token });
+    expect(guestReversed.body.data.map((r: { id: string }) => r.id)).toEqual(['refund:re_test1']);
     for (const bad of ['status=nope', 'call_id=x', 'from=yesterday', 'per_page=101', 'page=0', 'from=2026-03-05T00:00:00Z&to=2026-03-01T00:00:00Z', 'extra=1']) {
       const res = await call(h.t, 'GET', `/v1/payments/history?${bad}`, { token: guest.token });
       expect({ bad, status: res.status, code: res.body.error?.code }).toEqual({ bad, status: 400, code: 'validation_error' });

@@ -79,13 +79,13 @@ describe('ledger on real storage', () => {
     await billMinutes(callId, guestId, hostId, 4);
     await settle(callId, guestId, hostId, 4);
     const refund = splitProportionally(400, total(4));
-    await ledger.post(reversalPosting({ id: 'refund:re_1', kind: 'refund', callId, hostId, currency: 'USD', split: refund })!);
-    await ledger.post(reversalPosting({ id: 'refund:re_1', kind: 'refund', callId, hostId, currency: 'USD', split: refund })!);
+    await ledger.post(reversalPosting({ id: 'refund:re_1', kind: 'refund', callId, hostId, guestId, currency: 'USD', split: refund })!);
+    await ledger.post(reversalPosting({ id: 'refund:re_1', kind: 'refund', callId, hostId, guestId, currency: 'USD', split: refund })!);
     expect(await ledger.balance(Accounts.stripeClearing, 'USD')).toBeGreaterThan(0);
     const rest = splitIncrement(400, 600, total(4));
-    await ledger.post(reversalPosting({ id: 'dispute:dp_1', kind: 'dispute', callId, hostId, currency: 'USD', split: rest })!);
+    await ledger.post(reversalPosting({ id: 'dispute:dp_1', kind: 'dispute', callId, hostId, guestId, currency: 'USD', split: rest })!);
     expect(await ledger.balance(Accounts.hostAvailable(hostId), 'USD')).toBe(0);
-    await ledger.post(reversalPosting({ id: 'dispute_won:dp_1', kind: 'dispute_won', callId, hostId, currency: 'USD', split: rest })!);
+    await ledger.post(reversalPosting({ id: 'dispute_won:dp_1', kind: 'dispute_won', callId, hostId, guestId, currency: 'USD', split: rest })!);
     expect(await ledger.balance(Accounts.hostAvailable(hostId), 'USD')).toBe(-rest.net);
   });
 
