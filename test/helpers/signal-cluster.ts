@@ -60,4 +60,10 @@ export async function spawnNode(env: Record<string, string>, options: { openFile
   return Object.assign(proc, { url: `ws://127.0.0.1:${proc.signalPort}` });
 }
 
+/** A node's answer to `GET /ready`: its HTTP status and JSON body. */
+export async function readiness(port: number): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}/ready`);
+  return { status: res.status, body: await res.json() };
+}
+
 export { until } from './poll.js';

@@ -1,5 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import type { Db } from 'mongodb';
 import { afterAll, beforeAll } from 'vitest';
 import type { Call, CallStore, MongoCallStore, Peer } from '../../shared/calls/index.js';
+import type { KeyRing } from '../../shared/tokens/index.js';
 import { MongoCallStore as Store } from '../../shared/calls/index.js';
 import type { SignalNode } from '../../signal/main.js';
 import { dropRedisPrefix, freshDb, mongoUrl, redisClient, redisUrl, uniqueName } from './services.js';
@@ -17,6 +20,23 @@ export interface LocalNode {
 /** A signal node started by the harness as its own OS process. */
 export type SpawnedNode = Awaited<ReturnType<typeof spawnNode>>;
 
+/** The database (by handle and name) and signing keys (folder and ring) the harness's nodes use. */
+export interface HarnessTarget {
+  db: Db;
+  name: string;
+  keys: { dir: string; ring: KeyRing };
+}
+
+export interface SignalHarnessOptions {
+  /** A private Redis for the nodes (it goes away with its test file, so its keys are not dropped). */
+  redisUrl?: () => string;
+  /** Run on the database and keys of a product under test (read at set-up; neither is dropped) instead of fresh ones. */
+  on?: () => HarnessTarget;
+}
+
+/** How `activeCall` joins: the guest and then the host, or both sockets open first and then both join at once. */
+export type JoinOrder = 'guest first' | 'at once';
+
 /** Two joined peers of one call, `active` once both have seen it (see `activeCall`). */
 export interface CallPair {
   call: Call;
@@ -28,27 +48,43 @@ export interface CallPair {
  * The set-up the signal integration tests share: a key ring, a fresh database and call store, a
  * Redis key prefix, nodes (in-process or spawned), and clients; `close()` kills the clients, stops
  * the nodes and drops the prefix and the database. `useSignalHarness` wires it to the hooks.
+ * With `SIGNAL_TEST_DUMP=<file>` set, `close()` first writes the spawned nodes' logs to that file;
+ * `SIGNAL_TEST_LOG` sets their log level (`info` by default: tests read their log lines).
  */
 export class SignalHarness {
-  readonly keys = makeKeys();
   readonly prefix: string;
   readonly nodes: LocalNode[] = [];
   readonly procs: SpawnedNode[] = [];
   readonly clients: SignalClient[] = [];
-  #db: Awaited<ReturnType<typeof freshDb>> | undefined;
+  #keys: HarnessTarget['keys'] | undefined;
+  #db: (HarnessTarget & { drop(): Promise<void> }) | undefined;
   #store: MongoCallStore | undefined;
   readonly #extraPrefixes: string[] = [];
 
-  constructor(readonly label: string, readonly options: { redisUrl?: () => string } = {}) {
+  constructor(readonly label: string, readonly options: SignalHarnessOptions = {}) {
     this.prefix = uniqueName(label);
   }
 
   async setup(): Promise<void> {
-    this.#db = await freshDb(this.label);
+    const target = this.options.on?.();
+    if (target) {
+      this.#keys = target.keys;
+      this.#db = { ...target, drop: async () => undefined };
+    } else {
+      const fresh = await freshDb(this.label);
+      this.#db = { db: fresh.db, name: fresh.name, keys: this.keys, drop: () => fresh.drop() };
+    }
     this.#store = new Store(this.#db.db);
   }
 
-  get db(): Awaited<ReturnType<typeof freshDb>> {
+  /** The key folder (for spawned nodes) and ring (to mint tokens): fresh ones unless `on` names a product's. */
+  get keys(): HarnessTarget['keys'] {
+    if (!this.#keys && this.options.on) throw new Error('SignalHarness: setup() has not run');
+    this.#keys ??= makeKeys();
+    return this.#keys;
+  }
+
+  get db(): HarnessTarget {
     if (!this.#db) throw new Error('SignalHarness: setup() has not run');
     return this.#db;
   }
@@ -85,7 +121,9 @@ export class SignalHarness {
 
   /** Starts a node process on the harness's database and keys (Redis settings come with `env`). */
   async spawn(env: Record<string, string>, options: { openFilesLimit?: number } = {}): Promise<SpawnedNode> {
-    const proc = await spawnNode({ MONGO_URL: mongoUrl(), MONGO_DB: this.db.name, JWT_KEYS_DIR: this.keys.dir, ...env }, options);
+    const proc = await spawnNode({
+      MONGO_URL: mongoUrl(), MONGO_DB: this.db.name, JWT_KEYS_DIR: this.keys.dir, LOG_LEVEL: process.env.SIGNAL_TEST_LOG ?? 'info', ...env,
+    }, options);
     this.procs.push(proc);
     return proc;
   }
@@ -120,19 +158,31 @@ export class SignalHarness {
   }
 
   /**
-   * A new call with its guest joined on `guestUrl` and then its host on `hostUrl` (the same node
-   * unless given), both having seen the call turn `active`.
+   * A new call with its guest on `guestUrl` and its host on `hostUrl` (the same node unless given),
+   * joined in `order`, both having seen the call turn `active`.
    */
-  async activeCall(hostUrl: string, guestUrl = hostUrl, timeoutMs = 10000): Promise<CallPair> {
+  async activeCall(hostUrl: string, guestUrl = hostUrl, timeoutMs = 10000, order: JoinOrder = 'guest first'): Promise<CallPair> {
     const call = await this.call();
-    const guest = await this.joined(guestUrl, call, 'guest');
-    const host = await this.joined(hostUrl, call, 'host');
+    let guest: SignalClient;
+    let host: SignalClient;
+    if (order === 'at once') {
+      guest = await this.connect(guestUrl, call, 'guest');
+      host = await this.connect(hostUrl, call, 'host');
+      await Promise.all([guest.join(), host.join()]);
+    } else {
+      guest = await this.joined(guestUrl, call, 'guest');
+      host = await this.joined(hostUrl, call, 'host');
+    }
     await Promise.all([guest, host].map((c) => c.waitType('call-state', timeoutMs, (f) => f.data.status === 'active')));
     return { call, guest, host };
   }
 
   /** Kills the clients, stops the nodes, drops the Redis prefixes and the database. Safe to call twice. */
   async close(): Promise<void> {
+    const dump = process.env.SIGNAL_TEST_DUMP;
+    if (dump && this.procs.length > 0) {
+      writeFileSync(dump, this.procs.map((p) => p.logs.map((l) => JSON.stringify(l)).join('\n') + '\n' + p.stderr()).join('\n====\n'));
+    }
     for (const c of this.clients.splice(0)) c.kill();
     for (const n of this.nodes.splice(0)) await n.node.close().catch(() => undefined);
     const procs = this.procs.splice(0);
@@ -151,7 +201,7 @@ export class SignalHarness {
 }
 
 /** A harness whose set-up and tear-down run in the enclosing describe block (or file). */
-export function useSignalHarness(label: string, options: { redisUrl?: () => string } = {}): SignalHarness {
+export function useSignalHarness(label: string, options: SignalHarnessOptions = {}): SignalHarness {
   const harness = new SignalHarness(label, options);
   beforeAll(() => harness.setup());
   afterAll(() => harness.close());

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachedToolPath } from '../../../shared/runtime/go-tools.js';
 import { startProductProcess } from '../../helpers/product-process.js';
 import { until } from '../../helpers/poll.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 /** The pids whose parent is `pid` (from /proc). */
 function childrenOf(pid: number): number[] {
@@ -30,10 +30,9 @@ function alive(pid: number): boolean {
 /** Database servers (and the tests' redis-server) die with their parent, however it dies. */
 describe('child servers die with their parent', () => {
   const strays: number[] = [];
-  const dataDir = mkdtempSync(join(tmpdir(), 'vidivo-childdeath-'));
+  const dataDir = scratchDir('vidivo-childdeath');
   afterAll(() => {
     for (const pid of strays) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('SIGKILL of a product process with the embedded FerretDB: the FerretDB process exits too', async () => {
@@ -70,12 +69,11 @@ describe('child servers die with their parent', () => {
   it('our FerretDB wrapper arms the parent-death signal itself (spawned without setpriv)', async () => {
     const bin = cachedToolPath('ferretdb');
     expect(bin).toBeTypeOf('string');
-    const dir = mkdtempSync(join(tmpdir(), 'vidivo-ferret-'));
+    const dir = scratchDir('vidivo-ferret');
     await killParentOf([
       `import { spawn } from 'node:child_process';`,
       `const c = spawn('${bin}', ['--listen-addr=127.0.0.1:0', '--handler=sqlite', '--sqlite-url=file:${dir}/'], { stdio: 'ignore', env: { ...process.env, VIDIVO_PARENT_PID: String(process.pid) } });`,
       `console.log(c.pid); setInterval(() => {}, 1000);`,
     ].join('\n'), 'ferretdb');
-    rmSync(dir, { recursive: true, force: true });
   });
 });

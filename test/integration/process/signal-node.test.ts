@@ -1,27 +1,19 @@
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyFile } from '../../../shared/tokens/index.js';
-import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
-import { mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
-import { scratchDir } from '../../helpers/scratch.js';
+import { redisClient, uniqueName } from '../../helpers/services.js';
+import { useSignalHarness, type SpawnedNode } from '../../helpers/signal-harness.js';
 
 describe('a signal node with Redis', () => {
-  const prefix = uniqueName('node');
+  const h = useSignalHarness('node');
+  const prefix = h.prefix;
   const nodeId = uniqueName('sig');
   const redis = redisClient();
-  let node: ProductProcess;
+  let node: SpawnedNode;
 
   beforeAll(async () => {
-    const dataDir = scratchDir('vidivo-signal');
-    generateKeyFile(join(dataDir, 'keys'));
-    node = await startProductProcess('signal', {
-      DATA_DIR: dataDir, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, NODE_ID: nodeId,
-      MONGO_URL: mongoUrl(), MONGO_DB: uniqueName('sigdb'), SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '1000',
-    });
+    node = await h.spawn(h.redisEnv({ NODE_ID: nodeId, SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '1000' }));
   });
-  afterAll(async () => {
-    if (node.child.exitCode === null) { node.kill('SIGKILL'); await node.exited; }
+  afterAll(() => {
     redis.disconnect();
   });
 

@@ -4,23 +4,22 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoCallStore } from '../../../shared/calls/index.js';
 import { PROJECT_ROOT } from '../../../shared/runtime/paths.js';
 import { startProductProcess, type ProductProcess } from '../../helpers/product-process.js';
-import { freshDb, mongoUrl } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, until } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { mongoUrl } from '../../helpers/services.js';
+import { until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
 
-const keys = makeKeys();
-let db: Awaited<ReturnType<typeof freshDb>>;
+const h = useSignalHarness('tierisolation');
 let product: ProductProcess;
 let abuser: ChildProcess | undefined;
-const clients: SignalClient[] = [];
+
+/** The settings of an `all` process on the harness's database and keys. */
+const productEnv = () => ({ MONGO_URL: mongoUrl(), MONGO_DB: h.db.name, JWT_KEYS_DIR: h.keys.dir, SHUTDOWN_TIMEOUT_MS: '5000' });
 
 beforeAll(async () => {
-  db = await freshDb('tierisolation');
   product = await startProductProcess('all', {
-    MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir, SHUTDOWN_TIMEOUT_MS: '5000',
+    ...productEnv(),
     // The abuser stands for many addresses: rate limits would otherwise turn most of it away cheaply.
     RATE_LIMIT_EXEMPT_IPS: '["127.0.0.1"]',
   });
@@ -28,10 +27,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   abuser?.kill('SIGKILL');
-  for (const c of clients) c.kill();
   product?.kill('SIGKILL');
   await product?.exited;
-  await db?.drop();
 });
 
 async function startAbuser(tokens: string[]): Promise<{ stop(): Promise<Record<string, any>> }> {
@@ -62,21 +59,10 @@ function p99(values: number[]): number {
 
 describe('an honest call while another client abuses the REST API and the signal port (all mode)', () => {
   it('gets every relayed frame, in order, with a bounded p99, and the process keeps serving both tiers', async () => {
-    const store = new MongoCallStore(db.db);
-    const url = `ws://127.0.0.1:${product.signalPort}`;
-    const call = await createCall(store);
-    const host = await SignalClient.connect(url, await peerToken(keys.ring, call, 'host'));
-    const guest = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest'));
-    clients.push(host, guest);
-    await host.join();
-    await guest.join();
-    await guest.waitType('call-state', 10000, (f) => f.data.status === 'active');
+    const { host, guest } = await h.activeCall(`ws://127.0.0.1:${product.signalPort}`);
 
     const abusive: string[] = [];
-    for (let i = 0; i < 4; i += 1) {
-      const other = await createCall(store);
-      abusive.push(await peerToken(keys.ring, other, i % 2 === 0 ? 'host' : 'guest'));
-    }
+    for (let i = 0; i < 4; i += 1) abusive.push(await h.token(await h.call(), i % 2 === 0 ? 'host' : 'guest'));
     const abuse = await startAbuser(abusive);
 
     const frames = 150;
@@ -117,9 +103,7 @@ describe('an honest call while another client abuses the REST API and the signal
 
 describe('connections to the API port cannot take the signal port\'s descriptors (all mode)', () => {
   it('with 600 silent connections on the API port of a 512-descriptor process, the signal port still upgrades and answers /health', async () => {
-    const limited = await startProductProcess('all', {
-      MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir, SHUTDOWN_TIMEOUT_MS: '5000',
-    }, 60000, { openFilesLimit: 512 });
+    const limited = await startProductProcess('all', productEnv(), 60000, { openFilesLimit: 512 });
     const raw: Socket[] = [];
     try {
       for (let i = 0; i < 600; i += 1) {
@@ -128,16 +112,15 @@ describe('connections to the API port cannot take the signal port\'s descriptors
         raw.push(socket);
       }
       await until(() => raw.filter((s) => !s.connecting).length >= 600, 20000, 'raw connections settled');
-      const call = await createCall(new MongoCallStore(db.db));
+      const call = await h.call();
       const url = `ws://127.0.0.1:${limited.signalPort}`;
       // Bounded: with one shared descriptor table these hang until the API's connections go away.
       const health = await fetch(`http://127.0.0.1:${limited.signalPort}/health`, { signal: AbortSignal.timeout(5000) });
       expect(health.status).toBe(200);
       const client = await Promise.race([
-        SignalClient.connect(url, await peerToken(keys.ring, call, 'host')),
+        h.connect(url, call, 'host'),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('upgrade hung')), 5000)),
       ]);
-      clients.push(client);
       expect((await client.join()).type).toBe('ack');
     } finally {
       for (const socket of raw) socket.destroy();

@@ -6,12 +6,10 @@ import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import { startProduct, type Product } from '../../../scripts/start.js';
 import { startTestApi, type TestApi } from '../../helpers/api.js';
 import { testConfig } from '../../helpers/config.js';
-import { mongoUrl, redisUrl, uniqueName } from '../../helpers/services.js';
-import { startLocalNode } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { mongoUrl, uniqueName } from '../../helpers/services.js';
+import { useSignalHarness, type HarnessTarget } from '../../helpers/signal-harness.js';
 import { startStripeMock, STRIPE_TEST_KEY, type StripeMock } from '../../helpers/stripe-mock.js';
 import { call, makeGuest, makeHost, type Actor } from '../users/fixtures.js';
-import type { SignalNode } from '../../../signal/main.js';
 
 interface Api { url: string }
 
@@ -39,32 +37,25 @@ beforeAll(async () => { stripe = await startStripeMock(); });
 afterAll(async () => { await stripe.stop(); });
 const stripeEnv = () => ({ STRIPE_SECRET_KEY: STRIPE_TEST_KEY, STRIPE_API_BASE: stripe.url });
 
+/** The database and keys of the API under test, for the signal harness's nodes. */
+const apiTarget = (t: TestApi): HarnessTarget => ({ db: t.db, name: t.config.mongo.database, keys: { dir: t.config.auth.keysDir, ring: t.keyRing } });
+
 describe('call transitions made by the API reach every signal node (Redis)', () => {
   let t: TestApi;
-  const nodes: SignalNode[] = [];
   const urls: string[] = [];
-  const clients: SignalClient[] = [];
 
   beforeAll(async () => {
     t = await startTestApi({ withRedis: true, env: { ...stripeEnv(), CALL_RING_TIMEOUT_SEC: '2', CALL_SWEEP_INTERVAL_MS: '200' } });
-    for (let i = 0; i < 2; i += 1) {
-      const { node, url } = await startLocalNode({ db: t.db, ring: t.keyRing, env: { REDIS_URL: redisUrl(), REDIS_PREFIX: t.config.redis.prefix, NODE_ID: uniqueName(`n${i}`) } });
-      nodes.push(node);
-      urls.push(url);
-    }
   });
-
   afterAll(async () => {
-    for (const c of clients) c.kill();
-    for (const node of nodes) await node.close();
     await t?.stop();
   });
-
-  const connect = async (url: string, token: string): Promise<SignalClient> => {
-    const c = await SignalClient.connect(url, token);
-    clients.push(c);
-    return c;
-  };
+  // Registered after the API's hooks: its nodes and clients go before the API does.
+  const h = useSignalHarness('announce', { on: () => apiTarget(t) });
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i += 1) urls.push((await h.local(h.redisEnv({ NODE_ID: uniqueName(`n${i}`) }, t.config.redis.prefix))).url);
+  });
+  const connect = (url: string, token: string) => h.connectWith(url, token);
 
   it('POST /v1/calls/:id/end pushes call-state ended to both peers on their two nodes and closes them with 4504', async () => {
     const host = await makeHost(t);
@@ -102,7 +93,6 @@ describe('call transitions made by the API reach the signal node of the same pro
   let product: Product;
   let t: TestApi;
   let closeDb: () => Promise<void>;
-  const clients: SignalClient[] = [];
 
   beforeAll(async () => {
     const database = uniqueName('all');
@@ -115,10 +105,11 @@ describe('call transitions made by the API reach the signal node of the same pro
   });
 
   afterAll(async () => {
-    for (const c of clients) c.kill();
     await product?.stop();
     await closeDb?.();
   });
+  // Registered after the product's hooks: its clients go before the product does.
+  const h = useSignalHarness('announceall', { on: () => apiTarget(t) });
 
   it('sees a host connected to the in-process node as online, and POST /v1/calls/:id/end reaches its sockets', async () => {
     const host = await makeHost(t);
@@ -126,15 +117,13 @@ describe('call transitions made by the API reach the signal node of the same pro
     expect((await call(t, 'GET', `/v1/calls/${first.callId}`, { token: host.token })).body.data.status).toBe('waiting');
     const hostToken = (await post(t, `/v1/calls/${first.callId}/host-join`, host.token)).signaling.token;
     const signalUrl = `ws://127.0.0.1:${product.signal!.port}`;
-    const hostSocket = await SignalClient.connect(signalUrl, hostToken);
-    clients.push(hostSocket);
+    const hostSocket = await h.connectWith(signalUrl, hostToken);
     await hostSocket.join();
 
     const second = await openCall(t, host);
     expect((await call(t, 'GET', `/v1/calls/${second.callId}`, { token: host.token })).body.data.status).toBe('ringing');
 
-    const guest = await SignalClient.connect(signalUrl, first.guestToken);
-    clients.push(guest);
+    const guest = await h.connectWith(signalUrl, first.guestToken);
     await guest.join();
     await guest.waitType('call-state', 10000, (f) => f.data.status === 'active');
     await post(t, `/v1/calls/${first.callId}/end`, host.token);

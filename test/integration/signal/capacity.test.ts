@@ -1,40 +1,27 @@
 import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoCallStore } from '../../../shared/calls/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SignalNode } from '../../../signal/main.js';
 import { OWN_DESCRIPTORS } from '../../../signal/socket-capacity.js';
-import { freshDb, mongoUrl } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, spawnNode, startLocalNode } from '../../helpers/signal-cluster.js';
+import { readiness as ready } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
 import { SignalClient } from '../../helpers/ws-client.js';
 
-const keys = makeKeys();
-let db: Awaited<ReturnType<typeof freshDb>>;
-const nodes: SignalNode[] = [];
-const procs: Array<Awaited<ReturnType<typeof spawnNode>>> = [];
-const clients: SignalClient[] = [];
+const h = useSignalHarness('signalcapacity');
 
 /** Opens one socket; `hung` when no answer came within `timeoutMs` (the node could not accept). */
 async function attempt(url: string, token: string, timeoutMs = 5000): Promise<SignalClient | { status: number } | 'hung'> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<'hung'>((resolve) => { timer = setTimeout(() => resolve('hung'), timeoutMs); });
-  const opened = SignalClient.connect(url, token).then(
-    (client) => { clients.push(client); return client; },
-    async (err: { status?: number }) => {
-      if (err.status === undefined) throw err;
-      return { status: err.status };
-    },
-  );
+  const opened = h.connectWith(url, token).catch((err: { status?: number }) => {
+    if (err.status === undefined) throw err;
+    return { status: err.status };
+  });
   try {
     return await Promise.race([opened, hung]);
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function ready(port: number): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}/ready`);
-  return { status: res.status, body: await res.json() };
 }
 
 /** A raw upgrade request: the status, `Connection` header and JSON body of the answer. */
@@ -49,36 +36,21 @@ async function rawUpgrade(port: number): Promise<{ status: number | undefined; c
   return { status: res.statusCode, connection: res.headers['connection'], body: JSON.parse(body) };
 }
 
-beforeAll(async () => {
-  db = await freshDb('signalcapacity');
-});
-
-afterAll(async () => {
-  for (const c of clients) c.kill();
-  for (const n of nodes) await n.close();
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-  await db?.drop();
-});
-
 describe('node capacity (SIGNAL_MAX_SOCKETS)', () => {
   let url: string;
   let port: number;
-  let store: MongoCallStore;
+  let node: SignalNode;
   beforeAll(async () => {
-    const started = await startLocalNode({ db: db.db, ring: keys.ring, env: { SIGNAL_MAX_SOCKETS: '2', SIGNAL_JOIN_TIMEOUT_MS: '60000' } });
-    nodes.push(started.node);
-    ({ url, store } = started);
-    port = started.node.port;
+    ({ url, node } = await h.local({ SIGNAL_MAX_SOCKETS: '2', SIGNAL_JOIN_TIMEOUT_MS: '60000' }));
+    port = node.port;
   });
 
   it('refuses the upgrade past the limit with 503, says `full` on /ready, and accepts again once a socket closes', async () => {
-    const call = await createCall(store);
-    const [guest, host] = [await peerToken(keys.ring, call, 'guest'), await peerToken(keys.ring, call, 'host')];
-    const first = await SignalClient.connect(url, guest);
-    clients.push(first);
+    const call = await h.call();
+    const [guest, host] = [await h.token(call, 'guest'), await h.token(call, 'host')];
+    const first = await h.connectWith(url, guest);
     expect((await ready(port)).body.data).toMatchObject({ status: 'ready', checks: { sockets: { open: 1, max: 2 } } });
-    clients.push(await SignalClient.connect(url, host));
+    await h.connectWith(url, host);
 
     expect(await SignalClient.upgradeStatus(url, guest)).toBe(503);
     expect(await rawUpgrade(port)).toEqual({
@@ -88,7 +60,7 @@ describe('node capacity (SIGNAL_MAX_SOCKETS)', () => {
     const full = await ready(port);
     expect(full.status).toBe(503);
     expect(full.body).toMatchObject({ error: { code: 'service_unavailable', details: { status: 'full', checks: { sockets: { open: 2, max: 2 } } } } });
-    const metrics = await nodes[0]!.metrics.registry.getSingleMetricAsString('signal_upgrades_refused_total');
+    const metrics = await node.metrics.registry.getSingleMetricAsString('signal_upgrades_refused_total');
     expect(metrics).toContain('signal_upgrades_refused_total{reason="full"} 2');
 
     first.close();
@@ -103,16 +75,12 @@ describe('node capacity (SIGNAL_MAX_SOCKETS)', () => {
 describe('a node at its open-file limit', () => {
   it('refuses the sockets it has no descriptors for instead of leaving them unanswered, and keeps serving', async () => {
     const limit = 200;
-    const node = await spawnNode({
-      MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir,
-      SIGNAL_MAX_SOCKETS_PER_USER: '1000', SIGNAL_JOIN_TIMEOUT_MS: '600000',
-    }, { openFilesLimit: limit });
-    procs.push(node);
+    const node = await h.spawn({ SIGNAL_MAX_SOCKETS_PER_USER: '1000', SIGNAL_JOIN_TIMEOUT_MS: '600000' }, { openFilesLimit: limit });
     const capacity = limit - OWN_DESCRIPTORS;
     expect(node.logs.find((l) => l['msg'] === 'signal listening')).toMatchObject({ max_sockets: capacity, open_files_limit: limit });
 
-    const call = await createCall(new MongoCallStore(db.db));
-    const token = await peerToken(keys.ring, call, 'guest');
+    const call = await h.call();
+    const token = await h.token(call, 'guest');
     // More attempts than the process has descriptors: without the cap the later ones wait
     // unaccepted in the backlog (and the node spins on EMFILE).
     const outcomes = { open: 0, refused: 0, hung: 0 };
@@ -129,7 +97,7 @@ describe('a node at its open-file limit', () => {
     expect(full.body.error.details).toMatchObject({ status: 'full', checks: { sockets: { open: capacity, max: capacity } } });
     const health = await fetch(`http://127.0.0.1:${node.signalPort}/health`);
     expect(health.status).toBe(200);
-    const pong = await clients.at(-1)!.request('ping', {});
+    const pong = await h.clients.at(-1)!.request('ping', {});
     expect(pong.type).toBe('pong');
   });
 });

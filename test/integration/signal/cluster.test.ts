@@ -1,82 +1,42 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoCallStore } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
-import { dropRedisPrefix, freshDb, mongoUrl, redisClient, redisUrl, uniqueName } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, spawnNode, until } from '../../helpers/signal-cluster.js';
-import { SignalClient } from '../../helpers/ws-client.js';
+import { redisClient } from '../../helpers/services.js';
+import { readiness, until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness, type SpawnedNode as Node } from '../../helpers/signal-harness.js';
+import type { SignalClient } from '../../helpers/ws-client.js';
 
-type Node = Awaited<ReturnType<typeof spawnNode>>;
-const keys = makeKeys();
-const clients: SignalClient[] = [];
-const procs: Node[] = [];
-let db: Awaited<ReturnType<typeof freshDb>>;
-let store: MongoCallStore;
-const prefixes: string[] = [];
+const h = useSignalHarness('signalcluster');
 
+/** Node settings on `prefix`: a node is seen as dead 800 ms after its last heartbeat, swept every 100 ms. */
 function clusterEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir,
-    LOG_LEVEL: process.env.SIGNAL_TEST_LOG ?? 'info', SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800', SIGNAL_SWEEP_MS: '100', SIGNAL_RECONNECT_GRACE_MS: '20000', ...extra,
-  };
+  return h.redisEnv({ SIGNAL_HEARTBEAT_MS: '200', SIGNAL_NODE_TTL_MS: '800', SIGNAL_SWEEP_MS: '100', SIGNAL_RECONNECT_GRACE_MS: '20000', ...extra }, prefix);
 }
 
-async function node(env: Record<string, string>, id: string): Promise<Node> {
-  const n = await spawnNode({ ...env, NODE_ID: id });
-  procs.push(n);
-  return n;
-}
-
-async function connect(url: string, token: string): Promise<SignalClient> {
-  const c = await SignalClient.connect(url, token);
-  clients.push(c);
-  return c;
-}
+const node = (env: Record<string, string>, id: string): Promise<Node> => h.spawn({ ...env, NODE_ID: id });
 
 /**
- * A call with its host on `hostNode` and guest on `guestNode`, both joined and active, and media
- * up: both report `connected` as real clients do, and the call's billing clock has started.
+ * A call with its host on `hostNode` and guest on `guestNode`, both sockets open and then joined at
+ * once, active, and media up: both report `connected` as real clients do, and the call's billing
+ * clock has started.
  */
 async function activeCall(hostNode: Node, guestNode: Node) {
-  const call = await createCall(store);
-  const guest = await connect(guestNode.url, await peerToken(keys.ring, call, 'guest'));
-  const host = await connect(hostNode.url, await peerToken(keys.ring, call, 'host'));
-  await Promise.all([guest.join(), host.join()]);
-  await Promise.all([guest, host].map((c) => c.waitType('call-state', 10000, (f) => f.data.status === 'active')));
-  await Promise.all([guest, host].map((c) => c.request('media-state', { state: 'connected' })));
-  const mediaUpAt = await until(async () => (await store.get(call.id))?.media_up_at?.getTime() ?? null, 10000, 'media up stored');
-  return { call, guest, host, mediaUpAt };
+  const pair = await h.activeCall(hostNode.url, guestNode.url, 10000, 'at once');
+  await Promise.all([pair.guest, pair.host].map((c) => c.request('media-state', { state: 'connected' })));
+  const mediaUpAt = await until(async () => (await h.store.get(pair.call.id))?.media_up_at?.getTime() ?? null, 10000, 'media up stored');
+  return { ...pair, mediaUpAt };
 }
 
+/** The status a node's /ready reports, `unreachable` when it does not answer. */
 async function ready(n: Node): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${n.signalPort}/ready`).catch(() => undefined);
-  return res ? ((await res.json()) as { data: { status: string } }).data.status : 'unreachable';
+  const res = await readiness(n.signalPort!).catch(() => undefined);
+  return res ? (res.body.data.status as string) : 'unreachable';
 }
-
-beforeAll(async () => {
-  db = await freshDb('signalcluster');
-  store = new MongoCallStore(db.db);
-});
-
-afterAll(async () => {
-  if (process.env.SIGNAL_TEST_DUMP) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(process.env.SIGNAL_TEST_DUMP, procs.map((p) => p.logs.map((l) => JSON.stringify(l)).join('\n') + '\n' + p.stderr()).join('\n====\n'));
-  }
-  for (const c of clients) c.kill();
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-  const r = redisClient();
-  for (const prefix of prefixes) await dropRedisPrefix(r, prefix);
-  r.disconnect();
-  await db?.drop();
-});
 
 describe('two signal node processes on one Redis', () => {
   let a: Node;
   let b: Node;
-  const prefix = uniqueName('cluster');
-  prefixes.push(prefix);
+  const prefix = h.prefix;
 
   beforeAll(async () => {
     a = await node(clusterEnv(prefix, { SIGNAL_TICK_MS: '400' }), 'node-a');
@@ -86,7 +46,7 @@ describe('two signal node processes on one Redis', () => {
   it('makes exactly one `active` transition when both peers join at once on different nodes', async () => {
     const calls = await Promise.all(Array.from({ length: 8 }, () => activeCall(a, b)));
     for (const { call, guest, host } of calls) {
-      expect((await store.get(call.id))?.status).toBe('active');
+      expect((await h.store.get(call.id))?.status).toBe('active');
       const transitions = [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call state changed' && l['call'] === call.id && l['to'] === 'active');
       expect(transitions).toHaveLength(1);
       expect([...a.logs, ...b.logs].filter((l) => l['msg'] === 'media up' && l['call'] === call.id)).toHaveLength(1);
@@ -136,10 +96,7 @@ describe('two signal node processes on one Redis', () => {
     host.kill();
     await new Promise((r) => setTimeout(r, 1300));
     const rejoinedAt = Date.now();
-    const [guestBack, hostBack] = await Promise.all([
-      peerToken(keys.ring, call, 'guest').then((t) => connect(b.url, t)),
-      peerToken(keys.ring, call, 'host').then((t) => connect(b.url, t)),
-    ]);
+    const [guestBack, hostBack] = await Promise.all([h.connect(b.url, call, 'guest'), h.connect(b.url, call, 'host')]);
     await Promise.all([guestBack.join(guest.lastSeq), hostBack.join(host.lastSeq)]);
     const beforeDrop = Math.max(...ticks().filter((t) => Date.parse(t['time'] as string) < rejoinedAt - 1300).map((t) => t['minute'] as number));
     await until(() => ticks().some((t) => t['node'] === 'node-b' && (t['minute'] as number) >= beforeDrop + 6), 10000, 'ticks on node b after the rejoin');
@@ -168,7 +125,7 @@ describe('two signal node processes on one Redis', () => {
     const missed = await guest.request('offer', { sdp: 'while-you-were-away' });
     expect(missed.type).toBe('ack');
 
-    const resumed = await connect(b.url, await peerToken(keys.ring, call, 'host'));
+    const resumed = await h.connect(b.url, call, 'host');
     const reply = await resumed.join(host.lastSeq);
     expect(reply.data).toMatchObject({ resumed: true, call: { status: 'active' }, peers: [{ peer: 'guest', state: 'connected' }] });
     expect(reply.data.replayed).toBeGreaterThanOrEqual(1);
@@ -178,7 +135,7 @@ describe('two signal node processes on one Redis', () => {
     await guest.waitType('peer-joined', 5000, (f) => f.data.resumed === true);
     resumed.send({ type: 'answer', data: { sdp: 'back' } });
     await guest.waitType('answer', 5000, (f) => f.data.sdp === 'back');
-    expect((await store.get(call.id))?.status).toBe('active');
+    expect((await h.store.get(call.id))?.status).toBe('active');
     // The connection events are logged with the node and call ids.
     const ofCall = (msg: string) => b.logs.filter((l) => l['msg'] === msg && l['call'] === call.id);
     expect(ofCall('peer joined')).toEqual(expect.arrayContaining([
@@ -195,8 +152,7 @@ describe('a peer that resumes on another node just after a minute ends', () => {
   const SWEEP_MS = 500;
 
   it('leaves that minute to the node that held the other peer: emitted once, not `late`', async () => {
-    const prefix = uniqueName('ticklate');
-    prefixes.push(prefix);
+    const prefix = h.extraPrefix('ticklate');
     const env = clusterEnv(prefix, { SIGNAL_TICK_MS: String(TICK_MS), SIGNAL_SWEEP_MS: String(SWEEP_MS) });
     const a = await node(env, 'late-a');
     const b = await node(env, 'late-b');
@@ -208,7 +164,7 @@ describe('a peer that resumes on another node just after a minute ends', () => {
       await new Promise((r) => setTimeout(r, end - 200 - Date.now()));
       guest.kill();
       await new Promise((r) => setTimeout(r, end + 20 - Date.now()));
-      const back = await connect(b.url, await peerToken(keys.ring, call, 'guest'));
+      const back = await h.connect(b.url, call, 'guest');
       await back.join(guest.lastSeq);
       const ticks = () => [...a.logs, ...b.logs].filter((l) => l['msg'] === 'call tick' && l['call'] === call.id && l['minute'] === minute);
       await until(() => ticks().length > 0, 10000, `the tick of minute ${minute}`);
@@ -228,17 +184,16 @@ describe('a killed node with many calls', () => {
   const SWEEP_MS = 2000;
 
   it('has every one of its peers seen as gone within SIGNAL_NODE_TTL_MS + SIGNAL_SWEEP_MS', async () => {
-    const prefix = uniqueName('manycalls');
-    prefixes.push(prefix);
+    const prefix = h.extraPrefix('manycalls');
     const env = clusterEnv(prefix, { SIGNAL_NODE_TTL_MS: String(NODE_TTL_MS), SIGNAL_SWEEP_MS: String(SWEEP_MS), SIGNAL_IDLE_TIMEOUT_MS: '600000' });
     const doomed = await node(env, 'many-doomed');
     const survivor = await node(env, 'many-survivor');
     const guests: SignalClient[] = [];
     for (let i = 0; i < CALLS; i += 25) {
       await Promise.all(Array.from({ length: 25 }, async () => {
-        const call = await createCall(store);
-        const guest = await connect(survivor.url, await peerToken(keys.ring, call, 'guest', { ttlSec: 600 }));
-        const host = await connect(doomed.url, await peerToken(keys.ring, call, 'host', { ttlSec: 600 }));
+        const call = await h.call();
+        const guest = await h.connectWith(survivor.url, await h.token(call, 'guest', { ttlSec: 600 }));
+        const host = await h.connectWith(doomed.url, await h.token(call, 'host', { ttlSec: 600 }));
         await Promise.all([guest.join(), host.join()]);
         guests.push(guest);
       }));
@@ -254,8 +209,7 @@ describe('a killed node with many calls', () => {
 
 describe('a peer that joins again elsewhere before its killed node is seen as dead', () => {
   it('gets the frames sent after its join (no node answers the kick, so none are held back for it)', async () => {
-    const prefix = uniqueName('kickdead');
-    prefixes.push(prefix);
+    const prefix = h.extraPrefix('kickdead');
     // A long TTL: the directory still says the guest is connected on the killed node.
     const env = clusterEnv(prefix, { SIGNAL_NODE_TTL_MS: '30000' });
     const doomed = await node(env, 'kick-doomed');
@@ -263,7 +217,7 @@ describe('a peer that joins again elsewhere before its killed node is seen as de
     const { call, guest, host } = await activeCall(survivor, doomed);
     doomed.kill('SIGKILL');
     await doomed.exited;
-    const again = await connect(survivor.url, await peerToken(keys.ring, call, 'guest'));
+    const again = await h.connect(survivor.url, call, 'guest');
     const reply = await again.join(guest.lastSeq);
     expect(reply.data).toMatchObject({ resumed: true, call: { status: 'active' } });
     for (const n of [1, 2, 3]) host.send({ type: 'offer', data: { sdp: `after ${n}` } });
@@ -277,8 +231,7 @@ describe('a peer that joins again elsewhere before its killed node is seen as de
 
 describe('drain on SIGTERM', () => {
   it('tells every client to reconnect (frame + 4000), ends no call, and the peer resumes on another node', async () => {
-    const prefix = uniqueName('drain');
-    prefixes.push(prefix);
+    const prefix = h.extraPrefix('drain');
     const a = await node(clusterEnv(prefix), 'drain-a');
     const b = await node(clusterEnv(prefix), 'drain-b');
     const { call, guest, host } = await activeCall(a, b);
@@ -288,8 +241,8 @@ describe('drain on SIGTERM', () => {
     expect((await guest.waitClose()).code).toBe(CLOSE_CODES.SERVER_SHUTDOWN);
     expect((await b.exited).code).toBe(0);
     await host.waitType('peer-left', 5000, (f) => f.data.peer === 'guest' && f.data.reason === 'disconnected');
-    expect((await store.get(call.id))?.status).toBe('active');
-    const again = await connect(a.url, await peerToken(keys.ring, call, 'guest'));
+    expect((await h.store.get(call.id))?.status).toBe('active');
+    const again = await h.connect(a.url, call, 'guest');
     expect((await again.join(guest.lastSeq)).data).toMatchObject({ resumed: true, call: { status: 'active' } });
     host.send({ type: 'renegotiate', data: { reason: 'after-drain' } });
     await again.waitType('renegotiate');
@@ -305,7 +258,7 @@ describe('Redis stopped and restarted during calls', () => {
   it('keeps same-node calls working, reports degraded, and resumes cross-node relay when Redis returns', async () => {
     redis = await spawnRedis();
     const port = Number(new URL(redis.url).port);
-    const env = { ...clusterEnv('redisdown'), REDIS_URL: redis.url };
+    const env = { ...clusterEnv('redisdown'), REDIS_URL: redis.url }; // a private Redis: its keys go with it
     const a = await node(env, 'rd-a');
     const b = await node(env, 'rd-b');
     const local = await activeCall(a, a);
@@ -327,7 +280,7 @@ describe('Redis stopped and restarted during calls', () => {
     expect(cross.guest.frames.some((f) => f.type === 'offer' && f.data.sdp === 'cross-while-down')).toBe(false);
     expect(a.child.exitCode).toBeNull();
     expect(b.child.exitCode).toBeNull();
-    expect((await store.get(cross.call.id))?.status).toBe('active');
+    expect((await h.store.get(cross.call.id))?.status).toBe('active');
   }, 90000);
 
   it('tells a peer on another node of a call that ended while Redis was down, once Redis returns', async () => {
@@ -341,7 +294,7 @@ describe('Redis stopped and restarted during calls', () => {
     await until(async () => (await ready(a)) === 'degraded' && (await ready(b)) === 'degraded', 15000, 'degraded readiness');
     // The hangup is stored (MongoDB is up); its announcement to node b cannot be published.
     expect((await host.request('hangup')).type).toBe('ack');
-    expect((await store.get(call.id))?.status).toBe('ended');
+    expect((await h.store.get(call.id))?.status).toBe('ended');
     await new Promise((r) => setTimeout(r, 500));
     expect(guest.frames.some((f) => f.type === 'call-state' && f.data.status === 'ended')).toBe(false);
 

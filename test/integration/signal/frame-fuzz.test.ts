@@ -1,11 +1,8 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MongoCallStore } from '../../../shared/calls/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_TYPES } from '../../../shared/protocol/messages.js';
-import type { SignalNode } from '../../../signal/main.js';
-import { freshDb } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, startLocalNode } from '../../helpers/signal-cluster.js';
-import { SignalClient, type Frame } from '../../helpers/ws-client.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
+import type { Frame, SignalClient } from '../../helpers/ws-client.js';
 
 /** `error` frame codes documented in docs/signaling.md. */
 const ERROR_CODES = ['validation_error', 'forbidden', 'unauthorized', 'not_found', 'gone', 'conflict', 'rate_limited', 'payload_too_large', 'service_unavailable'];
@@ -16,22 +13,11 @@ const ERROR_CODES = ['validation_error', 'forbidden', 'unauthorized', 'not_found
 const CLOSES = [4500, 4501, 4503, 4504, 1006];
 const MAX_FRAME_BYTES = 8192;
 
-const keys = makeKeys();
-let db: Awaited<ReturnType<typeof freshDb>>;
-let node: SignalNode;
+const h = useSignalHarness('framefuzz');
 let url: string;
-let store: MongoCallStore;
-const clients: SignalClient[] = [];
 
 beforeAll(async () => {
-  db = await freshDb('framefuzz');
-  ({ node, url, store } = await startLocalNode({ db: db.db, ring: keys.ring, env: { SIGNAL_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES), SIGNAL_JOIN_TIMEOUT_MS: '60000' } }));
-});
-
-afterAll(async () => {
-  for (const c of clients) c.kill();
-  await node?.close();
-  await db?.drop();
+  ({ url } = await h.local({ SIGNAL_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES), SIGNAL_JOIN_TIMEOUT_MS: '60000' }));
 });
 
 const id = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), fc.string({ maxLength: 80 }), fc.integer(), fc.constant(null));
@@ -70,20 +56,12 @@ async function relayWorks(host: SignalClient, guest: SignalClient, n: number): P
 
 describe('generated frames of every type against a node (fast-check)', () => {
   it('never crash it: each gets a documented error frame or close, within bounded time, and another call keeps relaying', async () => {
-    const honest = await createCall(store);
-    const host = await SignalClient.connect(url, await peerToken(keys.ring, honest, 'host'));
-    const guest = await SignalClient.connect(url, await peerToken(keys.ring, honest, 'guest'));
-    clients.push(host, guest);
-    await host.join();
-    await guest.join();
-    await guest.waitType('call-state', 10000, (f) => f.data.status === 'active');
+    const { host, guest } = await h.activeCall(url);
     let run = 0;
 
     await fc.assert(fc.asyncProperty(fc.boolean(), fc.array(frame, { minLength: 1, maxLength: 8 }), async (joinFirst, frames) => {
       run += 1;
-      const call = await createCall(store);
-      const fuzz = await SignalClient.connect(url, await peerToken(keys.ring, call, run % 2 === 0 ? 'host' : 'guest'));
-      clients.push(fuzz);
+      const fuzz = await h.connect(url, await h.call(), run % 2 === 0 ? 'host' : 'guest');
       try {
         if (joinFirst) await fuzz.join();
         for (const f of frames) fuzz.send(f);

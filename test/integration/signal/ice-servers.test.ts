@@ -3,12 +3,10 @@ import type { MongoCallStore } from '../../../shared/calls/index.js';
 import { coturnAccepts, signedAllocate } from '../../helpers/coturn.js';
 import { createCall, peerToken } from '../../helpers/signal-cluster.js';
 import { useSignalHarness } from '../../helpers/signal-harness.js';
-import { SignalClient } from '../../helpers/ws-client.js';
 
 const TURN_SECRET = 'signal-turn-secret-0123456789abcdef';
 const h = useSignalHarness('sigice');
 const keys = h.keys;
-const clients = h.clients;
 let url: string;
 let store: MongoCallStore;
 
@@ -21,8 +19,7 @@ describe('ICE servers in the join reply', () => {
     const call = await createCall(store);
     const usernames: string[] = [];
     for (const [peer, user] of [['guest', call.guest_id], ['host', call.host_id]] as const) {
-      const client = await SignalClient.connect(url, await peerToken(keys.ring, call, peer));
-      clients.push(client);
+      const client = await h.connectWith(url, await peerToken(keys.ring, call, peer));
       const reply = await client.join();
       expect(reply.type).toBe('ack');
       const [stun, turn, ...rest] = reply.data.ice_servers as Array<{ urls: string[]; username?: string; credential?: string }>;
@@ -43,8 +40,7 @@ describe('ICE servers in the join reply', () => {
   it('hands out a fresh TURN credential with the reauth ack, counted from the new token', async () => {
     const call = await createCall(store);
     const issuedEarlier = Math.floor(Date.now() / 1000) - 120;
-    const client = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 300, now: issuedEarlier }));
-    clients.push(client);
+    const client = await h.connectWith(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 300, now: issuedEarlier }));
     const first = (await client.join()).data.ice_servers[1] as { username: string };
     const renewed = await client.request('reauth', { token: await peerToken(keys.ring, call, 'guest', { ttlSec: 300 }) });
     expect(renewed.type).toBe('ack');

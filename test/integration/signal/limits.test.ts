@@ -8,7 +8,6 @@ import { SignalClient } from '../../helpers/ws-client.js';
 
 const h = useSignalHarness('signallimits');
 const keys = h.keys;
-const clients = h.clients;
 const node = (env: Record<string, string>) => h.local(env);
 
 async function pair(url: string, store: MongoCallStore, opts: { join?: boolean } = {}) {
@@ -84,10 +83,9 @@ describe('per-socket limits (in-process broker, memory directory)', () => {
   it('closes the socket beyond the per-user limit with 4502', async () => {
     const call = await createCall(store);
     const token = await peerToken(keys.ring, call, 'guest');
-    const a = await SignalClient.connect(url, token);
-    const b = await SignalClient.connect(url, token);
-    const c = await SignalClient.connect(url, token);
-    clients.push(a, b, c);
+    const a = await h.connectWith(url, token);
+    const b = await h.connectWith(url, token);
+    const c = await h.connectWith(url, token);
     expect((await c.waitType('error')).data.code).toBe('rate_limited');
     expect((await c.waitClose()).code).toBe(CLOSE_CODES.TOO_MANY_SOCKETS);
     expect(a.isOpen && b.isOpen).toBe(true);
@@ -167,17 +165,15 @@ describe('tokens', () => {
     await a.host.waitType('offer', 5000, (f) => f.data.sdp === 'for call A');
     expect(b.host.frames.some((f) => f.type === 'offer') || b.guest.frames.some((f) => f.type === 'offer')).toBe(false);
 
-    const intruder = await SignalClient.connect(url, await peerToken(keys.ring, b.call, 'guest', { sub: a.call.guest_id }));
-    clients.push(intruder);
+    const intruder = await h.connectWith(url, await peerToken(keys.ring, b.call, 'guest', { sub: a.call.guest_id }));
     expect((await intruder.join()).data.code).toBe('forbidden');
     expect((await intruder.waitClose()).code).toBe(CLOSE_CODES.UNAUTHORIZED);
   });
 
   it('asks for reauth before expiry, accepts a fresh token for the same call and peer, and closes with 4001 without one', async () => {
     const call = await createCall(store);
-    const renewing = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 2 }));
-    const lapsing = await SignalClient.connect(url, await peerToken(keys.ring, call, 'host', { ttlSec: 1 }));
-    clients.push(renewing, lapsing);
+    const renewing = await h.connectWith(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 2 }));
+    const lapsing = await h.connectWith(url, await peerToken(keys.ring, call, 'host', { ttlSec: 1 }));
     await renewing.join();
     await lapsing.join();
     const asked = await renewing.waitType('reauth-required');
@@ -192,8 +188,7 @@ describe('tokens', () => {
 
   it('asks again before the renewed token expires, and closes with 4001 at its deadline, not the first one', async () => {
     const call = await createCall(store);
-    const guest = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 1 }));
-    clients.push(guest);
+    const guest = await h.connectWith(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 1 }));
     await guest.join();
     const first = await guest.waitType('reauth-required');
     const renewed = await guest.request('reauth', { token: await peerToken(keys.ring, call, 'guest', { ttlSec: 3 }) });
@@ -206,8 +201,7 @@ describe('tokens', () => {
 
   it('holds a socket to a renewal that expires sooner than its first token', async () => {
     const call = await createCall(store);
-    const guest = await SignalClient.connect(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 600 }));
-    clients.push(guest);
+    const guest = await h.connectWith(url, await peerToken(keys.ring, call, 'guest', { ttlSec: 600 }));
     await guest.join();
     const shorter = await guest.request('reauth', { token: await peerToken(keys.ring, call, 'guest', { ttlSec: 1 }) });
     expect(shorter.type).toBe('ack');

@@ -1,24 +1,14 @@
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoCallStore } from '../../../shared/calls/index.js';
-import { freshDb, mongoUrl } from '../../helpers/services.js';
-import { createCall, makeKeys, peerToken, spawnNode, until } from '../../helpers/signal-cluster.js';
+import { afterAll, describe, it } from 'vitest';
+import { until } from '../../helpers/signal-cluster.js';
+import { useSignalHarness } from '../../helpers/signal-harness.js';
 import { SignalClient } from '../../helpers/ws-client.js';
 
-const keys = makeKeys();
-let db: Awaited<ReturnType<typeof freshDb>>;
-let node: Awaited<ReturnType<typeof spawnNode>> | undefined;
+const h = useSignalHarness('rawconnections');
 const raw: Socket[] = [];
 
-beforeAll(async () => {
-  db = await freshDb('rawconnections');
-});
-
-afterAll(async () => {
+afterAll(() => {
   for (const s of raw) s.destroy();
-  node?.kill('SIGKILL');
-  await node?.exited;
-  await db?.drop();
 });
 
 /** Tries an upgrade and /health until both succeed; the time it took (ms). */
@@ -40,9 +30,8 @@ async function honestClientServed(url: string, port: number, token: string, with
 
 describe('silent TCP connections to the signal port of a 512-descriptor node', () => {
   it('are all closed by the node within the documented 30 s, after which an honest client upgrades and /health answers', async () => {
-    node = await spawnNode({ MONGO_URL: mongoUrl(), MONGO_DB: db.name, JWT_KEYS_DIR: keys.dir }, { openFilesLimit: 512 });
-    const call = await createCall(new MongoCallStore(db.db));
-    const token = await peerToken(keys.ring, call, 'guest');
+    const node = await h.spawn({}, { openFilesLimit: 512 });
+    const token = await h.token(await h.call(), 'guest');
     let closed = 0;
     const opened = Date.now();
     for (let i = 0; i < 600; i += 1) {

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../../../shared/calls/index.js';
 import { spawnRedis, type SpawnedRedis } from '../../../shared/runtime/redis-server.js';
-import { until } from '../../helpers/signal-cluster.js';
+import { readiness, until } from '../../helpers/signal-cluster.js';
 import { useSignalHarness } from '../../helpers/signal-harness.js';
 import type { SignalClient } from '../../helpers/ws-client.js';
 
@@ -112,6 +112,6 @@ describe('Redis stalls and outages around a resume', () => {
     expect(host.frames.filter((f) => f.type === 'call-state' && f.data.status !== 'active')).toEqual([]);
     expect(again.isOpen && host.isOpen).toBe(true);
     redis = await spawnRedis(port);
-    await until(async () => (await fetch(`http://127.0.0.1:${nodes[0]!.node.port}/ready`).then((r) => r.json()) as { data: { status: string } }).data.status === 'ready', 20000, 'node A ready again');
+    await until(async () => (await readiness(nodes[0]!.node.port)).body.data.status === 'ready', 20000, 'node A ready again');
   }, 40000);
 });

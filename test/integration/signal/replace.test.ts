@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Call, Peer } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
-import { createCall, peerToken } from '../../helpers/signal-cluster.js';
 import { useSignalHarness } from '../../helpers/signal-harness.js';
 import type { SignalClient } from '../../helpers/ws-client.js';
 
@@ -12,8 +12,9 @@ const GRACE_MS = 1500;
  */
 function nodePair(name: string, env: Record<string, string>) {
   const h = useSignalHarness(name);
-  const { keys, nodes } = h;
-  const connect = (url: string, token: string) => h.connectWith(url, token);
+  const nodes = h.nodes;
+  /** A socket as `peer` of `call` on node `on` (0 or 1). */
+  const connect = (on: 0 | 1, call: Call, peer: Peer) => h.connect(nodes[on]!.url, call, peer);
 
   beforeAll(async () => {
     const all = h.redisEnv({ SIGNAL_SWEEP_MS: '100', ...env });
@@ -22,22 +23,16 @@ function nodePair(name: string, env: Record<string, string>) {
 
   /** A call with its guest (`oldGuest`, to be replaced) on node `guestOn` and its host on `hostOn`, both joined, active. */
   async function activeCall(guestOn: 0 | 1, hostOn: 0 | 1) {
-    const store = nodes[0]!.store;
-    const call = await createCall(store);
-    const oldGuest = await connect(nodes[guestOn]!.url, await peerToken(keys.ring, call, 'guest'));
-    await oldGuest.join();
-    const host = await connect(nodes[hostOn]!.url, await peerToken(keys.ring, call, 'host'));
-    await host.join();
-    await Promise.all([host, oldGuest].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
-    return { call, oldGuest, host, store };
+    const { call, guest: oldGuest, host } = await h.activeCall(nodes[hostOn]!.url, nodes[guestOn]!.url, 5000);
+    return { call, oldGuest, host, store: h.store };
   }
 
-  return { keys, nodes, connect, activeCall };
+  return { nodes, connect, activeCall };
 }
 
 describe('a peer that joins again while its old socket is still open (close 4005)', () => {
   // No write-behind during a test: a frame sent to a replaced socket is in no replay buffer.
-  const { keys, nodes, connect, activeCall } = nodePair('replace', { SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_REPLAY_FLUSH_MS: '60000' });
+  const { connect, activeCall } = nodePair('replace', { SIGNAL_RECONNECT_GRACE_MS: String(GRACE_MS), SIGNAL_REPLAY_FLUSH_MS: '60000' });
 
   /** Host and guest on node A, the call active. */
   const activeOnA = () => activeCall(0, 0);
@@ -45,7 +40,7 @@ describe('a peer that joins again while its old socket is still open (close 4005
   /** `activeOnA`, then the guest joins again on `rejoinOn`. */
   async function replaceGuest(rejoinOn: 0 | 1) {
     const { call, oldGuest, host, store } = await activeOnA();
-    const guest = await connect(nodes[rejoinOn]!.url, await peerToken(keys.ring, call, 'guest'));
+    const guest = await connect(rejoinOn, call, 'guest');
     const joined = await guest.join();
     expect(joined).toMatchObject({ type: 'ack', data: { peer: 'guest' } });
     expect((await oldGuest.waitClose()).code).toBe(CLOSE_CODES.REPLACED);
@@ -84,7 +79,7 @@ describe('a peer that joins again while its old socket is still open (close 4005
     const seen = oldGuest.lastSeq;
     (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     expect(await host.request('offer', { sdp: `X ${where}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
-    const guest = await connect(nodes[node]!.url, await peerToken(keys.ring, call, 'guest'));
+    const guest = await connect(node, call, 'guest');
     await guest.join(seen);
     await host.request('offer', { sdp: `Y ${where}` });
     const y = await guest.waitType('offer', 5000, (f) => f.data.sdp === `Y ${where}`);
@@ -104,7 +99,7 @@ describe('a peer that joins again while its old socket is still open (close 4005
     const seen = oldGuest.lastSeq;
     (oldGuest.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     for (const n of [1, 2, 3]) expect(await host.request('offer', { sdp: `old ${n}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });
-    const guest = await connect(nodes[1]!.url, await peerToken(keys.ring, call, 'guest'));
+    const guest = await connect(1, call, 'guest');
     await guest.join(seen);
     for (const n of [1, 2, 3]) host.send({ type: 'offer', data: { sdp: `new ${n}` } });
     await guest.waitType('offer', 5000, (f) => f.data.sdp === 'new 3');
@@ -119,7 +114,7 @@ describe('a peer that joins again while its old socket is still open (close 4005
 
 describe('a replaced socket\'s frames written to Redis between the new join and the kick', () => {
   // A short write-behind: the old node stores what its socket was sent while the kick is on its way.
-  const { keys, nodes, connect, activeCall } = nodePair('replacewin', { SIGNAL_REPLAY_FLUSH_MS: '50' });
+  const { nodes, connect, activeCall } = nodePair('replacewin', { SIGNAL_REPLAY_FLUSH_MS: '50' });
 
   it('hands them back with the answer to the kick: the new socket gets each once, in order', async () => {
     const b = nodes[1]!;
@@ -134,7 +129,7 @@ describe('a replaced socket\'s frames written to Redis between the new join and 
       return publish(channel, payload);
     };
     try {
-      const guest = await connect(b.url, await peerToken(keys.ring, call, 'guest'));
+      const guest = await connect(1, call, 'guest');
       const reply = await guest.join(seen);
       expect(reply.data).toMatchObject({ resumed: true, replayed: 0 });
       for (const n of [1, 2]) expect(await host.request('offer', { sdp: `window ${n}` })).toMatchObject({ type: 'ack', data: { delivered: 1 } });

@@ -3,7 +3,7 @@ import type { Call, CallStatus, CallStore, MediaUpOptions, MongoCallStore, Trans
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import type { SignalNode } from '../../../signal/main.js';
 import { redisClient } from '../../helpers/services.js';
-import { createCall, peerToken, until } from '../../helpers/signal-cluster.js';
+import { until } from '../../helpers/signal-cluster.js';
 import { useSignalHarness } from '../../helpers/signal-harness.js';
 import type { SignalClient } from '../../helpers/ws-client.js';
 
@@ -51,30 +51,17 @@ class FlakyCallStore implements CallStore {
 }
 
 const h = useSignalHarness('sigstorage');
-const keys = h.keys;
 const prefix = h.prefix;
 let node: SignalNode;
 let url: string;
 let store: MongoCallStore;
 let flaky: FlakyCallStore;
 
-async function connect(token: string): Promise<SignalClient> {
-  return h.connectWith(url, token);
-}
+const joined = (call: Call, peer: 'host' | 'guest'): Promise<SignalClient> => h.joined(url, call, peer);
 
-async function joined(call: Call, peer: 'host' | 'guest'): Promise<SignalClient> {
-  const c = await connect(await peerToken(keys.ring, call, peer));
-  await c.join();
-  return c;
-}
-
-async function activeCall() {
+function activeCall() {
   flaky.failTransitions(0);
-  const call = await createCall(store);
-  const guest = await joined(call, 'guest');
-  const host = await joined(call, 'host');
-  await Promise.all([guest, host].map((c) => c.waitType('call-state', 5000, (f) => f.data.status === 'active')));
-  return { call, guest, host };
+  return h.activeCall(url, url, 5000);
 }
 
 /** Internal `call-state` events of `callId` into `to`, as billing would see them. */
@@ -143,7 +130,7 @@ describe('call transitions when storage fails', () => {
 
   it('retries an activation that storage refused on every attempt from the sweep, while both peers stay connected', async () => {
     flaky.failTransitions(0);
-    const call = await createCall(store);
+    const call = await h.call();
     const guest = await joined(call, 'guest');
     const activated = transitionsInto(call.id, 'active');
     // One join's five attempts fail; the sixth attempt comes from a sweep.
