@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../shared/errors/index.js';
 import { newId } from '../../shared/ids.js';
 import { CLOSE_CODES } from '../../shared/protocol/close-codes.js';
+import { ConnectionGate, type ConnectionShed } from './connection-gate.js';
 import { tokenFromUpgrade } from './upgrade-token.js';
 import type { Uws } from './uws.js';
 import type { SocketData, WsRouteHandler, WsRouteLimits, Socket } from './ws-route.js';
@@ -26,6 +27,10 @@ export interface SignalServerOptions {
   maxSockets: number;
   /** Told about every refused upgrade (for metrics). */
   onUpgradeRefused?: (reason: UpgradeRefusal) => void;
+  /** Bounds on connections that have not upgraded (see ConnectionGate). */
+  pending: { max: number; handshakeTimeoutMs: number };
+  /** Told about every connection closed before its first request (for metrics). */
+  onConnectionShed?: (reason: ConnectionShed) => void;
 }
 
 /** Why an upgrade was refused. */
@@ -33,32 +38,46 @@ export type UpgradeRefusal = 'unauthorized' | 'draining' | 'full';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 401: '401 Unauthorized', 404: '404 Not Found', 503: '503 Service Unavailable', 500: '500 Internal Server Error' };
 
+const REFUSAL_MESSAGE = {
+  draining: 'Node is draining; connect to another node.',
+  full: 'Node is full; connect to another node.',
+} as const;
+
 function jsonError(code: string, message: string): string {
   return JSON.stringify({ error: { code, message, details: null } });
 }
 
 /**
  * The uWebSockets.js server: WebSocket routes with token auth at upgrade time, small HTTP
- * routes (health, metrics), 404 for the rest. `close()` stops listening and closes every socket
- * with the given code; both are idempotent.
+ * routes (health, metrics), 404 for the rest. Every HTTP answer closes its connection, and a
+ * ConnectionGate bounds the connections that have not upgraded. `close()` stops listening and
+ * closes every socket with the given code; both are idempotent.
  */
 export class SignalServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<Socket>();
   private accepting = true;
+  private readonly gate: ConnectionGate;
   port = 0;
 
   constructor(private readonly options: SignalServerOptions) {
     this.app = options.uws.App();
+    this.gate = new ConnectionGate({ maxPending: options.pending.max, handshakeTimeoutMs: options.pending.handshakeTimeoutMs, onShed: options.onConnectionShed });
+    this.app.filter((res, count) => this.track(res, Number(count)));
     for (const [path, handler] of Object.entries(options.routes)) this.addWsRoute(path, handler);
     for (const route of options.http) this.addHttpRoute(route);
     this.app.any('/*', (res, req) => {
       res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json');
       // A HEAD answer carries no body: one would be read as the start of the next response.
-      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody();
-      else res.end(jsonError('not_found', 'No such route.'));
+      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody(undefined, true);
+      else res.end(jsonError('not_found', 'No such route.'), true);
     });
+  }
+
+  /** Connections that have not upgraded (silent, or with a request in flight). */
+  get pendingConnections(): number {
+    return this.gate.pending;
   }
 
   get socketCount(): number {
@@ -89,6 +108,7 @@ export class SignalServer {
   /** Closes the listening socket (an upgrade on a connection already accepted gets 503); existing sockets stay. */
   stopAccepting(): void {
     this.accepting = false;
+    this.gate.stop();
     if (this.listenSocket) {
       this.options.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
@@ -105,6 +125,21 @@ export class SignalServer {
         // already closed
       }
     }
+  }
+
+  /**
+   * uWS's filter: +1 when a connection is accepted, -1 when one that has not upgraded closes (an
+   * upgraded one leaves without a -1). The accepted connection's handle may be kept only until its
+   * first request head arrives (the empty or first body chunk uWS hands `onData` right after the
+   * route handler) or it closes (`onAborted`); the route handlers never close a connection without
+   * answering, so one of the two always comes first.
+   */
+  private track(res: HttpResponse, count: number): void {
+    if (count < 0) return this.gate.closed();
+    const key = this.gate.accepted(res);
+    if (key === undefined) return;
+    res.onAborted(() => this.gate.closedSilently(key));
+    res.onData(() => this.gate.requested(key));
   }
 
   private guard(ws: Socket, event: string, run: () => void): void {
@@ -137,8 +172,9 @@ export class SignalServer {
       res.cork(() => {
         res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`).writeHeader('Content-Type', contentType);
         // No length for HEAD: given one, this uWS build closes the connection (or throws, if synchronous).
-        if (withBody) res.end(body);
-        else res.endWithoutBody();
+        // Closed with the answer: a kept-alive connection could not be bounded (see `track`).
+        if (withBody) res.end(body, true);
+        else res.endWithoutBody(undefined, true);
       });
     };
     Promise.resolve()
@@ -150,23 +186,45 @@ export class SignalServer {
       });
   }
 
+  /** Why an upgrade would be refused now for want of room (undefined: it would not). */
+  private upgradeRefusal(): 'draining' | 'full' | undefined {
+    if (!this.accepting) return 'draining';
+    if (this.full) return 'full';
+    return undefined;
+  }
+
+  /**
+   * Runs `finish` (which answers or upgrades) on the next turn of the event loop, inside a cork.
+   * Upgrading inside the upgrade handler would move the connection to the WebSocket context
+   * before uWS hands the gate the request's `onData` chunk, and the gate would keep a handle to
+   * memory uWS has reallocated (see `track`).
+   */
+  private upgradeNextTurn(res: HttpResponse, finish: () => void): void {
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    setImmediate(() => {
+      if (!aborted) res.cork(finish);
+    });
+  }
+
   private addWsRoute(path: string, handler: WsRouteHandler<unknown>): void {
     const { log } = this.options;
     this.app.ws<SocketData>(path, {
       maxPayloadLength: this.options.limits.maxPayloadLength,
       idleTimeout: this.options.limits.idleTimeoutSec,
       maxBackpressure: this.options.limits.maxBackpressure,
-      closeOnBackpressureLimit: 0,
+      closeOnBackpressureLimit: false,
       sendPingsAutomatically: true,
-      // Synchronous on purpose: see WsRouteHandler.authenticate.
+      // The token is checked here, synchronously (see WsRouteHandler.authenticate); the upgrade
+      // itself waits one turn (see `upgradeNextTurn`).
       upgrade: (res, req, context) => {
         // The connection is closed with the answer: its descriptor is what a full node lacks.
         const reject = (reason: UpgradeRefusal, status: 401 | 503, code: string, message: string) => {
           this.options.onUpgradeRefused?.(reason);
           res.writeStatus(STATUS_TEXT[status]!).writeHeader('Content-Type', 'application/json').end(jsonError(code, message), true);
         };
-        if (!this.accepting) return reject('draining', 503, 'service_unavailable', 'Node is draining; connect to another node.');
-        if (this.full) return reject('full', 503, 'service_unavailable', 'Node is full; connect to another node.');
+        const refusal = this.upgradeRefusal();
+        if (refusal) return reject(refusal, 503, 'service_unavailable', REFUSAL_MESSAGE[refusal]);
         const { token, protocol } = tokenFromUpgrade(req.getQuery() ?? '', req.getHeader('sec-websocket-protocol'));
         if (!token) return reject('unauthorized', 401, 'unauthorized', 'Missing token.');
         let identity: unknown;
@@ -177,11 +235,17 @@ export class SignalServer {
           return reject('unauthorized', 401, 'unauthorized', err instanceof AppError ? err.message : 'Invalid token.');
         }
         const data: SocketData = { conn: newId(), route: path, ip: Buffer.from(res.getRemoteAddressAsText()).toString(), identity, closed: false };
-        res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+        const upgrade = { key: req.getHeader('sec-websocket-key'), protocol, extensions: req.getHeader('sec-websocket-extensions') };
+        this.upgradeNextTurn(res, () => {
+          const late = this.upgradeRefusal();
+          if (late) return reject(late, 503, 'service_unavailable', REFUSAL_MESSAGE[late]);
+          res.upgrade(data, upgrade.key, upgrade.protocol, upgrade.extensions, context);
+        });
       },
       // An exception escaping a uWS callback makes uWS drop the connection without a close
       // frame (the client sees 1006), so every handler call is guarded and logged.
       open: (ws) => {
+        this.gate.upgraded();
         this.sockets.add(ws as Socket);
         this.guard(ws, 'open', () => handler.open(ws));
       },

@@ -1,0 +1,140 @@
+/** A connection that has not sent its first request: the gate may close it while it waits. */
+export interface GateConnection {
+  close(): void;
+}
+
+/** Why the gate closed a connection before its first request. */
+export type ConnectionShed = 'over_limit' | 'handshake_timeout';
+
+export interface ConnectionGateOptions {
+  /** Connections that have not upgraded (silent or with a request in flight) the node holds at most. */
+  maxPending: number;
+  /** A connection must send its first request head within this long, or is closed. */
+  handshakeTimeoutMs: number;
+  now?: () => number;
+  /** Told about every connection the gate closes (for metrics). */
+  onShed?: (reason: ConnectionShed) => void;
+}
+
+/** The key `accepted` hands out: tell the gate about that connection's first request or close with it. */
+export type GateKey = number;
+
+interface Silent {
+  conn: GateConnection;
+  deadline: number;
+}
+
+/**
+ * Bounds the connections that have not upgraded to a WebSocket: at most `maxPending` at once,
+ * and none silent for longer than `handshakeTimeoutMs`. A connection over the limit makes room
+ * by closing the oldest silent connection (an honest client sends its request at once, so the
+ * oldest silent ones are the idle ones); when none is silent, the new one is closed instead.
+ *
+ * The gate may use a connection's handle only while the connection is silent: the caller tells
+ * it `requested` or `closedSilently` as soon as either happens, and after that the handle is
+ * never touched (uWS reuses the memory behind it). Connections with a request in flight still
+ * count until `closed` or `upgraded`.
+ */
+export class ConnectionGate {
+  /** Silent connections, oldest first: their deadlines come due in this order. */
+  readonly #silent = new Map<GateKey, Silent>();
+  #pending = 0;
+  #nextKey: GateKey = 1;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #now: () => number;
+
+  constructor(private readonly options: ConnectionGateOptions) {
+    if (!(options.maxPending >= 1)) throw new TypeError('maxPending must be at least 1');
+    if (!(options.handshakeTimeoutMs > 0)) throw new TypeError('handshakeTimeoutMs must be positive');
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Connections accepted that have neither upgraded nor closed. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Of those, the ones that have not sent a request yet. */
+  get silent(): number {
+    return this.#silent.size;
+  }
+
+  /**
+   * A connection was accepted. Returns its key, or undefined when the gate closed it at once
+   * (over the limit with no silent connection to close instead): then its handle is done with.
+   */
+  accepted(conn: GateConnection): GateKey | undefined {
+    this.#pending += 1;
+    if (this.#pending > this.options.maxPending) {
+      const oldest = this.#silent.keys().next();
+      if (oldest.done) {
+        this.#shed(conn, 'over_limit');
+        return undefined;
+      }
+      this.#closeSilent(oldest.value, 'over_limit');
+    }
+    const key = this.#nextKey;
+    this.#nextKey += 1;
+    this.#silent.set(key, { conn, deadline: this.#now() + this.options.handshakeTimeoutMs });
+    if (!this.#timer) this.#arm(this.options.handshakeTimeoutMs);
+    return key;
+  }
+
+  /** The connection's first request head arrived: it is no longer silent, and its handle is never used again. */
+  requested(key: GateKey): void {
+    this.#silent.delete(key);
+  }
+
+  /** The connection closed before its first request. */
+  closedSilently(key: GateKey): void {
+    this.#silent.delete(key);
+  }
+
+  /** A connection that had not upgraded closed (silent or not; `closedSilently` as well when silent). */
+  closed(): void {
+    this.#pending -= 1;
+  }
+
+  /** A connection upgraded to a WebSocket: it leaves HTTP without a close. */
+  upgraded(): void {
+    this.#pending -= 1;
+  }
+
+  /** Closes every silent connection past its deadline; the milliseconds until the next one is due (undefined: none waits). */
+  expire(): number | undefined {
+    const now = this.#now();
+    for (const [key, entry] of this.#silent) {
+      if (entry.deadline > now) return entry.deadline - now;
+      this.#closeSilent(key, 'handshake_timeout');
+    }
+    return undefined;
+  }
+
+  /** Stops the deadline timer (connections stay as they are). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(inMs: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const next = this.expire();
+      if (next !== undefined && !this.#timer) this.#arm(next);
+    }, inMs);
+    this.#timer.unref();
+  }
+
+  #closeSilent(key: GateKey, reason: ConnectionShed): void {
+    const entry = this.#silent.get(key);
+    if (!entry) return;
+    // Off the list first: closing calls back into `closedSilently` and `closed`.
+    this.#silent.delete(key);
+    this.#shed(entry.conn, reason);
+  }
+
+  #shed(conn: GateConnection, reason: ConnectionShed): void {
+    this.options.onShed?.(reason);
+    conn.close();
+  }
+}
