@@ -38,11 +38,6 @@ export type UpgradeRefusal = 'unauthorized' | 'draining' | 'full';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 401: '401 Unauthorized', 404: '404 Not Found', 503: '503 Service Unavailable', 500: '500 Internal Server Error' };
 
-const REFUSAL_MESSAGE = {
-  draining: 'Node is draining; connect to another node.',
-  full: 'Node is full; connect to another node.',
-} as const;
-
 function jsonError(code: string, message: string): string {
   return JSON.stringify({ error: { code, message, details: null } });
 }
@@ -129,14 +124,15 @@ export class SignalServer {
 
   /**
    * uWS's filter: +1 when a connection is accepted, -1 when one that has not upgraded closes (an
-   * upgraded one leaves without a -1). The accepted connection's handle may be kept only until its
-   * first request head arrives (the empty or first body chunk uWS hands `onData` right after the
-   * route handler) or it closes (`onAborted`); the route handlers never close a connection without
-   * answering, so one of the two always comes first.
+   * upgraded one leaves without a -1). The gate may keep the accepted connection's handle until
+   * its first request head arrives (uWS hands `onData` the empty or first body chunk right after
+   * the route handler; the HTTP handlers never close a connection without answering) or it
+   * closes (`onAborted`), or, for an upgrade, which skips `onData`, until the upgrade handler
+   * calls `gate.upgrading` (see ConnectionGate).
    */
   private track(res: HttpResponse, count: number): void {
     if (count < 0) return this.gate.closed();
-    const key = this.gate.accepted(res);
+    const key = this.gate.accepted(res, Buffer.from(res.getRemoteAddressAsText()).toString());
     if (key === undefined) return;
     res.onAborted(() => this.gate.closedSilently(key));
     res.onData(() => this.gate.requested(key));
@@ -186,27 +182,6 @@ export class SignalServer {
       });
   }
 
-  /** Why an upgrade would be refused now for want of room (undefined: it would not). */
-  private upgradeRefusal(): 'draining' | 'full' | undefined {
-    if (!this.accepting) return 'draining';
-    if (this.full) return 'full';
-    return undefined;
-  }
-
-  /**
-   * Runs `finish` (which answers or upgrades) on the next turn of the event loop, inside a cork.
-   * Upgrading inside the upgrade handler would move the connection to the WebSocket context
-   * before uWS hands the gate the request's `onData` chunk, and the gate would keep a handle to
-   * memory uWS has reallocated (see `track`).
-   */
-  private upgradeNextTurn(res: HttpResponse, finish: () => void): void {
-    let aborted = false;
-    res.onAborted(() => { aborted = true; });
-    setImmediate(() => {
-      if (!aborted) res.cork(finish);
-    });
-  }
-
   private addWsRoute(path: string, handler: WsRouteHandler<unknown>): void {
     const { log } = this.options;
     this.app.ws<SocketData>(path, {
@@ -215,16 +190,15 @@ export class SignalServer {
       maxBackpressure: this.options.limits.maxBackpressure,
       closeOnBackpressureLimit: false,
       sendPingsAutomatically: true,
-      // The token is checked here, synchronously (see WsRouteHandler.authenticate); the upgrade
-      // itself waits one turn (see `upgradeNextTurn`).
+      // Synchronous on purpose: see WsRouteHandler.authenticate.
       upgrade: (res, req, context) => {
         // The connection is closed with the answer: its descriptor is what a full node lacks.
         const reject = (reason: UpgradeRefusal, status: 401 | 503, code: string, message: string) => {
           this.options.onUpgradeRefused?.(reason);
           res.writeStatus(STATUS_TEXT[status]!).writeHeader('Content-Type', 'application/json').end(jsonError(code, message), true);
         };
-        const refusal = this.upgradeRefusal();
-        if (refusal) return reject(refusal, 503, 'service_unavailable', REFUSAL_MESSAGE[refusal]);
+        if (!this.accepting) return reject('draining', 503, 'service_unavailable', 'Node is draining; connect to another node.');
+        if (this.full) return reject('full', 503, 'service_unavailable', 'Node is full; connect to another node.');
         const { token, protocol } = tokenFromUpgrade(req.getQuery() ?? '', req.getHeader('sec-websocket-protocol'));
         if (!token) return reject('unauthorized', 401, 'unauthorized', 'Missing token.');
         let identity: unknown;
@@ -234,13 +208,10 @@ export class SignalServer {
           log.debug({ err, route: path }, 'upgrade rejected');
           return reject('unauthorized', 401, 'unauthorized', err instanceof AppError ? err.message : 'Invalid token.');
         }
-        const data: SocketData = { conn: newId(), route: path, ip: Buffer.from(res.getRemoteAddressAsText()).toString(), identity, closed: false };
-        const upgrade = { key: req.getHeader('sec-websocket-key'), protocol, extensions: req.getHeader('sec-websocket-extensions') };
-        this.upgradeNextTurn(res, () => {
-          const late = this.upgradeRefusal();
-          if (late) return reject(late, 503, 'service_unavailable', REFUSAL_MESSAGE[late]);
-          res.upgrade(data, upgrade.key, upgrade.protocol, upgrade.extensions, context);
-        });
+        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const data: SocketData = { conn: newId(), route: path, ip, identity, closed: false };
+        this.gate.upgrading(ip);
+        res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
       },
       // An exception escaping a uWS callback makes uWS drop the connection without a close
       // frame (the client sees 1006), so every handler call is guarded and logged.

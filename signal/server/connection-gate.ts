@@ -22,6 +22,7 @@ export type GateKey = number;
 interface Silent {
   conn: GateConnection;
   deadline: number;
+  address: string;
 }
 
 /**
@@ -30,14 +31,20 @@ interface Silent {
  * by closing the oldest silent connection (an honest client sends its request at once, so the
  * oldest silent ones are the idle ones); when none is silent, the new one is closed instead.
  *
- * The gate may use a connection's handle only while the connection is silent: the caller tells
- * it `requested` or `closedSilently` as soon as either happens, and after that the handle is
- * never touched (uWS reuses the memory behind it). Connections with a request in flight still
- * count until `closed` or `upgraded`.
+ * The gate may use a connection's handle only while it knows the connection is silent: the
+ * caller tells it `requested` or `closedSilently` as soon as either happens, and `upgrading`
+ * before a connection from that address upgrades, and after that the handle is never touched
+ * (uWS reuses the memory behind it). An upgrade does not say which connection it is on, only
+ * its address: when that address has one silent connection, that is the one; when it has more,
+ * the gate lets go of all of them (they are left to uWS's own idle timeout). Connections with a
+ * request in flight still count until `closed` or `upgraded`.
  */
 export class ConnectionGate {
   /** Silent connections, oldest first: their deadlines come due in this order. */
   readonly #silent = new Map<GateKey, Silent>();
+  /** The keys of `#silent` by remote address. */
+  readonly #byAddress = new Map<string, Set<GateKey>>();
+  #released = 0;
   #pending = 0;
   #nextKey: GateKey = 1;
   #timer: NodeJS.Timeout | undefined;
@@ -54,16 +61,21 @@ export class ConnectionGate {
     return this.#pending;
   }
 
-  /** Of those, the ones that have not sent a request yet. */
+  /** Of those, the ones that have not sent a request yet and that the gate watches. */
   get silent(): number {
     return this.#silent.size;
+  }
+
+  /** Silent connections let go of so far because an upgrade from their address could not be told apart. */
+  get released(): number {
+    return this.#released;
   }
 
   /**
    * A connection was accepted. Returns its key, or undefined when the gate closed it at once
    * (over the limit with no silent connection to close instead): then its handle is done with.
    */
-  accepted(conn: GateConnection): GateKey | undefined {
+  accepted(conn: GateConnection, address: string): GateKey | undefined {
     this.#pending += 1;
     if (this.#pending > this.options.maxPending) {
       const oldest = this.#silent.keys().next();
@@ -75,19 +87,33 @@ export class ConnectionGate {
     }
     const key = this.#nextKey;
     this.#nextKey += 1;
-    this.#silent.set(key, { conn, deadline: this.#now() + this.options.handshakeTimeoutMs });
+    this.#silent.set(key, { conn, deadline: this.#now() + this.options.handshakeTimeoutMs, address });
+    const sameAddress = this.#byAddress.get(address);
+    if (sameAddress) sameAddress.add(key);
+    else this.#byAddress.set(address, new Set([key]));
     if (!this.#timer) this.#arm(this.options.handshakeTimeoutMs);
     return key;
   }
 
   /** The connection's first request head arrived: it is no longer silent, and its handle is never used again. */
   requested(key: GateKey): void {
-    this.#silent.delete(key);
+    this.#forget(key);
   }
 
   /** The connection closed before its first request. */
   closedSilently(key: GateKey): void {
-    this.#silent.delete(key);
+    this.#forget(key);
+  }
+
+  /**
+   * A connection from `address` is about to upgrade (its first request, so it was silent until
+   * now). Call before the upgrade: afterwards the memory behind its handle is the WebSocket's.
+   */
+  upgrading(address: string): void {
+    const keys = this.#byAddress.get(address);
+    if (!keys) return;
+    if (keys.size > 1) this.#released += keys.size - 1;
+    for (const key of [...keys]) this.#forget(key);
   }
 
   /** A connection that had not upgraded closed (silent or not; `closedSilently` as well when silent). */
@@ -125,12 +151,20 @@ export class ConnectionGate {
     this.#timer.unref();
   }
 
-  #closeSilent(key: GateKey, reason: ConnectionShed): void {
+  #forget(key: GateKey): Silent | undefined {
     const entry = this.#silent.get(key);
-    if (!entry) return;
-    // Off the list first: closing calls back into `closedSilently` and `closed`.
+    if (!entry) return undefined;
     this.#silent.delete(key);
-    this.#shed(entry.conn, reason);
+    const sameAddress = this.#byAddress.get(entry.address)!;
+    sameAddress.delete(key);
+    if (sameAddress.size === 0) this.#byAddress.delete(entry.address);
+    return entry;
+  }
+
+  #closeSilent(key: GateKey, reason: ConnectionShed): void {
+    // Off the lists first: closing calls back into `closedSilently` and `closed`.
+    const entry = this.#forget(key);
+    if (entry) this.#shed(entry.conn, reason);
   }
 
   #shed(conn: GateConnection, reason: ConnectionShed): void {

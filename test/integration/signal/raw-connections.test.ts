@@ -9,6 +9,7 @@ import { SignalClient } from '../../helpers/ws-client.js';
 const keys = makeKeys();
 const RAW = 600;
 const HANDSHAKE_TIMEOUT_MS = 8000;
+const ATTACKER_ADDRESS = '127.0.0.2';
 let db: Awaited<ReturnType<typeof freshDb>>;
 let node: Awaited<ReturnType<typeof spawnNode>> | undefined;
 const raw: Socket[] = [];
@@ -46,7 +47,8 @@ describe('silent TCP connections to the signal port of a 512-descriptor node', (
     const closedAfterMs: number[] = [];
     const opened = Date.now();
     for (let i = 0; i < RAW; i += 1) {
-      const socket = connect(node.signalPort!, '127.0.0.1');
+      // From another address than the honest client: an upgrade tells the node only its address (see ConnectionGate).
+      const socket = connect({ port: node.signalPort!, host: '127.0.0.1', localAddress: ATTACKER_ADDRESS });
       socket.on('error', () => undefined);
       socket.on('close', () => closedAfterMs.push(Date.now() - opened));
       raw.push(socket);

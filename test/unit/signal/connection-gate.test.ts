@@ -15,9 +15,9 @@ class FakeServer {
     this.gate = new ConnectionGate({ maxPending, handshakeTimeoutMs, now: () => this.now, onShed: (r) => this.shed.push(r) });
   }
 
-  connect(): FakeConnection {
-    const conn = new FakeConnection(this);
-    const key = this.gate.accepted(conn);
+  connect(address = '10.0.0.1'): FakeConnection {
+    const conn = new FakeConnection(this, address);
+    const key = this.gate.accepted(conn, address);
     if (key !== undefined) this.keys.set(conn, key);
     return conn;
   }
@@ -27,8 +27,10 @@ class FakeServer {
     this.gate.requested(this.keys.get(conn)!);
   }
 
+  /** As the upgrade handler does: no `onData` for this connection, only its address. */
   upgrade(conn: FakeConnection): void {
-    this.request(conn);
+    this.gate.upgrading(conn.address);
+    conn.silent = false;
     conn.upgraded = true;
     this.gate.upgraded();
   }
@@ -45,7 +47,7 @@ class FakeConnection implements GateConnection {
   silent = true;
   closed = false;
   upgraded = false;
-  constructor(private readonly server: FakeServer) {}
+  constructor(private readonly server: FakeServer, readonly address: string) {}
 
   close(): void {
     if (!this.silent) throw new Error('the gate used a handle after its first request');
@@ -97,6 +99,42 @@ describe('ConnectionGate', () => {
     expect(s.connect().closed).toBe(false);
   });
 
+  it('an upgrade from an address with one silent connection lets go of just that one', () => {
+    const s = server(10, 1000);
+    const attacker = s.connect('10.0.0.66');
+    const honest = s.connect('10.0.0.1');
+    s.upgrade(honest);
+    expect(s.gate.silent).toBe(1);
+    expect(s.gate.released).toBe(0);
+    s.now = 1000;
+    s.gate.expire();
+    expect(attacker.closed).toBe(true);
+    expect(honest.closed).toBe(false);
+  });
+
+  it('an upgrade from an address with several silent connections lets go of all of them, never closing the upgraded one', () => {
+    const s = server(3, 1000);
+    const idle = s.connect('10.0.0.1');
+    const honest = s.connect('10.0.0.1');
+    const other = s.connect('10.0.0.2');
+    s.upgrade(honest);
+    expect(s.gate.silent).toBe(1);
+    expect(s.gate.released).toBe(1);
+    expect(s.gate.pending).toBe(2);
+    // Over the limit, only a watched silent connection can make room: the oldest is `other`.
+    s.connect('10.0.0.3');
+    expect(other.closed).toBe(false);
+    s.connect('10.0.0.3');
+    expect(other.closed).toBe(true);
+    expect(idle.closed).toBe(false);
+    s.now = 5000;
+    s.gate.expire();
+    expect(idle.closed).toBe(false);
+    // uWS's own idle timeout closes the one let go of; the gate only counts it.
+    s.closedByUws(idle);
+    expect(s.gate.pending).toBe(0);
+  });
+
   it('closes silent connections past the handshake deadline, oldest first, and only those', () => {
     const s = server(10, 1000);
     const a = s.connect();
@@ -132,7 +170,7 @@ describe('ConnectionGate', () => {
   it('runs its own deadline timer', async () => {
     const gate = new ConnectionGate({ maxPending: 10, handshakeTimeoutMs: 50 });
     const conn = { closed: false, close() { this.closed = true; gate.closed(); } };
-    gate.accepted(conn);
+    gate.accepted(conn, '10.0.0.1');
     await new Promise((resolve) => setTimeout(resolve, 200));
     gate.stop();
     expect(conn.closed).toBe(true);
