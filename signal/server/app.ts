@@ -103,7 +103,6 @@ export class SignalServer {
   /** Closes the listening socket (an upgrade on a connection already accepted gets 503); existing sockets stay. */
   stopAccepting(): void {
     this.accepting = false;
-    this.gate.stop();
     if (this.listenSocket) {
       this.options.uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;

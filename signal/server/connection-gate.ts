@@ -48,6 +48,7 @@ export class ConnectionGate {
   #pending = 0;
   #nextKey: GateKey = 1;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
   readonly #now: () => number;
 
   constructor(private readonly options: ConnectionGateOptions) {
@@ -91,7 +92,7 @@ export class ConnectionGate {
     const sameAddress = this.#byAddress.get(address);
     if (sameAddress) sameAddress.add(key);
     else this.#byAddress.set(address, new Set([key]));
-    if (!this.#timer) this.#arm(this.options.handshakeTimeoutMs);
+    if (!this.#timer && !this.#stopped) this.#arm(this.options.handshakeTimeoutMs);
     return key;
   }
 
@@ -136,17 +137,23 @@ export class ConnectionGate {
     return undefined;
   }
 
-  /** Stops the deadline timer (connections stay as they are). */
+  /** Stops the deadline timer for good (connections stay as they are). Its timers never keep the process alive. */
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#stopped = true;
   }
 
   #arm(inMs: number): void {
     this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      const next = this.expire();
-      if (next !== undefined && !this.#timer) this.#arm(next);
+      // Expired after this turn's I/O: a request that arrived while the loop was busy is read
+      // (and its connection let go of) before the deadline is judged.
+      setImmediate(() => {
+        this.#timer = undefined;
+        if (this.#stopped) return;
+        const next = this.expire();
+        if (next !== undefined && !this.#timer) this.#arm(next);
+      }).unref();
     }, inMs);
     this.#timer.unref();
   }
