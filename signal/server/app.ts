@@ -65,8 +65,9 @@ export class SignalServer {
     this.app.any('/*', (res, req) => {
       res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json');
       // A HEAD answer carries no body: one would be read as the start of the next response.
-      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody(undefined, true);
-      else res.end(jsonError('not_found', 'No such route.'), true);
+      const body = jsonError('not_found', 'No such route.');
+      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody(Buffer.byteLength(body), true);
+      else res.end(body, true);
     });
   }
 
@@ -166,10 +167,10 @@ export class SignalServer {
       if (aborted) return;
       res.cork(() => {
         res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`).writeHeader('Content-Type', contentType);
-        // No length for HEAD: given one, this uWS build closes the connection (or throws, if synchronous).
         // Closed with the answer: a kept-alive connection could not be bounded (see `track`).
+        // HEAD states the length GET's body would have (without one, this build sends 2^63).
         if (withBody) res.end(body, true);
-        else res.endWithoutBody(undefined, true);
+        else res.endWithoutBody(Buffer.byteLength(body), true);
       });
     };
     Promise.resolve()
