@@ -5,6 +5,8 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV MONGOMS_DISABLE_POSTINSTALL=1
 COPY package.json package-lock.json ./
+# npm ci's postinstall makes the uWebSockets.js addon load on glibc 2.36 (bookworm).
+COPY scripts/uws-glibc-compat.mjs ./scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY api ./api

@@ -70,13 +70,15 @@ export interface Config {
     publicUrl: string;
     heartbeatMs: number;
     nodeTtlMs: number;
-    allowFallback: boolean;
     maxFrameBytes: number;
     ratePerSec: number;
     rateBurst: number;
     maxSocketsPerUser: number;
     /** Sockets one node accepts; 0: derived from the open-file limit. */
     maxSockets: number;
+    /** Connections that have not upgraded one node holds; 0: derived from the open-file limit. */
+    maxPendingConnections: number;
+    handshakeTimeoutMs: number;
     joinTimeoutMs: number;
     idleTimeoutMs: number;
     maxBufferedBytes: number;

@@ -25,7 +25,7 @@ import { pingOnlyRoute } from './server/ping-route.js';
 import { RemoteJwks } from './server/remote-jwks.js';
 import { loadUws } from './server/uws.js';
 import { SignalRoute } from './session/signal-route.js';
-import { OWN_DESCRIPTORS, openFilesLimit, socketCapacity } from './socket-capacity.js';
+import { OWN_DESCRIPTORS, openFilesLimit, pendingCapacity, socketCapacity } from './socket-capacity.js';
 import {
   MINUTE_ADOPT_AFTER_MS, MINUTE_RETRY_MS, MINUTES_MAX_QUEUED, REDIS_COMMAND_TIMEOUT_MS, TICK_DEFER_SWEEPS, redisRetryDelayMs, replayBufferTtlMs, tickCatchUpMs, tickClaimTtlMs, uwsIdleTimeoutSec,
 } from './timings.js';
@@ -75,7 +75,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   const s = config.signal;
   const tickClaimTtl = tickClaimTtlMs(s.tickMs);
   assertIceConfig(config.calls.ice);
-  const uws = loadUws({ allowFallback: s.allowFallback, log });
+  const uws = loadUws();
   const keySet = 'jwksUrl' in keys ? new RemoteJwks({ url: keys.jwksUrl, log }) : keys;
   if (keySet instanceof RemoteJwks) await keySet.refresh();
   const verifier = createSyncTokenVerifier(keySet, config.auth.issuer);
@@ -116,7 +116,9 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   const presence = new Presence({ ...(redis ? { redis } : {}), prefix, nodeId: config.nodeId, ttlMs: s.presenceTtlMs, log });
   let route: SignalRoute | undefined;
   let rooms: Rooms | undefined;
-  const metrics = new SignalMetrics({ sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {} }, defaultMetrics);
+  const metrics = new SignalMetrics({
+    sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {}, pendingConnections: () => server?.pendingConnections ?? 0,
+  }, defaultMetrics);
   rooms = new Rooms({
     nodeId: config.nodeId, prefix, store: new DeadlineCallStore(calls, s.storeTimeoutMs), directory, broker, events, metrics, log,
     ...(funding ? { funding } : {}),
@@ -163,6 +165,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   const fileLimit = openFilesLimit();
   const maxSockets = socketCapacity(s.maxSockets, fileLimit);
   const maxSocketsShown = Number.isFinite(maxSockets) ? maxSockets : null;
+  const maxPending = pendingCapacity(s.maxPendingConnections, fileLimit);
   if (fileLimit !== undefined && maxSockets > fileLimit - OWN_DESCRIPTORS) {
     const why = s.maxSockets > 0
       ? `SIGNAL_MAX_SOCKETS leaves fewer than ${OWN_DESCRIPTORS} of the open-file limit to the node itself; raise the limit (ulimit -Hn, LimitNOFILE) or lower SIGNAL_MAX_SOCKETS`
@@ -172,6 +175,8 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   const server: SignalServer = new SignalServer({
     uws, log, host: config.host, port: s.port, maxSockets,
     onUpgradeRefused: (reason) => metrics.upgradesRefused.inc({ reason }),
+    pending: { max: maxPending, handshakeTimeoutMs: s.handshakeTimeoutMs },
+    onConnectionShed: (reason) => metrics.connectionsShed.inc({ reason }),
     limits: { maxPayloadLength: s.maxFrameBytes * 2, idleTimeoutSec: uwsIdleSec, maxBackpressure: s.maxBufferedBytes },
     routes: {
       '/signal/ws': signalRoute,
@@ -197,7 +202,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     ],
   });
   const port = await server.listen();
-  log.info({ port, host: config.host, broker: config.redis.url ? 'redis' : 'memory', max_sockets: maxSocketsShown, open_files_limit: fileLimit ?? null }, 'signal listening');
+  log.info({ port, host: config.host, broker: config.redis.url ? 'redis' : 'memory', max_sockets: maxSocketsShown, max_pending_connections: maxPending, open_files_limit: fileLimit ?? null }, 'signal listening');
 
   let closing: Promise<void> | undefined;
   return {

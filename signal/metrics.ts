@@ -34,12 +34,14 @@ export class SignalMetrics {
   readonly backpressureDrops: Counter;
   readonly closes: Counter<'code'>;
   readonly upgradesRefused: Counter<'reason'>;
+  readonly connectionsShed: Counter<'reason'>;
   readonly replayed: Counter;
   readonly parked: Counter;
 
-  constructor(collect: { sockets: () => number; callsByStatus: () => Record<string, number> }, defaults = true) {
+  constructor(collect: { sockets: () => number; callsByStatus: () => Record<string, number>; pendingConnections?: () => number }, defaults = true) {
     const registers = [this.registry];
     this.sockets = new Gauge({ name: 'signal_sockets', help: 'Open signaling sockets on this node.', registers, collect() { this.set(collect.sockets()); } });
+    new Gauge({ name: 'signal_pending_connections', help: 'Connections to the signal port that have not upgraded (silent, or with a request in flight).', registers, collect() { this.set(collect.pendingConnections?.() ?? 0); } });
     this.calls = new Gauge({
       name: 'signal_calls', help: 'Calls with a member on this node, by call status.', labelNames: ['status'], registers,
       collect() {
@@ -59,6 +61,7 @@ export class SignalMetrics {
     this.publishFailures = new Counter({ name: 'signal_redis_publish_failures_total', help: 'Cross-node publishes that failed (Redis down).', registers });
     this.backpressureDrops = new Counter({ name: 'signal_backpressure_drops_total', help: 'Sockets closed because their send buffer exceeded the limit.', registers });
     this.closes = new Counter({ name: 'signal_closes_total', help: 'Socket closes by close code.', labelNames: ['code'], registers });
+    this.connectionsShed = new Counter({ name: 'signal_connections_shed_total', help: 'Connections closed before their first request, by reason (over_limit, handshake_timeout).', labelNames: ['reason'], registers });
     this.upgradesRefused = new Counter({ name: 'signal_upgrades_refused_total', help: 'WebSocket upgrades refused, by reason (unauthorized, draining, full).', labelNames: ['reason'], registers });
     this.replayed = new Counter({ name: 'signal_replayed_frames_total', help: 'Frames replayed to resuming peers.', registers });
     this.parked = new Counter({ name: 'signal_parked_frames_total', help: 'Frames for a peer whose node no longer listened, kept for its resume.', registers });

@@ -34,3 +34,21 @@ export function socketCapacity(configured: number, limit: number | undefined): n
   if (limit === undefined) return Number.POSITIVE_INFINITY;
   return Math.max(1, limit - OWN_DESCRIPTORS);
 }
+
+/** Connections that have not upgraded when the open-file limit is unknown. */
+export const PENDING_WITHOUT_LIMIT = 4096;
+/** The least the default allows, however low the open-file limit. */
+export const MIN_PENDING = 64;
+
+/**
+ * How many connections that have not upgraded a node holds: `configured` when set (> 0), else an
+ * eighth of the open-file limit (at least MIN_PENDING), else PENDING_WITHOUT_LIMIT. Enough that a
+ * burst of reconnecting clients is not shed before their requests are read (uWS accepts up to its
+ * listen backlog of 512 in one go), few enough that silent connections cannot take the
+ * descriptors upgrades and `/health` need.
+ */
+export function pendingCapacity(configured: number, limit: number | undefined): number {
+  if (configured > 0) return configured;
+  if (limit === undefined) return PENDING_WITHOUT_LIMIT;
+  return Math.max(MIN_PENDING, Math.floor(limit / 8));
+}

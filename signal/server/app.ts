@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../shared/errors/index.js';
 import { newId } from '../../shared/ids.js';
 import { CLOSE_CODES } from '../../shared/protocol/close-codes.js';
+import { ConnectionGate, type ConnectionShed } from './connection-gate.js';
 import { tokenFromUpgrade } from './upgrade-token.js';
 import type { Uws } from './uws.js';
 import type { SocketData, WsRouteHandler, WsRouteLimits, Socket } from './ws-route.js';
@@ -26,6 +27,10 @@ export interface SignalServerOptions {
   maxSockets: number;
   /** Told about every refused upgrade (for metrics). */
   onUpgradeRefused?: (reason: UpgradeRefusal) => void;
+  /** Bounds on connections that have not upgraded (see ConnectionGate). */
+  pending: { max: number; handshakeTimeoutMs: number };
+  /** Told about every connection closed before its first request (for metrics). */
+  onConnectionShed?: (reason: ConnectionShed) => void;
 }
 
 /** Why an upgrade was refused. */
@@ -39,26 +44,36 @@ function jsonError(code: string, message: string): string {
 
 /**
  * The uWebSockets.js server: WebSocket routes with token auth at upgrade time, small HTTP
- * routes (health, metrics), 404 for the rest. `close()` stops listening and closes every socket
- * with the given code; both are idempotent.
+ * routes (health, metrics), 404 for the rest. Every HTTP answer closes its connection, and a
+ * ConnectionGate bounds the connections that have not upgraded. `close()` stops listening and
+ * closes every socket with the given code; both are idempotent.
  */
 export class SignalServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<Socket>();
   private accepting = true;
+  private readonly gate: ConnectionGate;
   port = 0;
 
   constructor(private readonly options: SignalServerOptions) {
     this.app = options.uws.App();
+    this.gate = new ConnectionGate({ maxPending: options.pending.max, handshakeTimeoutMs: options.pending.handshakeTimeoutMs, onShed: options.onConnectionShed });
+    this.app.filter((res, count) => this.track(res, Number(count)));
     for (const [path, handler] of Object.entries(options.routes)) this.addWsRoute(path, handler);
     for (const route of options.http) this.addHttpRoute(route);
     this.app.any('/*', (res, req) => {
       res.writeStatus(STATUS_TEXT[404]!).writeHeader('Content-Type', 'application/json');
       // A HEAD answer carries no body: one would be read as the start of the next response.
-      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody();
-      else res.end(jsonError('not_found', 'No such route.'));
+      const body = jsonError('not_found', 'No such route.');
+      if (req.getMethod().toLowerCase() === 'head') res.endWithoutBody(Buffer.byteLength(body), true);
+      else res.end(body, true);
     });
+  }
+
+  /** Connections that have not upgraded (silent, or with a request in flight). */
+  get pendingConnections(): number {
+    return this.gate.pending;
   }
 
   get socketCount(): number {
@@ -107,6 +122,22 @@ export class SignalServer {
     }
   }
 
+  /**
+   * uWS's filter: +1 when a connection is accepted, -1 when one that has not upgraded closes (an
+   * upgraded one leaves without a -1). The gate may keep the accepted connection's handle until
+   * its first request head arrives (uWS hands `onData` the empty or first body chunk right after
+   * the route handler; the HTTP handlers never close a connection without answering) or it
+   * closes (`onAborted`), or, for an upgrade, which skips `onData`, until the upgrade handler
+   * calls `gate.upgrading` (see ConnectionGate).
+   */
+  private track(res: HttpResponse, count: number): void {
+    if (count < 0) return this.gate.closed();
+    const key = this.gate.accepted(res, Buffer.from(res.getRemoteAddressAsText()).toString());
+    if (key === undefined) return;
+    res.onAborted(() => this.gate.closedSilently(key));
+    res.onData(() => this.gate.requested(key));
+  }
+
   private guard(ws: Socket, event: string, run: () => void): void {
     try {
       run();
@@ -136,9 +167,10 @@ export class SignalServer {
       if (aborted) return;
       res.cork(() => {
         res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`).writeHeader('Content-Type', contentType);
-        // No length for HEAD: given one, this uWS build closes the connection (or throws, if synchronous).
-        if (withBody) res.end(body);
-        else res.endWithoutBody();
+        // Closed with the answer: a kept-alive connection could not be bounded (see `track`).
+        // HEAD states the length GET's body would have (without one, this build sends 2^63).
+        if (withBody) res.end(body, true);
+        else res.endWithoutBody(Buffer.byteLength(body), true);
       });
     };
     Promise.resolve()
@@ -156,7 +188,7 @@ export class SignalServer {
       maxPayloadLength: this.options.limits.maxPayloadLength,
       idleTimeout: this.options.limits.idleTimeoutSec,
       maxBackpressure: this.options.limits.maxBackpressure,
-      closeOnBackpressureLimit: 0,
+      closeOnBackpressureLimit: false,
       sendPingsAutomatically: true,
       // Synchronous on purpose: see WsRouteHandler.authenticate.
       upgrade: (res, req, context) => {
@@ -176,12 +208,15 @@ export class SignalServer {
           log.debug({ err, route: path }, 'upgrade rejected');
           return reject('unauthorized', 401, 'unauthorized', err instanceof AppError ? err.message : 'Invalid token.');
         }
-        const data: SocketData = { conn: newId(), route: path, ip: Buffer.from(res.getRemoteAddressAsText()).toString(), identity, closed: false };
+        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const data: SocketData = { conn: newId(), route: path, ip, identity, closed: false };
+        this.gate.upgrading(ip);
         res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
       },
       // An exception escaping a uWS callback makes uWS drop the connection without a close
       // frame (the client sees 1006), so every handler call is guarded and logged.
       open: (ws) => {
+        this.gate.upgraded();
         this.sockets.add(ws as Socket);
         this.guard(ws, 'open', () => handler.open(ws));
       },

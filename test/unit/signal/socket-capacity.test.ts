@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OWN_DESCRIPTORS, parseOpenFilesLimit, socketCapacity } from '../../../signal/socket-capacity.js';
+import { MIN_PENDING, OWN_DESCRIPTORS, PENDING_WITHOUT_LIMIT, parseOpenFilesLimit, pendingCapacity, socketCapacity } from '../../../signal/socket-capacity.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max processes             95336                95336                processes
@@ -31,5 +31,17 @@ describe('socket capacity', () => {
 
   it('is unbounded when the limit is unknown and nothing is set', () => {
     expect(socketCapacity(0, undefined)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('pending-connection capacity', () => {
+  it('is the configured number when one is set', () => {
+    expect(pendingCapacity(10, 20000)).toBe(10);
+  });
+
+  it('is otherwise an eighth of the open-file limit, at least MIN_PENDING, or a fixed number without a limit', () => {
+    expect(pendingCapacity(0, 65536)).toBe(8192);
+    expect(pendingCapacity(0, 512)).toBe(MIN_PENDING);
+    expect(pendingCapacity(0, undefined)).toBe(PENDING_WITHOUT_LIMIT);
   });
 });
