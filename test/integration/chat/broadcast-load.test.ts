@@ -53,9 +53,11 @@ async function broadcast(t: TestApi, host: Actor, text: string): Promise<string>
 async function finished(t: TestApi, host: Actor, id: string): Promise<Record<string, unknown>> {
   let status: Record<string, unknown> = {};
   await until(async () => {
-    status = (await call(t, 'GET', `/v1/chat/broadcasts/${id}`, { token: host.token })).body.data;
+    const reply = await call(t, 'GET', `/v1/chat/broadcasts/${id}`, { token: host.token });
+    if (reply.status !== 200) return false;
+    status = reply.body.data;
     return status['status'] === 'done';
-  }, 240000, 'broadcast done', 100);
+  }, 240000, 'broadcast done', 250);
   return status;
 }
 
@@ -74,7 +76,8 @@ describe('broadcast to thousands of followers while calls relay', () => {
 
   it('delivers once to every follower, in the background, while relay frames keep flowing in order on a node in the same process', { timeout: 600000 }, async () => {
     const node = await harness.local();
-    const pairs = await Promise.all(Array.from({ length: CALLS }, () => harness.activeCall(node.url)));
+    const pairs = [];
+    for (let i = 0; i < CALLS; i++) pairs.push(await harness.activeCall(node.url, node.url, 30000));
     const host = await makeHost(t);
     const followers = Array.from({ length: FOLLOWERS + 1 }, () => `u_${newId()}`).sort();
     const at = new Date();
