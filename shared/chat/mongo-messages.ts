@@ -64,6 +64,13 @@ export class MongoMessages {
     }
   }
 
+  /** Which of `conversationIds` hold a message with `clientKey` already (one query). */
+  async conversationsWithClientKey(clientKey: string, conversationIds: readonly string[]): Promise<Set<string>> {
+    if (conversationIds.length === 0) return new Set();
+    const docs = await this.collection.find({ client_key: clientKey, conversation_id: { $in: [...conversationIds] } }, { projection: { conversation_id: 1 } }).toArray();
+    return new Set(docs.map((d) => d.conversation_id));
+  }
+
   /** Deletes messages by id (a batch's copies left without a conversation). */
   async deleteIds(ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.collection.deleteMany({ _id: { $in: [...ids] } });

@@ -20,7 +20,8 @@ interface Planned { follower: string; conversationId: string; isNew: boolean; do
  * Writes one broadcast message into each follower's conversation with the host, a batch at a
  * time, in a handful of storage commands instead of several per follower (FerretDB answers one
  * command in milliseconds, whatever its size): the blocks and the existing conversations are
- * read once per batch, every message is inserted in one unordered `insertMany` at its
+ * read once per batch (and the conversations that hold this broadcast already, when a batch is
+ * redone), every message is inserted in one unordered `insertMany` at its
  * conversation's seq hint + 1 (new conversations: seq 1, the conversation created right after
  * its message), and the conversations advanced by one `updateMany` per seq. A message the
  * unique indexes refuse (the hint was stale, or the batch is being redone after a crash and the
@@ -38,8 +39,11 @@ export class BroadcastWriter {
     const host = broadcast.host_id;
     const clientId = `bc:${broadcast.id}`;
     const [blocked, existing] = await Promise.all([core.blocks.involving(host), core.conversations.withEach(host, followers)]);
-    const targets = followers.filter((f) => f !== host && !blocked.has(f));
-    let skipped = followers.length - targets.length;
+    const reachable = followers.filter((f) => f !== host && !blocked.has(f));
+    let skipped = followers.length - reachable.length;
+    // A batch redone (after a crash, or by a second process) finds its earlier copies in one query.
+    const done = await core.messages.conversationsWithClientKey(`${host}:${clientId}`, [...existing.values()].map((c) => c.id));
+    const targets = reachable.filter((f) => !done.has(existing.get(f)?.id ?? ''));
     const planned: Planned[] = targets.map((follower) => {
       const conversation = existing.get(follower);
       const conversationId = conversation?.id ?? newId();
@@ -68,7 +72,7 @@ export class BroadcastWriter {
     for (const [seq, ids] of bySeq) await core.conversations.advanceMany(ids, seq, at);
     await Promise.all(delivered.map((p) => core.notifier.notify([p.follower], { t: 'message', message: messageFromDocument(p.doc) })));
 
-    let sent = delivered.length;
+    let sent = reachable.length - targets.length + delivered.length;
     for (let i = 0; i < oneByOne.length; i += ONE_BY_ONE_PARALLEL) {
       const results = await Promise.all(oneByOne.slice(i, i + ONE_BY_ONE_PARALLEL).map((p) => this.#sendOne(broadcast, p.follower, clientId)));
       for (const ok of results) if (ok) sent += 1; else skipped += 1;
