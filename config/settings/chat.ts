@@ -9,5 +9,5 @@ export const chatSettings = defineSettings([
   { env: 'CHAT_USER_RATE_PER_SEC', key: 'chat.userRatePerSec', schema: { type: 'number', minimum: 1, maximum: 100000 }, default: 100, doc: 'Token-bucket refill rate: chat frames per second per user, over all of that user\'s chat sockets on one node (on top of the per-socket SIGNAL_RATE_PER_SEC); each excess frame gets `rate_limited`.' },
   { env: 'CHAT_USER_RATE_BURST', key: 'chat.userRateBurst', schema: { type: 'integer', minimum: 1, maximum: 100000 }, default: 200, doc: 'Token-bucket size: chat frames one user may send at once over their chat sockets on one node.' },
   { env: 'CHAT_BROADCAST_RATE_PER_SEC', key: 'chat.broadcast.ratePerSec', schema: { type: 'integer', minimum: 1, maximum: 100000 }, default: 2000, doc: 'Broadcast messages written per second per API process (all running broadcasts together).' },
-  { env: 'CHAT_BROADCAST_BATCH', key: 'chat.broadcast.batch', schema: { type: 'integer', minimum: 1, maximum: 1000 }, default: 100, doc: 'Followers read and written per broadcast batch; the event loop is yielded between batches.' },
+  { env: 'CHAT_BROADCAST_BATCH', key: 'chat.broadcast.batch', schema: { type: 'integer', minimum: 1, maximum: 1000 }, default: 500, doc: 'Followers read and written per broadcast batch; the event loop is yielded between batches.' },
 ]);
