@@ -23,7 +23,7 @@ redis-server, two signal nodes and one API process (the broadcast job). Three pa
   broadcast  --calls calls relay one frame per call every --relay-ms for --relay-sec, then a
              broadcast to --followers followers runs while they go on: relay latency before and
              during, broadcast duration, and the arrival at --sample connected followers.
-  --only delivery|recovery|broadcast   run one part
+  --only PARTS   comma-separated parts to run (delivery,recovery,broadcast)
   --broadcast-rate N  CHAT_BROADCAST_RATE_PER_SEC of the API process (default: the product's)
   --json      one JSON object on stdout`;
 
@@ -108,9 +108,10 @@ async function startCall(rig: ChatRig, store: MongoCallStore, hostNode: string, 
   });
   const connect = async (peer: Peer, node: string, c: Call) => {
     const { token } = await signToken(rig.ring, { role: peer === 'host' ? 'host' : 'user', call_id: c.id, peer }, { issuer: ISSUER, audience: 'signal', subject: peer === 'host' ? c.host_id : c.guest_id, ttlSec: 3600 });
-    const client = await SignalClient.connect(node, token, { keep: false });
-    const active = client.next((f) => f.type === 'call-state' && f.data.status === 'active', 60000);
-    await client.join();
+    const client = await SignalClient.connect(node, token);
+    const joined = await client.join();
+    if (joined.type !== 'ack') throw new Error(`join refused: ${JSON.stringify(joined)}`);
+    const active = client.waitType('call-state', 60000, (f) => f.data.status === 'active').then(() => client.keepFrames(false));
     return { client, active };
   };
   const guest = await connect('guest', guestNode, call);
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
   const rig = await startRig(2, nodeEnv);
   report['database'] = rig.source;
   const core = new ChatCore(rig.db, new NoChatNotifier(), { maxTextChars: 4000 });
-  const run = (part: string) => !values.only || values.only === part;
+  const run = (part: string) => !values.only || values.only.split(',').includes(part);
   try {
     const d = { pairs: Number(values.pairs), rate: Number(values.rate), seconds: Number(values.seconds) };
     if (run('delivery')) {
