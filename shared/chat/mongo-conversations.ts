@@ -67,11 +67,13 @@ export class MongoConversations {
     }
   }
 
-  /** The conversations of `user` with each of `others` that exist: other → {id, last_seq hint}. */
-  async withEach(user: string, others: readonly string[]): Promise<Map<string, { id: string; lastSeq: number }>> {
-    const keys = others.map((o) => pairKey(user, o));
-    const docs = await this.collection.find({ pair_key: { $in: keys } }, { projection: { _id: 1, members: 1, last_seq: 1 } }).toArray();
-    return new Map(docs.map((d) => [d.members[0] === user ? d.members[1] : d.members[0], { id: d._id, lastSeq: d.last_seq ?? 0 }]));
+  /** Every conversation of `user`: other member → {id, last_seq hint} (one read, streamed). */
+  async allOf(user: string): Promise<Map<string, { id: string; lastSeq: number }>> {
+    const found = new Map<string, { id: string; lastSeq: number }>();
+    for await (const d of this.collection.find({ members: user }, { projection: { _id: 1, members: 1, last_seq: 1 } }).batchSize(1000)) {
+      found.set(d.members[0] === user ? d.members[1] : d.members[0], { id: d._id, lastSeq: d.last_seq ?? 0 });
+    }
+    return found;
   }
 
   /**

@@ -19,9 +19,9 @@ interface Planned { follower: string; conversationId: string; isNew: boolean; do
 /**
  * Writes one broadcast message into each follower's conversation with the host, a batch at a
  * time, in a handful of storage commands instead of several per follower (FerretDB answers one
- * command in milliseconds, whatever its size): the blocks and the existing conversations are
- * read once per batch (and the conversations that hold this broadcast already, when a batch is
- * redone), every message is inserted in one unordered `insertMany` at its
+ * command in milliseconds, whatever its size): the blocks are read once per batch, the host's
+ * conversations once per run (kept current here), the conversations that hold this broadcast
+ * already (a batch redone) in one query, every message is inserted in one unordered `insertMany` at its
  * conversation's seq hint + 1 (new conversations: seq 1, the conversation created right after
  * its message), and the conversations advanced by one `updateMany` per seq. A message the
  * unique indexes refuse (the hint was stale, or the batch is being redone after a crash and the
@@ -34,15 +34,19 @@ export class BroadcastWriter {
   constructor(private readonly core: ChatCore) {}
 
   /** Returns how many followers got the message (now or before) and how many were skipped (a block either way). */
-  async write(broadcast: BroadcastBatch, followers: readonly string[], at: Date): Promise<{ sent: number; skipped: number }> {
+  /**
+   * `existing`: the host's conversations (other member → id and seq hint), read once per run by
+   * the caller; this keeps it current with what the batch writes.
+   */
+  async write(broadcast: BroadcastBatch, followers: readonly string[], at: Date, existing: Map<string, { id: string; lastSeq: number }>): Promise<{ sent: number; skipped: number }> {
     const { core } = this;
     const host = broadcast.host_id;
     const clientId = `bc:${broadcast.id}`;
-    const [blocked, existing] = await Promise.all([core.blocks.involving(host), core.conversations.withEach(host, followers)]);
+    const blocked = await core.blocks.involving(host);
     const reachable = followers.filter((f) => f !== host && !blocked.has(f));
     let skipped = followers.length - reachable.length;
     // A batch redone (after a crash, or by a second process) finds its earlier copies in one query.
-    const done = await core.messages.conversationsWithClientKey(`${host}:${clientId}`, [...existing.values()].map((c) => c.id));
+    const done = await core.messages.conversationsWithClientKey(`${host}:${clientId}`, reachable.flatMap((f) => existing.get(f)?.id ?? []));
     const targets = reachable.filter((f) => !done.has(existing.get(f)?.id ?? ''));
     const planned: Planned[] = targets.map((follower) => {
       const conversation = existing.get(follower);
@@ -66,6 +70,7 @@ export class BroadcastWriter {
     await core.messages.deleteIds(orphans.map((p) => p.doc._id));
     oneByOne.push(...orphans);
     const delivered = stored.filter((p) => !(p.isNew && raced.has(p.follower)));
+    for (const p of delivered) existing.set(p.follower, { id: p.conversationId, lastSeq: p.doc.seq });
 
     const bySeq = new Map<number, string[]>();
     for (const p of delivered) if (!p.isNew) bySeq.set(p.doc.seq, [...(bySeq.get(p.doc.seq) ?? []), p.conversationId]);

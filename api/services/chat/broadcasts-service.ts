@@ -95,12 +95,12 @@ export class BroadcastsService {
   async #run(broadcast: Broadcast): Promise<void> {
     const { batch, ratePerSec, leaseMs } = this.settings;
     let { cursor, sent, skipped } = broadcast;
-    for (;;) {
+    // One pass over the follows and one over the host's conversations per run, not one per batch.
+    const conversations = await this.core.conversations.allOf(broadcast.host_id);
+    let started = Date.now();
+    for await (const followers of this.follows.followerIdBatches(broadcast.host_id, cursor, batch)) {
       if (this.#stopped) return;
-      const started = Date.now();
-      const followers = await this.follows.followerIdsAfter(broadcast.host_id, cursor, batch);
-      if (followers.length === 0) break;
-      const outcome = await this.#writer.write(broadcast, followers, new Date());
+      const outcome = await this.#writer.write(broadcast, followers, new Date(), conversations);
       sent += outcome.sent;
       skipped += outcome.skipped;
       cursor = followers[followers.length - 1]!;
@@ -110,6 +110,7 @@ export class BroadcastsService {
       const elapsed = Date.now() - started;
       if (elapsed < minMs) await pause(minMs - elapsed);
       else await yieldLoop();
+      started = Date.now();
     }
     await this.repo.finish(broadcast.id, new Date());
   }
