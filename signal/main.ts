@@ -38,7 +38,7 @@ export interface SignalNode {
   metrics: SignalMetrics;
   /** Applies a call state announced in-process (the API of an `all` process without Redis). */
   applyCallState(announcement: CallAnnouncement): void;
-  /** True while `userId` has a live socket on this node (presence for an in-process API). */
+  /** True while `userId` has a live signaling or chat socket on this node (presence for an in-process API, the rule of the presence key). */
   isUserOnline(userId: string): boolean;
   /** Hands a chat event to this node's sockets of `userIds` (the API of an `all` process without Redis). */
   deliverChat(userIds: readonly string[], event: ChatEvent): void;
@@ -140,7 +140,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     },
   });
   const signalRoute = route;
-  const chatRoute = chatDb ? await createChatRoute({ db: chatDb, broker, verifier, config, log, presence }) : undefined;
+  const chatRoute = chatDb ? await createChatRoute({ db: chatDb, broker, verifier, config, log, presence, ...(redis ? { redis } : {}) }) : undefined;
   if (chatRoute) presence.onChange = (userId, online) => void chatRoute.presenceChanged(userId, online);
 
   const link = new NodeLink({ broker, nodeId: config.nodeId, rooms: roomService, nodeTtlMs: s.nodeTtlMs, log });
@@ -211,7 +211,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     events,
     metrics,
     applyCallState: (announcement) => roomService.applyAnnouncement(announcement),
-    isUserOnline: (userId) => presence.count(userId) > 0,
+    isUserOnline: (userId) => presence.holds(userId),
     deliverChat: (userIds, event) => chatRoute?.deliver(userIds, event),
     close: () => (closing ??= (async () => {
       server.stopAccepting();

@@ -39,10 +39,17 @@ export class FollowsRepository {
     return { items: docs.map((d) => ({ user_id: d.host_id, since: d.created_at })), total };
   }
 
-  /** The next `limit` follower ids of `hostId` above `after`, ascending (a broadcast's resumable walk). */
-  async followerIdsAfter(hostId: string, after: string, limit: number): Promise<string[]> {
-    const docs = await this.collection.find({ host_id: hostId, follower_id: { $gt: after } }, { projection: { follower_id: 1 } }).sort({ follower_id: 1 }).limit(limit).toArray();
-    return docs.map((d) => d.follower_id);
+  /** `hostId`'s follower ids above `after`, ascending, in batches of `size`, from one cursor (one pass over the follows). */
+  async *followerIdBatches(hostId: string, after: string, size: number): AsyncGenerator<string[]> {
+    let batch: string[] = [];
+    for await (const d of this.collection.find({ host_id: hostId, follower_id: { $gt: after } }, { projection: { follower_id: 1 } }).sort({ follower_id: 1 }).batchSize(size)) {
+      batch.push(d.follower_id);
+      if (batch.length === size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
   }
 
   async countFollowers(hostId: string): Promise<number> {

@@ -32,6 +32,15 @@ export class MongoBlocks {
     return (await this.collection.countDocuments({ _id: { $in: [`${a}|${b}`, `${b}|${a}`] } }, { limit: 1 })) > 0;
   }
 
+  /** Everyone `user` has blocked or is blocked by (one query each way). */
+  async involving(user: string): Promise<Set<string>> {
+    const [mine, theirs] = await Promise.all([
+      this.collection.find({ blocker_id: user }, { projection: { blocked_id: 1 } }).toArray(),
+      this.collection.find({ blocked_id: user }, { projection: { blocker_id: 1 } }).toArray(),
+    ]);
+    return new Set([...mine.map((d) => d.blocked_id), ...theirs.map((d) => d.blocker_id)]);
+  }
+
   async blockedBy(blocker: string, limit: number): Promise<string[]> {
     const docs = await this.collection.find({ blocker_id: blocker }).sort({ created_at: -1 }).limit(limit).toArray();
     return docs.map((d) => d.blocked_id);

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { newId } from '../ids.js';
-import { isDuplicateKey } from '../runtime/mongo/errors.js';
+import { duplicateIndexes, isDuplicateKey } from '../runtime/mongo/errors.js';
 import type { ChatMessage, Conversation, MemberState } from './types.js';
 
 interface ConversationDocument {
@@ -21,6 +21,11 @@ function fromDocument(doc: ConversationDocument): Conversation {
     id: doc._id, members: doc.members, last_seq: doc.last_seq, last_message: doc.last_message ?? null,
     last_activity_at: doc.last_activity_at, created_at: doc.created_at, hidden: doc.hidden ?? [], state: doc.state ?? {},
   };
+}
+
+/** `<a>|<b>` of the sorted member ids. */
+export function pairKey(a: string, b: string): string {
+  return [a, b].sort().join('|');
 }
 
 /** The `conversations` collection: pair uniqueness, the atomic sequence counter, member state. */
@@ -44,7 +49,7 @@ export class MongoConversations {
   /** The pair's conversation, created when absent; `created` is true only for the call that made it. */
   async findOrCreate(a: string, b: string, at: Date): Promise<{ conversation: Conversation; created: boolean }> {
     const members = [a, b].sort() as [string, string];
-    const pair_key = members.join('|');
+    const pair_key = pairKey(a, b);
     const existing = await this.collection.findOne({ pair_key });
     if (existing) return { conversation: fromDocument(existing), created: false };
     const doc: ConversationDocument = {
@@ -60,6 +65,44 @@ export class MongoConversations {
       if (!raced) throw err;
       return { conversation: fromDocument(raced), created: false };
     }
+  }
+
+  /** Every conversation of `user`: other member → {id, last_seq hint} (one read, streamed). */
+  async allOf(user: string): Promise<Map<string, { id: string; lastSeq: number }>> {
+    const found = new Map<string, { id: string; lastSeq: number }>();
+    for await (const d of this.collection.find({ members: user }, { projection: { _id: 1, members: 1, last_seq: 1 } }).batchSize(1000)) {
+      found.set(d.members[0] === user ? d.members[1] : d.members[0], { id: d._id, lastSeq: d.last_seq ?? 0 });
+    }
+    return found;
+  }
+
+  /**
+   * Creates the conversations of `user` with each of `others`, already holding messages up to
+   * `lastSeq` (stored before this call). Returns the others whose conversation another writer
+   * created first (the caller's copies for them belong to no conversation).
+   */
+  async createMany(user: string, others: ReadonlyArray<{ other: string; id: string; lastSeq: number }>, at: Date): Promise<Set<string>> {
+    if (others.length === 0) return new Set();
+    const docs: ConversationDocument[] = others.map(({ other, id, lastSeq }) => {
+      const members = [user, other].sort() as [string, string];
+      return {
+        _id: id, pair_key: members.join('|'), members, last_seq: lastSeq, last_message: null, last_activity_at: at, created_at: at, hidden: [],
+        state: { [members[0]]: { read_seq: 0, cleared_seq: 0 }, [members[1]]: { read_seq: 0, cleared_seq: 0 } },
+      };
+    });
+    try {
+      await this.collection.insertMany(docs, { ordered: false });
+      return new Set();
+    } catch (err) {
+      const indexes = duplicateIndexes(err);
+      if (!indexes) throw err;
+      return new Set([...indexes].map((i) => others[i]!.other));
+    }
+  }
+
+  /** After new messages at `seq` in each of `ids`: the seq hint, activity, and shown again to both. */
+  async advanceMany(ids: readonly string[], seq: number, at: Date): Promise<void> {
+    if (ids.length > 0) await this.collection.updateMany({ _id: { $in: [...ids] } }, { $set: { last_seq: seq, last_activity_at: at, hidden: [] } });
   }
 
   /** Records `message` as the latest unless a later one is recorded already; shows the conversation again to all. */

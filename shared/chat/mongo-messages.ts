@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { isDuplicateKey } from '../runtime/mongo/errors.js';
+import { duplicateIndexes, isDuplicateKey } from '../runtime/mongo/errors.js';
 import type { ChatMessage } from './types.js';
 
 /** A message document: `_id` is the message id; `client_key` is `<sender>:<client id>` (or `seq:<n>` without one). */
@@ -46,6 +46,34 @@ export class MongoMessages {
       if (isDuplicateKey(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * Inserts `docs` in one unordered command; returns the indexes of those refused by a unique
+   * index (their seq or client key was taken). Any other failure is thrown.
+   */
+  async insertManyNew(docs: readonly MessageDocument[]): Promise<Set<number>> {
+    if (docs.length === 0) return new Set();
+    try {
+      await this.collection.insertMany(docs as MessageDocument[], { ordered: false });
+      return new Set();
+    } catch (err) {
+      const indexes = duplicateIndexes(err);
+      if (!indexes) throw err;
+      return indexes;
+    }
+  }
+
+  /** Which of `conversationIds` hold a message with `clientKey` already (one query). */
+  async conversationsWithClientKey(clientKey: string, conversationIds: readonly string[]): Promise<Set<string>> {
+    if (conversationIds.length === 0) return new Set();
+    const docs = await this.collection.find({ client_key: clientKey, conversation_id: { $in: [...conversationIds] } }, { projection: { conversation_id: 1 } }).toArray();
+    return new Set(docs.map((d) => d.conversation_id));
+  }
+
+  /** Deletes messages by id (a batch's copies left without a conversation). */
+  async deleteIds(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.collection.deleteMany({ _id: { $in: [...ids] } });
   }
 
   async byClientKey(conversationId: string, clientKey: string): Promise<ChatMessage | null> {

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from '../schemas/ajv.js';
-import { createAjv, toFieldErrors } from '../schemas/ajv.js';
+import { createAjv } from '../schemas/ajv.js';
+import { frameParser, type ParsedFrameOf } from '../protocol/frame-parser.js';
 import type { ChatMessage } from './types.js';
 
 /**
@@ -73,34 +74,12 @@ export function chatClientSchemas(maxTextChars: number): Record<ChatClientType, 
   };
 }
 
-export type ParsedChatFrame =
-  | { ok: true; message: ChatClientMessage }
-  | { ok: false; id?: string; message: string; details?: Record<string, string> };
+export type ParsedChatFrame = ParsedFrameOf<ChatClientMessage>;
 
-/** Builds the parser: JSON, a known `type`, then that type's schema; never throws. */
+/** Builds the parser of chat client frames (see `frameParser`). */
 export function chatFrameParser(maxTextChars: number): (text: string) => ParsedChatFrame {
   const ajv = createAjv();
   const schemas = chatClientSchemas(maxTextChars);
   const validators = Object.fromEntries(CHAT_CLIENT_TYPES.map((t) => [t, ajv.compile(schemas[t])])) as Record<ChatClientType, ValidateFunction>;
-  const idPattern = new RegExp(ID.pattern);
-  return (text) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return { ok: false, message: 'Frame is not valid JSON.' };
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: 'Frame must be a JSON object.' };
-    const record = value as Record<string, unknown>;
-    const rawId = record['id'];
-    const id = typeof rawId === 'string' && idPattern.test(rawId) ? rawId : undefined;
-    if (record['data'] === undefined) record['data'] = {};
-    const type = record['type'];
-    if (typeof type !== 'string' || !(CHAT_CLIENT_TYPES as readonly string[]).includes(type)) {
-      return { ok: false, ...(id ? { id } : {}), message: 'Unknown message type.', details: { type: 'must be one of: ' + CHAT_CLIENT_TYPES.join(', ') } };
-    }
-    const validate = validators[type as ChatClientType];
-    if (!validate(record)) return { ok: false, ...(id ? { id } : {}), message: 'Frame failed validation.', details: toFieldErrors(validate.errors) };
-    return { ok: true, message: record as unknown as ChatClientMessage };
-  };
+  return frameParser<ChatClientMessage>(CHAT_CLIENT_TYPES, validators, new RegExp(ID.pattern), { defaultDataFirst: true });
 }

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from '../schemas/ajv.js';
-import { createAjv, toFieldErrors } from '../schemas/ajv.js';
+import { createAjv } from '../schemas/ajv.js';
+import { frameParser, type ParsedFrameOf } from './frame-parser.js';
 import { CLIENT_TYPES, MAX_CANDIDATE_CHARS, MAX_SDP_CHARS, MEDIA_STATES, type ClientMessage, type ClientType } from './messages.js';
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } as const;
@@ -54,12 +55,9 @@ const ajv = createAjv();
 const validators = Object.fromEntries(
   CLIENT_TYPES.map((type) => [type, ajv.compile(CLIENT_SCHEMAS[type])]),
 ) as Record<ClientType, ValidateFunction>;
-const KNOWN = new Set<string>(CLIENT_TYPES);
 
 /** Result of parsing one client text frame. */
-export type ParsedFrame =
-  | { ok: true; message: ClientMessage }
-  | { ok: false; id?: string; message: string; details?: Record<string, string> };
+export type ParsedFrame = ParsedFrameOf<ClientMessage>;
 
 /** The `id` of a frame that is not handled (rate-limited), so its reply can still carry it; undefined when it has none. */
 export function frameId(text: string): string | undefined {
@@ -76,28 +74,5 @@ function idOf(record: Record<string, unknown>): string | undefined {
   return typeof id === 'string' && ID_PATTERN.test(id) ? id : undefined;
 }
 
-/**
- * Parses and validates one client frame against its type's schema. Never throws; a failure
- * carries the request `id` when one could be read, so the error reply can echo it.
- */
-export function parseClientFrame(text: string): ParsedFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, message: 'Frame is not valid JSON.' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: 'Frame must be a JSON object.' };
-  const record = value as Record<string, unknown>;
-  const id = idOf(record);
-  const type = record['type'];
-  if (typeof type !== 'string' || !KNOWN.has(type)) {
-    return { ok: false, ...(id ? { id } : {}), message: 'Unknown message type.', details: { type: 'must be one of: ' + CLIENT_TYPES.join(', ') } };
-  }
-  const validate = validators[type as ClientType];
-  if (!validate(record)) {
-    return { ok: false, ...(id ? { id } : {}), message: 'Frame failed validation.', details: toFieldErrors(validate.errors) };
-  }
-  if (record['data'] === undefined) record['data'] = {};
-  return { ok: true, message: record as unknown as ClientMessage };
-}
+/** Parses and validates one client frame against its type's schema (see `frameParser`). */
+export const parseClientFrame: (text: string) => ParsedFrame = frameParser<ClientMessage>(CLIENT_TYPES, validators, ID_PATTERN, { defaultDataFirst: false });

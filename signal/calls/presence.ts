@@ -43,6 +43,11 @@ export class Presence {
     return this.#counts.get(userId) ?? 0;
   }
 
+  /** True while this node holds a socket of either kind of `userId` (what an in-process API asks: the same rule as the store's). */
+  holds(userId: string): boolean {
+    return this.#total(userId) > 0;
+  }
+
   /** True while the store has `userId` online (a socket of either kind on any node); false when the store fails. */
   async isOnline(userId: string): Promise<boolean> {
     if (this.#total(userId) > 0) return true;

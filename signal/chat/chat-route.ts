@@ -8,11 +8,11 @@ import { AppError, type ErrorCode } from '../../shared/errors/index.js';
 import { CLOSE_CODES } from '../../shared/protocol/close-codes.js';
 import type { AccessClaims, SyncTokenVerifier } from '../../shared/tokens/index.js';
 import type { Broker, Subscription } from '../broker/broker.js';
-import { TokenBucket } from '../session/token-bucket.js';
 import type { Socket, WsRouteHandler } from '../server/ws-route.js';
 import { ChatSession } from './chat-session.js';
 import { CounterpartPresence, type ChatPresence } from './counterpart-presence.js';
 import { Sequencer } from './sequencer.js';
+import { LocalUserRate, type UserRate } from './user-rate.js';
 
 /** Limits of the chat route: the signaling ones plus the chat settings. */
 export type ChatRouteLimits = Pick<Config['signal'], 'maxFrameBytes' | 'ratePerSec' | 'rateBurst' | 'maxSocketsPerUser' | 'maxBufferedBytes' | 'maxViolations' | 'reauthLeadMs' | 'reauthGraceMs' | 'timerMs'>
@@ -27,8 +27,8 @@ function errorFrame(code: ErrorCode, message: string, id?: string, details?: Rec
   return JSON.stringify({ type: 'error', ...(id ? { id } : {}), data: { code, message, ...(details ? { details } : {}) } });
 }
 
-/** A user's sockets on this node, their channel subscription, and their shared frame budget. */
-interface UserEntry { sessions: Set<ChatSession>; subscription: Promise<Subscription | undefined>; bucket: TokenBucket }
+/** A user's sockets on this node and their channel subscription. */
+interface UserEntry { sessions: Set<ChatSession>; subscription: Promise<Subscription | undefined> }
 
 /**
  * `/v1/chat/ws`: access token at upgrade; per socket the signaling limits (frame size, rate,
@@ -43,6 +43,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
   readonly #parse: (text: string) => ParsedChatFrame;
   readonly #sequencer: Sequencer;
   readonly #counterparts: CounterpartPresence | undefined;
+  readonly #userRate: UserRate;
 
   constructor(private readonly deps: {
     verifier: Pick<SyncTokenVerifier, 'verifyAccess'>;
@@ -52,7 +53,10 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     limits: ChatRouteLimits;
     log: Logger;
     presence?: ChatPresence;
+    /** The per-user frame budget; default: per node (`LocalUserRate`). */
+    userRate?: UserRate;
   }) {
+    this.#userRate = deps.userRate ?? new LocalUserRate(deps.limits.userRatePerSec, deps.limits.userRateBurst);
     this.#parse = chatFrameParser(deps.limits.maxTextChars);
     this.#sequencer = new Sequencer({ messages: deps.core.messages, conversations: deps.core.conversations, recoveryMax: deps.limits.recoveryMax, send: (s, frame) => this.#send(s, frame), log: deps.log });
     this.#counterparts = deps.presence ? new CounterpartPresence({ presence: deps.presence, core: deps.core, log: deps.log }) : undefined;
@@ -120,9 +124,22 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     }
     const now = Date.now();
     if (!session.bucket.take(now)) return this.#rateLimited(session, `At most ${limits.ratePerSec} frames per second per socket.`, 'socket');
-    if (!this.#users.get(session.user)?.bucket.take(now)) return this.#rateLimited(session, `At most ${limits.userRatePerSec} frames per second per user.`, 'user');
-    if (isBinary) return this.#violation(session, 'Frames must be JSON text.');
-    const parsed = this.#parse(utf8.decode(raw));
+    // uWS owns `raw` only during this call: decode it before any wait.
+    const text = isBinary ? undefined : utf8.decode(raw);
+    const allowed = this.#userRate.take(session.user, now);
+    if (typeof allowed === 'boolean' && session.gated === 0) return this.#admit(session, allowed, text);
+    session.gated += 1;
+    session.gate = session.gate.then(() => allowed).then(
+      (ok) => { session.gated -= 1; if (!session.closed) this.#admit(session, ok, text); },
+      () => { session.gated -= 1; },
+    );
+  }
+
+  /** A frame within the socket's budget: refused when over the user's, else parsed and handled. */
+  #admit(session: ChatSession, withinUserBudget: boolean, text: string | undefined): void {
+    if (!withinUserBudget) return this.#rateLimited(session, `At most ${this.deps.limits.userRatePerSec} frames per second per user.`, 'user');
+    if (text === undefined) return this.#violation(session, 'Frames must be JSON text.');
+    const parsed = this.#parse(text);
     if (!parsed.ok) return this.#violation(session, parsed.message, parsed.id, parsed.details);
     this.#handle(session, parsed.message).catch((err: unknown) => this.#failed(session, err, parsed.message.id));
   }
@@ -138,6 +155,7 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     entry.sessions.delete(session);
     if (entry.sessions.size === 0) {
       this.#users.delete(session.user);
+      this.#userRate.forget(session.user);
       void entry.subscription.then((s) => s?.unsubscribe());
     }
   }
@@ -173,7 +191,6 @@ export class ChatRoute implements WsRouteHandler<AccessClaims> {
     }
     const channel = userChannelName(this.deps.prefix, session.user);
     const entry: UserEntry = {
-      bucket: new TokenBucket(this.deps.limits.userRatePerSec, this.deps.limits.userRateBurst, Date.now()),
       sessions: new Set([session]),
       subscription: this.deps.broker.subscribe(channel, (m) => this.#onEvent(session.user, JSON.parse(m.payload) as ChatEvent)).then(
         (sub) => {

@@ -34,6 +34,9 @@ export class ChatSession {
   readonly cursors = new Map<string, Cursor>();
   readonly typingAt = new Map<string, number>();
   readonly bucket: TokenBucket;
+  /** Frames waiting for the user's shared budget (Redis); later frames queue behind them, so they are handled in order. */
+  gated = 0;
+  gate: Promise<void> = Promise.resolve();
 
   constructor(readonly io: ChatIo, readonly conn: string, public claims: AccessClaims, limits: { ratePerSec: number; rateBurst: number }, now: number) {
     this.user = claims.sub;

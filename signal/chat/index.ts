@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
@@ -7,20 +8,27 @@ import type { Broker } from '../broker/broker.js';
 import { BrokerChatNotifier } from './broker-notifier.js';
 import { ChatRoute } from './chat-route.js';
 import type { ChatPresence } from './counterpart-presence.js';
+import { LocalUserRate, RedisUserRate } from './user-rate.js';
 
 export { ChatRoute } from './chat-route.js';
 
 /**
  * The chat WebSocket route of a signal node, on the shared database and the node's broker. Creates
- * the chat indexes first: the unique (conversation, seq) index is what keeps numbers unique.
+ * the chat indexes first: the unique (conversation, seq) index is what keeps numbers unique. With
+ * `redis` the per-user frame budget is shared by all nodes, else it is per node.
  */
-export async function createChatRoute(deps: { db: Db; broker: Broker; verifier: Pick<SyncTokenVerifier, 'verifyAccess'>; config: Config; log: Logger; presence?: ChatPresence }): Promise<ChatRoute> {
+export async function createChatRoute(deps: {
+  db: Db; broker: Broker; verifier: Pick<SyncTokenVerifier, 'verifyAccess'>; config: Config; log: Logger; presence?: ChatPresence; redis?: Redis;
+}): Promise<ChatRoute> {
   const { config } = deps;
   const log = deps.log.child({ component: 'chat' });
   const core = new ChatCore(deps.db, new BrokerChatNotifier(deps.broker, config.redis.prefix, log), { maxTextChars: config.chat.maxTextChars });
   await core.ensureIndexes();
   const s = config.signal;
+  const { userRatePerSec, userRateBurst } = config.chat;
+  const userRate = deps.redis ? new RedisUserRate(deps.redis, config.redis.prefix, userRatePerSec, userRateBurst) : new LocalUserRate(userRatePerSec, userRateBurst);
   return new ChatRoute({
+    userRate,
     verifier: deps.verifier, core, broker: deps.broker, prefix: config.redis.prefix, log, ...(deps.presence ? { presence: deps.presence } : {}),
     limits: {
       maxFrameBytes: s.maxFrameBytes, ratePerSec: s.ratePerSec, rateBurst: s.rateBurst, maxSocketsPerUser: s.maxSocketsPerUser, maxBufferedBytes: s.maxBufferedBytes,

@@ -57,19 +57,36 @@ export class Sequencer {
       }
       if (cursor.last < 0 || seen > cursor.last) {
         cursor.loading = true;
-        const newest = await this.deps.messages.maxSeq(id);
-        if (seen > newest) {
-          this.#reload(session, id, 'unknown_position');
-          cursor.last = newest;
-        } else {
-          cursor.last = seen;
-        }
-        await this.#fill(session, id, cursor, newest);
+        await this.#catchUp(session, id, cursor, seen);
         this.#drain(session, id, cursor);
       }
       out[id] = cursor.last;
     }
     return out;
+  }
+
+  /**
+   * Delivers what is stored above `seen` in one read of up to `recoveryMax` + 1 messages (the
+   * newest seq is read only when that says too many, or nothing while the client claims a
+   * position: is it beyond what is stored?).
+   */
+  async #catchUp(session: ChatSession, id: string, cursor: Cursor, seen: number): Promise<void> {
+    cursor.last = seen;
+    const missed = await this.deps.messages.range(id, seen, Number.MAX_SAFE_INTEGER, this.deps.recoveryMax + 1);
+    if (missed.length > this.deps.recoveryMax) {
+      this.#reload(session, id, 'too_many');
+      cursor.last = await this.deps.messages.maxSeq(id);
+      return;
+    }
+    if (missed.length === 0 && seen > 0) {
+      const newest = await this.deps.messages.maxSeq(id);
+      if (seen > newest) {
+        this.#reload(session, id, 'unknown_position');
+        cursor.last = newest;
+      }
+      return;
+    }
+    for (const message of missed) this.#deliver(session, cursor, message);
   }
 
   async #start(session: ChatSession, id: string, cursor: Cursor): Promise<void> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PresenceStore } from '../../shared/presence/index.js';
+import type { Presence } from '../../signal/calls/presence.js';
 import { until } from '../helpers/poll.js';
 
 /** The PresenceStore contract (`shared/presence`), run against every implementation. */
@@ -32,6 +33,44 @@ export function presenceContract(name: string, open: () => Promise<PresenceStore
       await store.mark(['u5'], 'node-a', 60_000);
       await until(async () => !(await store.isOnline('u4')), 5_000, 'the unrefreshed mark lapses');
       expect(await store.isOnline('u5')).toBe(true);
+    });
+  });
+}
+
+/** A node's Presence with what the calls API reads of it in that set-up (in-process: the node itself; with Redis: the key). */
+export interface HostPresenceSetup {
+  node: Presence;
+  /** What the calls API asks to choose `ringing` vs `waiting`. */
+  isOnline(user: string): Promise<boolean>;
+}
+
+/**
+ * The online rule, the same in every set-up: a user is online (a call to them starts `ringing`)
+ * while they hold a signaling **or a chat** socket on some node, and offline once the last one of
+ * either kind has closed.
+ */
+export function hostPresenceContract(name: string, open: () => Promise<HostPresenceSetup>, close: () => Promise<void>): void {
+  describe(`online rule (calls API ⇄ signal node): ${name}`, () => {
+    let setup: HostPresenceSetup;
+    beforeAll(async () => { setup = await open(); });
+    afterAll(async () => { await close(); });
+
+    it('a chat socket alone counts as online, and so does a signaling socket alone', async () => {
+      setup.node.add('h-chat', 'chat');
+      setup.node.add('h-signal', 'signal');
+      await until(async () => (await setup.isOnline('h-chat')) && (await setup.isOnline('h-signal')), 5_000, 'both online');
+      expect(await setup.isOnline('h-none')).toBe(false);
+    });
+
+    it('stays online while a socket of either kind is left, offline after the last one', async () => {
+      setup.node.add('h-both', 'chat');
+      setup.node.add('h-both', 'signal');
+      await until(() => setup.isOnline('h-both'), 5_000, 'online');
+      setup.node.remove('h-both', 'signal');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await setup.isOnline('h-both')).toBe(true);
+      setup.node.remove('h-both', 'chat');
+      await until(async () => !(await setup.isOnline('h-both')), 5_000, 'offline after the last socket');
     });
   });
 }

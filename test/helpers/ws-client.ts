@@ -36,7 +36,10 @@ export class SignalClient {
   #waiters = new Set<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }>();
   #closeInfo: { code: number; reason: string } | undefined;
 
+  #keep: boolean;
+
   private constructor(readonly ws: WebSocket, keep: boolean) {
+    this.#keep = keep;
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
         this.#closeInfo = { code, reason: reason.toString() };
@@ -48,7 +51,7 @@ export class SignalClient {
       const raw = data.toString();
       const frame = JSON.parse(raw) as Frame;
       if (typeof frame.seq === 'number' && frame.seq > this.lastSeq) this.lastSeq = frame.seq;
-      if (keep) this.frames.push(frame);
+      if (this.#keep) this.frames.push(frame);
       this.onFrame?.(frame, raw);
       for (const w of [...this.#waiters]) {
         if (w.match(frame)) {
@@ -88,6 +91,12 @@ export class SignalClient {
       if (status === undefined) throw err;
       return status;
     }
+  }
+
+  /** Stops (or resumes) keeping frames in `frames`, which are dropped when stopping (long-running load clients). */
+  keepFrames(on: boolean): void {
+    this.#keep = on;
+    if (!on) this.frames.length = 0;
   }
 
   get isOpen(): boolean {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RedisPresenceStore, type PresenceStore } from '../../../shared/presence/index.js';
 
-/** Whether a host is connected to the signaling tier right now. */
+/** Whether a host is connected to the signal tier right now: a signaling or a chat socket on any node (docs/calls-api.md). */
 export interface HostPresence {
   isOnline(userId: string): Promise<boolean>;
 }

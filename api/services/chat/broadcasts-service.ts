@@ -5,6 +5,7 @@ import { AppError } from '../../../shared/errors/index.js';
 import { newId } from '../../../shared/ids.js';
 import type { Broadcast, BroadcastsRepository } from '../../repositories/broadcasts.js';
 import type { FollowsRepository } from '../../repositories/follows.js';
+import { BroadcastWriter } from './broadcast-writer.js';
 
 export interface BroadcastSettings {
   ratePerSec: number;
@@ -15,21 +16,20 @@ export interface BroadcastSettings {
   leaseMs: number;
 }
 
-/** Sends within one batch at once (different conversations: no contention between them). */
-const PARALLEL = 16;
-
 const pause = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms).unref?.(); });
 const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Host broadcasts: accepted once per `X-Idempotency-Key`, then sent by a background job in
- * batches of followers (resumable by follower id, each send idempotent), bounded to `ratePerSec`
- * and yielding the event loop between batches so requests and calls go on meanwhile.
+ * batches of followers (resumable by follower id; each batch written by BroadcastWriter, which
+ * may redo a batch without storing anything twice), bounded to `ratePerSec` and yielding the
+ * event loop between batches so requests and calls go on meanwhile.
  */
 export class BroadcastsService {
   #timer: NodeJS.Timeout | undefined;
   #working = false;
   #stopped = false;
+  readonly #writer: BroadcastWriter;
 
   constructor(
     private readonly repo: BroadcastsRepository,
@@ -37,7 +37,9 @@ export class BroadcastsService {
     private readonly core: ChatCore,
     private readonly settings: BroadcastSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#writer = new BroadcastWriter(core);
+  }
 
   /** Accepts a broadcast; the same key and body return the first one, another body is a conflict. */
   async start(hostId: string, key: string, text: string, at: Date): Promise<{ broadcast: Broadcast; created: boolean }> {
@@ -93,15 +95,14 @@ export class BroadcastsService {
   async #run(broadcast: Broadcast): Promise<void> {
     const { batch, ratePerSec, leaseMs } = this.settings;
     let { cursor, sent, skipped } = broadcast;
-    for (;;) {
+    // One pass over the follows and one over the host's conversations per run, not one per batch.
+    const conversations = await this.core.conversations.allOf(broadcast.host_id);
+    let started = Date.now();
+    for await (const followers of this.follows.followerIdBatches(broadcast.host_id, cursor, batch)) {
       if (this.#stopped) return;
-      const started = Date.now();
-      const followers = await this.follows.followerIdsAfter(broadcast.host_id, cursor, batch);
-      if (followers.length === 0) break;
-      for (let i = 0; i < followers.length; i += PARALLEL) {
-        const results = await Promise.all(followers.slice(i, i + PARALLEL).map((f) => this.#sendTo(broadcast, f)));
-        for (const ok of results) if (ok) sent += 1; else skipped += 1;
-      }
+      const outcome = await this.#writer.write(broadcast, followers, new Date(), conversations);
+      sent += outcome.sent;
+      skipped += outcome.skipped;
       cursor = followers[followers.length - 1]!;
       const now = new Date();
       await this.repo.progress(broadcast.id, { cursor, sent, skipped, lease_until: new Date(now.getTime() + leaseMs), updated_at: now });
@@ -109,20 +110,9 @@ export class BroadcastsService {
       const elapsed = Date.now() - started;
       if (elapsed < minMs) await pause(minMs - elapsed);
       else await yieldLoop();
+      started = Date.now();
     }
     await this.repo.finish(broadcast.id, new Date());
-  }
-
-  /** One follower's message; false when it cannot be delivered (a block either way). */
-  async #sendTo(broadcast: Broadcast, followerId: string): Promise<boolean> {
-    try {
-      const { conversation } = await this.core.conversations.findOrCreate(broadcast.host_id, followerId, new Date());
-      await this.core.send({ conversationId: conversation.id, senderId: broadcast.host_id, clientId: `bc:${broadcast.id}`, text: broadcast.text, at: new Date() });
-      return true;
-    } catch (err) {
-      if (err instanceof AppError && (err.code === 'forbidden' || err.code === 'not_found')) return false;
-      throw err;
-    }
   }
 }
 

@@ -55,3 +55,15 @@ export function withStorageDeadline<T>(work: Promise<T>, deadlineMs: number, ope
   work.catch(() => undefined);
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * For an unordered `insertMany` that failed: the indexes of the documents refused by a unique
+ * index, when that is the only kind of failure; undefined otherwise (rethrow then).
+ */
+export function duplicateIndexes(err: unknown): Set<number> | undefined {
+  const writeErrors = (err as { writeErrors?: unknown } | null)?.writeErrors;
+  type WriteError = { index: number; code?: number; errmsg?: string };
+  const list: WriteError[] = Array.isArray(writeErrors) ? writeErrors as WriteError[] : writeErrors ? [writeErrors as WriteError] : [];
+  if (list.length === 0 || !list.every((e) => isDuplicateKey({ code: e.code, message: e.errmsg }))) return undefined;
+  return new Set(list.map((e) => e.index));
+}
