@@ -53,7 +53,8 @@ describe('a minute counted by a node that dies while MongoDB is unreachable', ()
     } finally {
       process.kill(mongo.pid!, 'SIGCONT');
     }
-    expect(await c.db.collection('minute_ticks').findOne({ _id: key as never })).toBeNull();
+    // Node a's insert may have reached the stopped database's socket before the kill and land when it
+    // resumes; stored that way or adopted from the outbox, the minute must be billed exactly once.
     await Promise.all([resume(p, 'host', b), resume(p, 'guest', b)]);
     // Node b adopts the parked minute (MINUTE_ADOPT_AFTER_MS after it was parked) and removes it.
     await minuteRecorded(c, p.callId, minute, 20000);
