@@ -50,6 +50,9 @@ export interface CachedCallStoreOptions {
   onFailure?: CallCacheFailure;
 }
 
+/** What `#bounded` answers for work that took too long. */
+const SLOW = Symbol('slow');
+
 /** Default `timeoutMs`. */
 export const CALL_CACHE_TIMEOUT_MS = 250;
 
@@ -93,20 +96,30 @@ export class CachedCallStore implements CallStore, CallLookup {
   /**
    * The call as cached, else as stored (and then cached). `source` says which answered. The
    * cached state may lag the store only where a write to the cache failed (see CALL_CACHE_TTL_MS).
+   * A cache slower than the timeout does not hold the answer back: the store is asked too, and
+   * the first to answer with the call wins (a busy process may see its timer fire before it
+   * reads a reply already there, so the cache's answer is not thrown away).
    */
   async lookup(id: string): Promise<{ call: Call | null; source: 'cache' | 'store' }> {
-    const cached = await this.#cached(id);
-    if (cached) return { call: cached, source: 'cache' };
+    if (!this.cache.get) return { call: await this.get(id), source: 'store' };
+    const cached = this.cache.get(id).catch((err: unknown) => {
+      this.options.onFailure?.(err, 'get', id);
+      return null;
+    });
+    const first = await this.#bounded(cached, SLOW);
+    if (first === SLOW) return this.#eitherOf(cached, id);
+    if (first) return { call: first, source: 'cache' };
     return { call: await this.get(id), source: 'store' };
   }
 
-  async #cached(id: string): Promise<Call | null> {
-    if (!this.cache.get) return null;
+  /** The cache's answer if it is a call and comes first, else the store's. */
+  async #eitherOf(cached: Promise<Call | null>, id: string): Promise<{ call: Call | null; source: 'cache' | 'store' }> {
+    const stored = this.get(id).then((call) => ({ call, source: 'store' as const }));
+    const hit = cached.then((call) => (call ? { call, source: 'cache' as const } : Promise.reject(new Error('not cached'))));
     try {
-      return await this.#bounded(this.cache.get(id), null);
-    } catch (err) {
-      this.options.onFailure?.(err, 'get', id);
-      return null;
+      return await Promise.any([hit, stored]);
+    } catch {
+      return stored;
     }
   }
 
@@ -116,9 +129,9 @@ export class CachedCallStore implements CallStore, CallLookup {
   }
 
   /** `work`, or `otherwise` once it has taken longer than the timeout. */
-  async #bounded<T>(work: Promise<T>, otherwise: T): Promise<T> {
+  async #bounded<T, U>(work: Promise<T>, otherwise: U): Promise<T | U> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(otherwise), this.#timeoutMs); });
+    const late = new Promise<U>((resolve) => { timer = setTimeout(() => resolve(otherwise), this.#timeoutMs); });
     try {
       return await Promise.race([work, late]);
     } finally {
