@@ -232,6 +232,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
       chatRoute?.stop();
       if (keySet instanceof RemoteJwks) keySet.close();
       link.close();
+      store?.close();
       await registry.close();
       await broker.close();
       if (redis) redis.disconnect();

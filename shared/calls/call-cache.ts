@@ -50,6 +50,12 @@ export interface CachedCallStoreOptions {
   onFailure?: CallCacheFailure;
 }
 
+/** How often writes the cache refused are tried again. */
+export const CALL_CACHE_RETRY_MS = 1000;
+
+/** Writes kept for retry at most (the oldest go first): past it, only the lifetime bounds a stale entry. */
+const MAX_UNWRITTEN = 10_000;
+
 /** What `#bounded` answers for work that took too long. */
 const SLOW = Symbol('slow');
 
@@ -65,6 +71,10 @@ export const CALL_CACHE_TIMEOUT_MS = 250;
  */
 export class CachedCallStore implements CallStore, CallLookup {
   readonly #timeoutMs: number;
+  /** The latest state of each call whose cache write failed, written again every CALL_CACHE_RETRY_MS. */
+  readonly #unwritten = new Map<string, Call>();
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(private readonly inner: CallStore, private readonly cache: CallCacheWriter & Partial<Pick<CallCache, 'get'>>, private readonly options: CachedCallStoreOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? CALL_CACHE_TIMEOUT_MS;
@@ -123,9 +133,54 @@ export class CachedCallStore implements CallStore, CallLookup {
     }
   }
 
+  /** Calls whose latest state the cache has not taken yet (it is being retried). */
+  get unwritten(): number {
+    return this.#unwritten.size;
+  }
+
+  /** Stops retrying failed writes. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
   async #put(call: Call): Promise<void> {
-    const written = this.cache.put(call).catch((err: unknown) => this.options.onFailure?.(err, 'put', call.id));
+    const written = this.cache.put(call).then(() => this.#written(call), (err: unknown) => {
+      this.options.onFailure?.(err, 'put', call.id);
+      this.#keepForRetry(call);
+    });
     await this.#bounded(written, undefined);
+  }
+
+  #written(call: Call): void {
+    if (this.#unwritten.get(call.id)?.version === call.version) this.#unwritten.delete(call.id);
+  }
+
+  /**
+   * A failed write is tried again until the cache takes it (or a newer state replaces it): an
+   * end whose write was lost to a Redis outage must not let joins in once Redis is back.
+   */
+  #keepForRetry(call: Call): void {
+    const kept = this.#unwritten.get(call.id);
+    if (kept && kept.version > call.version) return;
+    this.#unwritten.delete(call.id);
+    this.#unwritten.set(call.id, call);
+    if (this.#unwritten.size > MAX_UNWRITTEN) this.#unwritten.delete(this.#unwritten.keys().next().value!);
+    if (!this.#closed) this.#retry ??= setTimeout(() => void this.#retryWrites(), CALL_CACHE_RETRY_MS).unref();
+  }
+
+  async #retryWrites(): Promise<void> {
+    const calls = [...this.#unwritten.values()];
+    for (const call of calls) {
+      try {
+        await this.cache.put(call);
+        this.#written(call);
+      } catch {
+        break;
+      }
+    }
+    this.#retry = this.#unwritten.size > 0 && !this.#closed ? setTimeout(() => void this.#retryWrites(), CALL_CACHE_RETRY_MS).unref() : undefined;
   }
 
   /** `work`, or `otherwise` once it has taken longer than the timeout. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CachedCallStore, MemoryCallCache, MemoryCallStore, type Call, type CallCache } from '../../../shared/calls/index.js';
+import { CALL_CACHE_RETRY_MS, CachedCallStore, MemoryCallCache, MemoryCallStore, type Call, type CallCache } from '../../../shared/calls/index.js';
 import { cachedCallFixture } from '../../contract/call-cache.contract.js';
 
 /** A cache whose reads and writes can be made to fail or hang. */
@@ -69,6 +69,21 @@ describe('CachedCallStore', () => {
     expect((await store.get(call.id))?.status).toBe('ended');
     expect(failures).toContain(`get:${call.id}`);
     expect(failures).toContain(`put:${call.id}`);
+  });
+
+  it('a write the cache refused is tried again until it takes it, unless a newer state was written meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const call = await cached.create(cachedCallFixture(0));
+    cache.mode = 'fail';
+    await cached.transition(call.id, 'ended');
+    expect(cached.unwritten).toBe(1);
+    await vi.advanceTimersByTimeAsync(CALL_CACHE_RETRY_MS);
+    expect((await cache.inner.get(call.id))?.status).toBe('ringing');
+    cache.mode = 'ok';
+    await vi.advanceTimersByTimeAsync(CALL_CACHE_RETRY_MS);
+    expect((await cache.inner.get(call.id))?.status).toBe('ended');
+    expect(cached.unwritten).toBe(0);
+    cached.close();
   });
 
   it('a stalled cache holds neither a lookup nor a transition past the timeout', async () => {
