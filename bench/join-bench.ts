@@ -32,6 +32,9 @@ rate. Reports socket-open → joined (the join ack) p50/p99/max, the node's CPU,
   --status ringing|waiting
                     the calls' status when created (default ringing: the host was online)
   --workers K       client processes (default 2)
+  --pg-pool N       FerretDB's PostgreSQL pool (pool_max_conns; default 50, FerretDB's own); the node's
+                    MongoDB pool is 80 % of it. The local PostgreSQL server is shared: where other work
+                    holds its connections, run one of your own and name it with TEST_PG_PORT
   --node-dist DIR   the build the node runs from (default this one's dist/): run main's build
                     against the same bench for a before/after comparison
   --json            one JSON object on stdout
@@ -41,15 +44,21 @@ REDIS_URL, else 127.0.0.1:6379, else a spawned redis-server; keys under a unique
 
 const WORKER = join(fileURLToPath(new URL('.', import.meta.url)), 'join-bench-worker.js');
 const ISSUER = 'api.vidivo.app';
-const CREATE_CONCURRENCY = 16;
-/** Each node's MongoDB pool, below FerretDB's PostgreSQL pool (see bench:signal). */
-const NODE_MONGO_POOL = 40;
+const CREATE_CONCURRENCY = 8;
+/**
+ * The node's MongoDB pool as a share of FerretDB's PostgreSQL pool: FerretDB 1.24 deadlocks when
+ * as many updates as its pool run at once (each holds a connection and waits for a second; see
+ * bench:signal, which uses 40 of 50).
+ */
+const NODE_POOL_SHARE = 0.8;
+const BENCH_MONGO_POOL = CREATE_CONCURRENCY;
 
 interface Options {
   rate: number;
   sec: number;
   status: CallStatus;
   workers: number;
+  pgPool: number;
   nodeDist: string;
   json: boolean;
 }
@@ -61,6 +70,7 @@ function parseOptions(): Options {
       sec: { type: 'string', default: '20' },
       status: { type: 'string', default: 'ringing' },
       workers: { type: 'string', default: '2' },
+      'pg-pool': { type: 'string', default: '50' },
       'node-dist': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -73,11 +83,12 @@ function parseOptions(): Options {
   const rate = Number(values.rate);
   const sec = Number(values.sec);
   const workers = Number(values.workers);
-  if (!(rate > 0 && sec > 0 && workers >= 1) || !['ringing', 'waiting'].includes(values.status)) {
+  const pgPool = Number(values['pg-pool']);
+  if (!(rate > 0 && sec > 0 && workers >= 1 && pgPool >= 4) || !['ringing', 'waiting'].includes(values.status)) {
     process.stderr.write(`bad options\n\n${USAGE}\n`);
     process.exit(2);
   }
-  return { rate, sec, status: values.status as CallStatus, workers, nodeDist: resolve(values['node-dist'] ?? join(PROJECT_ROOT, 'dist')), json: values.json };
+  return { rate, sec, status: values.status as CallStatus, workers, pgPool, nodeDist: resolve(values['node-dist'] ?? join(PROJECT_ROOT, 'dist')), json: values.json };
 }
 
 function log(line: string): void {
@@ -157,10 +168,17 @@ async function main(): Promise<void> {
     cleanups.push({ name: 'redis keys', run: () => deleteKeys(redisServer.url, prefix) });
     const scratch = process.env.MONGO_URL ? undefined : createScratchPostgres();
     if (scratch) cleanups.push({ name: 'scratch PostgreSQL database', run: () => scratch.drop() });
-    const mongo = await resolveMongo({ url: process.env.MONGO_URL, dataDir: '.data/bench', ephemeral: true, ferretPostgresUrl: scratch?.url });
+    const ferretPostgresUrl = scratch ? `${scratch.url}?pool_max_conns=${opts.pgPool}` : undefined;
+    const nodePool = Math.max(2, Math.floor(opts.pgPool * NODE_POOL_SHARE));
+    const mongo = await resolveMongo({ url: process.env.MONGO_URL, dataDir: '.data/bench', ephemeral: true, ferretPostgresUrl });
     cleanups.push({ name: 'database server', run: () => mongo.stop() });
     const database = `jb_${newId().toLowerCase()}`;
-    const handle = await connectMongo(mongo.url, database, 30000);
+    const poolOf = (size: number): string => {
+      const url = new URL(mongo.url);
+      if (!url.searchParams.has('maxPoolSize')) url.searchParams.set('maxPoolSize', String(size));
+      return url.toString();
+    };
+    const handle = await connectMongo(poolOf(BENCH_MONGO_POOL), database, 30000);
     cleanups.push({ name: 'database connection', run: () => handle.close() });
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
     cleanups.push({ name: 'redis connection', run: () => redis.disconnect() });
@@ -168,12 +186,10 @@ async function main(): Promise<void> {
     const repo = new CallsRepository(handle.db, { writer: new RedisCallCache(redis, prefix), onFailure: (err) => log(`call cache write failed: ${String(err)}`) });
     await repo.ensureIndexes();
     if (scratch) addIdIndexes(scratch.url, database);
-    report['database'] = `${mongo.source}${scratch ? ' on PostgreSQL' : ''}`;
+    report['database'] = `${mongo.source}${scratch ? ` on PostgreSQL ${new URL(scratch.url).port} (pool ${opts.pgPool}; node pool ${nodePool})` : ''}`;
 
-    const nodeMongo = new URL(mongo.url);
-    if (!nodeMongo.searchParams.has('maxPoolSize')) nodeMongo.searchParams.set('maxPoolSize', String(NODE_MONGO_POOL));
     const node = await startNode(opts.nodeDist, {
-      REDIS_URL: redisServer.url, REDIS_PREFIX: prefix, MONGO_URL: nodeMongo.toString(), MONGO_DB: database, JWT_KEYS_DIR: keysDir,
+      REDIS_URL: redisServer.url, REDIS_PREFIX: prefix, MONGO_URL: poolOf(nodePool), MONGO_DB: database, JWT_KEYS_DIR: keysDir,
       SIGNAL_IDLE_TIMEOUT_MS: '3600000', SIGNAL_JOIN_TIMEOUT_MS: '60000', STUN_URLS: '[]', SHUTDOWN_TIMEOUT_MS: '5000',
       ...Object.fromEntries((process.env.BENCH_NODE_ENV ?? '').split(' ').filter((p) => p.includes('=')).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)])),
     }, join(workDir, 'node.log'));
