@@ -37,10 +37,10 @@ export async function resolveRedis(): Promise<{ url: string; source: string; sto
   }
 }
 
-/** GIN indexes serving FerretDB's `_jsonb->'_id' @> …` filters on the bench's calls tables; returns the tables indexed. */
+/** GIN indexes serving FerretDB's `_jsonb->'_id' @> …` filters on the bench's calls, transitions and host-claims tables; returns the tables indexed. */
 export function addIdIndexes(postgresUrl: string, schema: string): string[] {
   const psql = (sql: string) => execFileSync('psql', [postgresUrl, '-v', 'ON_ERROR_STOP=1', '-Atc', sql], { encoding: 'utf8' }).trim();
-  const tables = psql(`select table_name from information_schema.tables where table_schema = '${schema}' and (table_name like 'calls\\_%' or table_name like 'call\\_transitions\\_%')`)
+  const tables = psql(`select table_name from information_schema.tables where table_schema = '${schema}' and (table_name like 'calls\\_%' or table_name like 'call\\_transitions\\_%' or table_name like 'host\\_claim%')`)
     .split('\n').filter((t) => /^[a-z0-9_]+$/.test(t));
   for (const table of tables) psql(`create index if not exists ${table}_bench_id_gin on "${schema}"."${table}" using gin ((_jsonb->'_id') jsonb_path_ops)`);
   return tables;

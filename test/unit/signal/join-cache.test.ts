@@ -44,6 +44,7 @@ describe('join with the call cache (in memory, fake time)', () => {
     expect(guest.received[0]).toMatchObject({ type: 'ack', id: 'g', data: { peers: [{ peer: 'host', state: 'connected' }] } });
     expect(get).not.toHaveBeenCalled();
     expect(n1.metrics.joinLookups).toEqual({ cache: 2, store: 0 });
+    for (const c of [host, guest]) expect(c.frames('call-state').map((f) => f.data?.['status'])).toEqual(['active']);
     expect(cluster.emitted['call-state'].filter((e) => e.to === 'active')).toHaveLength(1);
     expect((await cluster.store.get(call.id))?.status).toBe('active');
     expect((await cluster.cache!.get(call.id))?.status).toBe('active');
