@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { RedisCallCache, type CallCacheWriter } from '../shared/calls/index.js';
 import { createTokenVerifier, type KeyRing } from '../shared/tokens/index.js';
 import { API_VERSION, createHttpApp } from './http/app.js';
 import { bearerAuthenticator } from './http/bearer.js';
@@ -59,7 +60,7 @@ export interface ApiDeps {
    * How the API sees and tells the signal tier when there is no Redis between them (a signal
    * node in the same process). Default: through Redis when configured, else nothing.
    */
-  signalLink?: { presence: HostPresence; announcer: CallAnnouncer };
+  signalLink?: SignalLink;
   /** How chat events reach a signal node in the same process when there is no Redis. */
   chatLink?: ChatNotifier;
   /** Node.js process metrics (`api_process_*`, `api_nodejs_*`) on `/metrics`; default true. */
@@ -83,13 +84,28 @@ function probesFor(deps: ApiDeps): ReadinessProbe[] {
   return probes;
 }
 
-function signalLinkFor(deps: ApiDeps): { presence: HostPresence; announcer: CallAnnouncer } {
+function signalLinkFor(deps: ApiDeps): SignalLink {
   const { redis, config } = deps;
   if (redis) {
     const log = deps.log.child({ component: 'calls' });
-    return { presence: new RedisHostPresence(redis, config.redis.prefix), announcer: new RedisCallAnnouncer(redis, config.redis.prefix, config.nodeId, log) };
+    return {
+      presence: new RedisHostPresence(redis, config.redis.prefix),
+      announcer: new RedisCallAnnouncer(redis, config.redis.prefix, config.nodeId, log),
+      callCache: new RedisCallCache(redis, config.redis.prefix),
+    };
   }
   return deps.signalLink ?? { presence: new NoHostPresence(), announcer: new NoCallAnnouncer() };
+}
+
+/**
+ * How the API sees and tells the signal tier: host presence, call-state announcements, and the
+ * call cache the signal tier's joins read (every call created or moved is written there before
+ * it is announced).
+ */
+export interface SignalLink {
+  presence: HostPresence;
+  announcer: CallAnnouncer;
+  callCache?: CallCacheWriter;
 }
 
 /** Spec 000: an idempotency key is kept 24 h. */

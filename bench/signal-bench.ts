@@ -15,9 +15,9 @@ import { connectMongo } from '../shared/runtime/mongo/connect.js';
 import { resolveMongo } from '../shared/runtime/mongo/resolve.js';
 import { freePort, waitForPort } from '../shared/runtime/net.js';
 import { PROJECT_ROOT } from '../shared/runtime/paths.js';
-import { spawnRedis } from '../shared/runtime/redis-server.js';
 import { generateKeyFile } from '../shared/tokens/index.js';
 import { createScratchPostgres } from '../test/helpers/postgres.js';
+import { addIdIndexes, redisServerPid, resolveRedis } from './bench-services.js';
 import { affinityOf, batchScheduled, cpuSplit, idleScheduled, niceOf, niced, pin, policyOf, setSlice, SLICE_MAX_US, SLICE_MIN_US, sliceOf } from './cpu-scheduling.js';
 import { childrenNamed, commOf, cpuSeconds, fdLimit, machineCpu, openFds, postgresBackends, rssKiB, runQueueSeconds } from './proc-stats.js';
 import { deleteKeys } from './redis-keys.js';
@@ -681,48 +681,6 @@ function sumReasons(all: Reasons[]): Reasons {
 function loopDelay(replies: Array<{ common: PhaseCommon }>): { p99: number; max: number } {
   const r = (n: number) => Math.round(n * 10) / 10;
   return { p99: r(Math.max(0, ...replies.map((x) => x.common.loopDelayMs.p99))), max: r(Math.max(0, ...replies.map((x) => x.common.loopDelayMs.max))) };
-}
-
-/** The pid of the Redis server at `url` when it runs on this machine (`INFO server`), else undefined. */
-async function redisServerPid(url: string): Promise<number | undefined> {
-  if (!/^redis:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) return undefined;
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
-  redis.on('error', () => undefined);
-  try {
-    const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
-    // A Redis in a container reports its own namespace's pid: only trust one that is redis-server here.
-    return pid && commOf(Number(pid)) === 'redis-server' ? Number(pid) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function resolveRedis(): Promise<{ url: string; source: string; stop?: () => Promise<void> }> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, source: 'REDIS_URL' };
-  const url = 'redis://127.0.0.1:6379';
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-    return { url, source: 'local server 127.0.0.1:6379' };
-  } catch {
-    const spawned = await spawnRedis();
-    return { url: spawned.url, source: 'spawned redis-server', stop: () => spawned.stop() };
-  } finally {
-    probe.disconnect();
-  }
-}
-
-/** GIN indexes serving FerretDB's `_jsonb->'_id' @> …` filters on the bench's calls tables; returns the tables indexed. */
-function addIdIndexes(postgresUrl: string, schema: string): string[] {
-  const psql = (sql: string) => execFileSync('psql', [postgresUrl, '-v', 'ON_ERROR_STOP=1', '-Atc', sql], { encoding: 'utf8' }).trim();
-  const tables = psql(`select table_name from information_schema.tables where table_schema = '${schema}' and (table_name like 'calls\\_%' or table_name like 'call\\_transitions\\_%')`)
-    .split('\n').filter((t) => /^[a-z0-9_]+$/.test(t));
-  for (const table of tables) psql(`create index if not exists ${table}_bench_id_gin on "${schema}"."${table}" using gin ((_jsonb->'_id') jsonb_path_ops)`);
-  return tables;
 }
 
 async function main(): Promise<void> {

@@ -72,7 +72,9 @@ export async function startProduct(mode: Mode, config: Config, log: Logger): Pro
     }
     if (mode !== 'api') {
       const keys: KeySource = keyRing ? { jwks: () => keyRing.jwks() } : { jwksUrl: config.auth.jwksUrl! };
-      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db), funding: new MongoFundingStore(handle.db), chatDb: handle.db });
+      product.signal = await startSignal({ config, log, keys, calls: new MongoCallStore(handle.db), minutes: new MongoMinuteStore(handle.db), funding: new MongoFundingStore(handle.db), chatDb: handle.db,
+        apiFeedsCalls: mode === 'all' && !config.redis.url,
+      });
       const signal = product.signal;
       cleanups.push(() => signal.close());
       // The spec's chat URL is on the API host: in `all` mode the API's port forwards it to the node.

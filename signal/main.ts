@@ -2,7 +2,9 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { MinuteRecorder, RedisMinuteOutbox, type FundingSource, type MinuteSink } from '../shared/billing/index.js';
-import { DeadlineCallStore, type CallAnnouncement, type CallStore } from '../shared/calls/index.js';
+import {
+  CachedCallStore, DeadlineCallStore, MemoryCallCache, RedisCallCache, type Call, type CallAnnouncement, type CallCache, type CallStore,
+} from '../shared/calls/index.js';
 import { assertIceConfig } from '../shared/ice/turn.js';
 import { CLOSE_CODES } from '../shared/protocol/close-codes.js';
 import type { KeySource } from '../shared/tokens/index.js';
@@ -38,6 +40,8 @@ export interface SignalNode {
   metrics: SignalMetrics;
   /** Applies a call state announced in-process (the API of an `all` process without Redis). */
   applyCallState(announcement: CallAnnouncement): void;
+  /** Caches a call's latest state for joins (the API of an `all` process without Redis, before it announces). */
+  cacheCall(call: Call): void;
   /** True while `userId` has a live signaling or chat socket on this node (presence for an in-process API, the rule of the presence key). */
   isUserOnline(userId: string): boolean;
   /** Hands a chat event to this node's sockets of `userIds` (the API of an `all` process without Redis). */
@@ -64,13 +68,19 @@ export interface SignalDeps {
   defaultMetrics?: boolean;
   /** The database holding chat (shared with the API); without it `/v1/chat/ws` only answers `ping`. */
   chatDb?: Db;
+  /**
+   * Without Redis: an API in the same product hands this node every call it creates or moves
+   * (`cacheCall`), so joins may read them from memory. A node without Redis and without such an
+   * API reads the store at every join (nothing would tell it of the API's transitions).
+   */
+  apiFeedsCalls?: boolean;
 }
 
 /**
  * Starts a signal node: picks the broker, node registry and room directory (Redis or in-process)
  * once, here. Throws a TypeError for TURN URLs without a secret.
  */
-export async function startSignal({ config, log: rootLog, keys, calls, minutes, funding, defaultMetrics = true, chatDb }: SignalDeps): Promise<SignalNode> {
+export async function startSignal({ config, log: rootLog, keys, calls, minutes, funding, defaultMetrics = true, chatDb, apiFeedsCalls = false }: SignalDeps): Promise<SignalNode> {
   const log = rootLog.child({ component: 'signal', node: config.nodeId });
   const s = config.signal;
   const tickClaimTtl = tickClaimTtlMs(s.tickMs);
@@ -84,6 +94,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   let broker: Broker;
   let registry: NodeRegistry;
   let directory: RoomDirectory;
+  let callCache: CallCache | undefined;
   if (config.redis.url) {
     redis = new Redis(config.redis.url, {
       maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
@@ -98,10 +109,12 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
       redis, prefix, nodeId: config.nodeId, replayLimit: s.replayBuffer,
       bufferTtlMs: replayBufferTtlMs(s.reconnectGraceMs), tickTtlMs: tickClaimTtl,
     });
+    callCache = new RedisCallCache(redis, prefix);
   } else {
     broker = new MemoryBroker({ nodeId: config.nodeId, prefix, log });
     registry = new MemoryNodeRegistry({ nodeId: config.nodeId });
     directory = new MemoryDirectory(s.replayBuffer);
+    if (apiFeedsCalls) callCache = new MemoryCallCache();
   }
   await registry.start().catch((err: unknown) => log.warn({ err }, 'node registry not started; heartbeats begin when Redis is back'));
 
@@ -119,8 +132,13 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
   const metrics = new SignalMetrics({
     sockets: () => route?.size ?? 0, callsByStatus: () => rooms?.callsByStatus() ?? {}, pendingConnections: () => server?.pendingConnections ?? 0,
   }, defaultMetrics);
+  // Every transition this node makes is written to the call cache before it is announced.
+  const durable = new DeadlineCallStore(calls, s.storeTimeoutMs);
+  const store = callCache
+    ? new CachedCallStore(durable, callCache, { onFailure: (err, operation, call) => log.debug({ err, operation, call }, 'call cache unavailable') })
+    : undefined;
   rooms = new Rooms({
-    nodeId: config.nodeId, prefix, store: new DeadlineCallStore(calls, s.storeTimeoutMs), directory, broker, events, metrics, log,
+    nodeId: config.nodeId, prefix, store: store ?? durable, ...(store ? { lookup: store } : {}), directory, broker, events, metrics, log,
     ...(funding ? { funding } : {}),
     settings: {
       reconnectGraceMs: s.reconnectGraceMs, replayBuffer: s.replayBuffer, tickMs: s.tickMs, ice: config.calls.ice,
@@ -211,6 +229,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
     events,
     metrics,
     applyCallState: (announcement) => roomService.applyAnnouncement(announcement),
+    cacheCall: (call) => void callCache?.put(call),
     isUserOnline: (userId) => presence.holds(userId),
     deliverChat: (userIds, event) => chatRoute?.deliver(userIds, event),
     close: () => (closing ??= (async () => {
@@ -227,6 +246,7 @@ export async function startSignal({ config, log: rootLog, keys, calls, minutes, 
       chatRoute?.stop();
       if (keySet instanceof RemoteJwks) keySet.close();
       link.close();
+      store?.close();
       await registry.close();
       await broker.close();
       if (redis) redis.disconnect();

@@ -37,6 +37,8 @@ export class SignalMetrics {
   readonly connectionsShed: Counter<'reason'>;
   readonly replayed: Counter;
   readonly parked: Counter;
+  /** Where each `join` found its call (`signal_join_call_lookups_total`): `cache`, or `store` on a miss. */
+  readonly joinLookups = { cache: 0, store: 0 };
 
   constructor(collect: { sockets: () => number; callsByStatus: () => Record<string, number>; pendingConnections?: () => number }, defaults = true) {
     const registers = [this.registry];
@@ -65,6 +67,14 @@ export class SignalMetrics {
     this.upgradesRefused = new Counter({ name: 'signal_upgrades_refused_total', help: 'WebSocket upgrades refused, by reason (unauthorized, draining, full).', labelNames: ['reason'], registers });
     this.replayed = new Counter({ name: 'signal_replayed_frames_total', help: 'Frames replayed to resuming peers.', registers });
     this.parked = new Counter({ name: 'signal_parked_frames_total', help: 'Frames for a peer whose node no longer listened, kept for its resume.', registers });
+    const joinLookups = this.joinLookups;
+    new Counter({
+      name: 'signal_join_call_lookups_total', help: 'Calls looked up by joins, by where they were found (cache, or store on a miss).', labelNames: ['source'], registers,
+      collect() {
+        this.reset();
+        for (const [source, n] of Object.entries(joinLookups)) this.inc({ source }, n);
+      },
+    });
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'signal_' });
   }
 }

@@ -1,5 +1,8 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { callFromDocument, MongoCallStore, type Call, type CallDocument, type CallStatus, type CallStore, type MediaUpOptions, type TransitionOptions, type TransitionResult } from '../../shared/calls/index.js';
+import {
+  CachedCallStore, callFromDocument, MongoCallStore,
+  type Call, type CallCacheFailure, type CallCacheWriter, type CallDocument, type CallStatus, type CallStore, type EndReason, type MediaUpOptions, type TransitionOptions, type TransitionResult,
+} from '../../shared/calls/index.js';
 
 /** History filters: the caller's calls as host or guest, optionally by status and creation time. */
 export interface CallHistoryQuery {
@@ -13,19 +16,23 @@ export interface CallHistoryQuery {
 
 /**
  * The `calls` collection for the API: the shared MongoCallStore (creation and the atomic state
- * transitions the signal tier uses too) plus the read queries only the API needs.
+ * transitions the signal tier uses too) plus the read queries only the API needs. With a call
+ * cache, every call created, moved or read is written to it before the method returns (the
+ * signal tier's joins read it: see `CachedCallStore`).
  */
 export class CallsRepository implements CallStore {
-  private readonly store: MongoCallStore;
+  private readonly mongo: MongoCallStore;
+  private readonly store: CallStore;
   private readonly calls: Collection<CallDocument>;
 
-  constructor(db: Db) {
-    this.store = new MongoCallStore(db);
+  constructor(db: Db, cache?: { writer: CallCacheWriter; onFailure: CallCacheFailure }) {
+    this.mongo = new MongoCallStore(db);
+    this.store = cache ? new CachedCallStore(this.mongo, cache.writer, { onFailure: cache.onFailure }) : this.mongo;
     this.calls = db.collection<CallDocument>('calls');
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.store.ensureIndexes();
+    await this.mongo.ensureIndexes();
     await this.calls.createIndex({ host_id: 1, status: 1 });
   }
 
@@ -65,7 +72,7 @@ export class CallsRepository implements CallStore {
 
   /** The call that keeps the host busy (active, or being made active), or null; see MongoCallStore. */
   hostBusyWith(hostId: string): Promise<string | null> {
-    return this.store.hostBusyWith(hostId);
+    return this.mongo.hostBusyWith(hostId);
   }
 
   /** Number of calls made through each of `linkIds`. */

@@ -34,7 +34,7 @@ async function start({ config, mongoUrl, linkToSignal }: ApiProcessData): Promis
   link = linkToSignal ? new IpcSignalLink(send) : undefined;
   api = await startApi({
     config, log, db: handle.db, keyRing, ...(redis ? { redis } : {}),
-    ...(link ? { signalLink: { presence: link, announcer: link }, chatLink: link } : {}),
+    ...(link ? { signalLink: { presence: link, announcer: link, callCache: link }, chatLink: link } : {}),
   });
   send({ type: 'listening', port: api.port });
 }

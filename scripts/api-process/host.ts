@@ -51,6 +51,9 @@ export function startApiProcess(options: {
         case 'announce':
           options.signal()?.applyCallState(message.announcement);
           return;
+        case 'cache-call':
+          options.signal()?.cacheCall(message.call);
+          return;
         case 'chat':
           options.signal()?.deliverChat(message.userIds, message.event);
           return;

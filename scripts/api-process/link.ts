@@ -1,7 +1,7 @@
 import type { CallAnnouncer } from '../../api/services/calls/announcer.js';
 import type { HostPresence } from '../../api/services/calls/presence.js';
 import type { ChatEvent, ChatNotifier } from '../../shared/chat/events.js';
-import { announcementOf, type Call } from '../../shared/calls/index.js';
+import { announcementOf, type Call, type CallCacheWriter } from '../../shared/calls/index.js';
 import type { FromApiProcess, ToApiProcess } from './protocol.js';
 
 /** Longest the API waits for the signal node's presence answer; no answer counts as offline. */
@@ -9,9 +9,10 @@ export const PRESENCE_ANSWER_MS = 2000;
 
 /**
  * The API process's side of the in-process signal link (`all` mode without Redis): presence
- * questions, call announcements and chat events cross to the signal node in the parent process as IPC messages.
+ * questions, call announcements, calls for its call cache and chat events cross to the signal node in the parent
+ * process as IPC messages (in order: a call is cached there before it is announced).
  */
-export class IpcSignalLink implements HostPresence, CallAnnouncer, ChatNotifier {
+export class IpcSignalLink implements HostPresence, CallAnnouncer, CallCacheWriter, ChatNotifier {
   #next = 0;
   readonly #pending = new Map<number, (online: boolean) => void>();
 
@@ -38,6 +39,10 @@ export class IpcSignalLink implements HostPresence, CallAnnouncer, ChatNotifier 
 
   async announce(call: Call): Promise<void> {
     this.send({ type: 'announce', announcement: announcementOf(call) });
+  }
+
+  async put(call: Call): Promise<void> {
+    this.send({ type: 'cache-call', call });
   }
 
   async notify(userIds: readonly string[], event: ChatEvent): Promise<void> {

@@ -1,4 +1,4 @@
-import type { CallAnnouncement } from '../../shared/calls/index.js';
+import type { Call, CallAnnouncement } from '../../shared/calls/index.js';
 import type { ChatEvent } from '../../shared/chat/events.js';
 import type { Config } from '../../config/index.js';
 
@@ -18,6 +18,8 @@ export type FromApiProcess =
   | { type: 'stopped' }
   | { type: 'presence'; id: number; userId: string }
   | { type: 'announce'; announcement: CallAnnouncement }
+  /** A call created, moved or read by the API, for the node's call cache (IPC's advanced serialization keeps its dates). */
+  | { type: 'cache-call'; call: Call }
   | { type: 'chat'; userIds: string[]; event: ChatEvent };
 
 /** Messages from the parent to the API process. */

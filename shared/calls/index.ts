@@ -7,3 +7,9 @@ export * from './state-machine.js';
 export { announcementOf, callsChannelName, type CallAnnouncement } from './announcement.js';
 export { hostBusyError } from './host-claims.js';
 export { DeadlineCallStore } from './deadline-call-store.js';
+export {
+  CALL_CACHE_RETRY_MS, CALL_CACHE_TTL_MS, CachedCallStore, decodeCachedCall, encodeCachedCall,
+  type CallCache, type CallCacheFailure, type CallCacheWriter, type CallLookup,
+} from './call-cache.js';
+export { MemoryCallCache } from './memory-call-cache.js';
+export { RedisCallCache, callCacheKey } from './redis-call-cache.js';

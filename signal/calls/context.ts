@@ -1,5 +1,5 @@
 import type { FundingSource } from '../../shared/billing/index.js';
-import type { CallStore } from '../../shared/calls/index.js';
+import type { CallLookup, CallStore } from '../../shared/calls/index.js';
 import type { IceConfig } from '../../shared/ice/turn.js';
 import type { Logger } from '../../shared/runtime/logger.js';
 import type { Broker } from '../broker/index.js';
@@ -51,6 +51,11 @@ export interface RoomsDeps {
   nodeId: string;
   prefix: string;
   store: CallStore;
+  /**
+   * Where `join` finds the call: a cache written by every writer of calls (see `CachedCallStore`),
+   * the store on a miss. Without it, `join` reads the store.
+   */
+  lookup?: CallLookup;
   directory: RoomDirectory;
   broker: Broker;
   events: CallEvents;

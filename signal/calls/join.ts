@@ -25,13 +25,13 @@ export class Join {
 
   /** Runs a `join` (replies to it, and refuses it with an error frame and a close where it must). */
   async join(session: Session, lastSeq: number | undefined, id: string | undefined): Promise<void> {
-    const { log, store, nodeId, events, metrics } = this.ctx.deps;
+    const { log, nodeId, events, metrics } = this.ctx.deps;
     const { relay, handover, grace, ticks } = this.jobs;
     if (session.phase !== 'open') return this.#reply(session, id, 'conflict', 'This socket has already joined.');
     session.phase = 'joining';
     let call: Call | null;
     try {
-      call = await store.get(session.callId);
+      call = await this.#lookup(session.callId);
     } catch (err) {
       log.error({ err, call: session.callId }, 'call lookup failed');
       session.phase = 'open';
@@ -137,6 +137,19 @@ export class Join {
     for (const [peer] of members) if (peer !== session.peer) void relay.route(session.callId, peer, joined, hint);
 
     await this.#advance(room, session, members);
+  }
+
+  /**
+   * The call from the cache (every writer of calls writes it before announcing), else from the
+   * store. A stale cached state is corrected by the announcement that follows it, or, for a call
+   * that ended, by the refused activation (which re-reads the store and closes the room).
+   */
+  async #lookup(callId: string): Promise<Call | null> {
+    const { lookup, store, metrics } = this.ctx.deps;
+    if (!lookup) return store.get(callId);
+    const { call, source } = await lookup.lookup(callId);
+    metrics.joinLookups[source] += 1;
+    return call;
   }
 
   /** Moves an unanswered call on: `active` once both peers are connected, else `ringing` when the host is in. */

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../../../config/index.js';
+import type { CallCacheWriter } from '../../../shared/calls/index.js';
 import { assertIceConfig } from '../../../shared/ice/turn.js';
 import type { KeyRing } from '../../../shared/tokens/index.js';
 import type { AvatarStorage } from '../../repositories/avatars.js';
@@ -35,6 +36,8 @@ export interface CallServicesDeps {
   users: UsersRepository;
   presence: HostPresence;
   announcer: CallAnnouncer;
+  /** Where every call created, moved or read is written for the signal tier's joins (absent: nowhere). */
+  callCache?: CallCacheWriter;
   avatarStorage: AvatarStorage;
   /** Holds for paid links (absent: paid links are refused with 503). */
   billing?: CallBilling;
@@ -47,7 +50,8 @@ export async function createCallServices(deps: CallServicesDeps): Promise<CallSe
   assertIceConfig(settings.ice);
   const log = deps.log.child({ component: 'calls' });
   const linksRepo = new CallLinksRepository(deps.db);
-  const callsRepo = new CallsRepository(deps.db);
+  const cache = deps.callCache && { writer: deps.callCache, onFailure: (err: unknown, operation: string, call: string) => log.warn({ err, operation, call }, 'call cache not written') };
+  const callsRepo = new CallsRepository(deps.db, cache);
   await Promise.all([linksRepo.ensureIndexes(), callsRepo.ensureIndexes()]);
   const profiles = new UsersService(deps.users, settings.rate);
   const links = new LinksService(linksRepo, callsRepo, deps.users, { rates: settings.rate, maxDurationSec: settings.maxDurationSec });

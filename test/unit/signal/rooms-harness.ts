@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { CallFunding, FundingSource } from '../../../shared/billing/index.js';
-import { MemoryCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
+import { CachedCallStore, MemoryCallCache, MemoryCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
 import { newId } from '../../../shared/ids.js';
 import type { MediaState } from '../../../shared/protocol/index.js';
 import type { SignalingClaims } from '../../../shared/tokens/index.js';
@@ -80,15 +80,18 @@ export class Client implements SessionIo {
 /** One signal node's rooms on the shared in-memory broker hub and directory. */
 export class Node {
   readonly broker: MemoryBroker;
+  readonly metrics: SignalMetrics;
   readonly rooms: Rooms;
   readonly link: NodeLink;
 
   constructor(readonly id: string, readonly cluster: Cluster) {
     this.broker = new MemoryBroker({ nodeId: id, prefix: 't', hub: cluster.hub });
-    const metrics = new SignalMetrics({ sockets: () => 0, callsByStatus: () => ({}) }, false);
+    this.metrics = new SignalMetrics({ sockets: () => 0, callsByStatus: () => ({}) }, false);
+    // With a call cache, as signal/main.ts composes it: transitions write it, joins read it.
+    const cached = cluster.cache ? new CachedCallStore(cluster.store, cluster.cache) : undefined;
     this.rooms = new Rooms({
-      nodeId: id, prefix: 't', store: cluster.store, directory: cluster.directory, broker: this.broker,
-      events: cluster.events, metrics, settings: cluster.settings, log, funding: cluster.funding,
+      nodeId: id, prefix: 't', store: cached ?? cluster.store, ...(cached ? { lookup: cached } : {}), directory: cluster.directory, broker: this.broker,
+      events: cluster.events, metrics: this.metrics, settings: cluster.settings, log, funding: cluster.funding,
     });
     this.link = new NodeLink({ broker: this.broker, nodeId: id, rooms: this.rooms, nodeTtlMs: 1_000, log });
   }
@@ -138,8 +141,15 @@ export class Cluster {
   readonly alive = new Set<string>();
   readonly emitted: { [K in keyof CallEventMap]: Array<CallEventMap[K]> } = { 'call-state': [], tick: [], 'peer-state': [], 'media-up': [] };
 
-  constructor(readonly settings: RoomSettings = SETTINGS) {
+  /** The call cache the nodes read at join, when the cluster has one (`withCallCache`). */
+  readonly cache: MemoryCallCache | undefined;
+  /** The API's view of the calls: creations and transitions written to the cache too, when there is one. */
+  readonly api: CachedCallStore | MemoryCallStore;
+
+  constructor(readonly settings: RoomSettings = SETTINGS, options: { withCallCache?: boolean } = {}) {
     this.directory = new MemoryDirectory(settings.replayBuffer);
+    this.cache = options.withCallCache ? new MemoryCallCache() : undefined;
+    this.api = this.cache ? new CachedCallStore(this.store, this.cache) : this.store;
     for (const name of ['call-state', 'tick', 'peer-state', 'media-up'] as const) this.events.on(name, (e) => (this.emitted[name] as unknown[]).push(e));
   }
 
@@ -151,10 +161,10 @@ export class Cluster {
     return node;
   }
 
-  /** Stores a new call in `status` (with `overrides`). */
+  /** Stores a new call in `status` (with `overrides`), as the API creates it. */
   async call(status: CallStatus = 'waiting', overrides: Partial<Call> = {}): Promise<Call> {
     const at = new Date();
-    return this.store.create({
+    return this.api.create({
       id: newId(), link_id: newId(), short_code: 'abcdefghij', host_id: newId(), guest_id: 'gs_guest', guest_role: 'guest',
       status, end_reason: null, rate: { amount: 100, currency: 'USD' }, max_duration_sec: null,
       created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0, ...overrides,
