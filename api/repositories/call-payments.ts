@@ -92,6 +92,12 @@ export class CallPaymentsRepository {
     return result.matchedCount > 0;
   }
 
+  /** Sets fields of many payments in one command (no state condition). */
+  async updateMany(changes: Array<{ id: string; set: Partial<Omit<CallPayment, 'id'>> }>): Promise<void> {
+    if (changes.length === 0) return;
+    await this.collection.bulkWrite(changes.map(({ id, set }) => ({ updateOne: { filter: { _id: id }, update: { $set: set } } })), { ordered: false });
+  }
+
   /** Payments in `states` whose next check is due, oldest due first. */
   async due(states: PaymentState[], now: Date, limit: number): Promise<CallPayment[]> {
     const docs = await this.collection.find({ state: { $in: states }, next_attempt_at: { $lte: now } }).sort({ next_attempt_at: 1 }).limit(limit).toArray();

@@ -35,6 +35,18 @@ export class MongoFundingStore {
     );
   }
 
+  /** `set` for many calls in one command. */
+  async setMany(fundings: CallFunding[]): Promise<void> {
+    if (fundings.length === 0) return;
+    await this.collection.bulkWrite(fundings.map((funding) => ({
+      updateOne: {
+        filter: { _id: funding.callId },
+        update: { $set: { paid_minutes_left: funding.paidMinutesLeft, exhausted: funding.exhausted, updated_at: funding.updatedAt } },
+        upsert: true,
+      },
+    })), { ordered: false });
+  }
+
   /** The call's funding, or null for a call without a hold (free, or not started). */
   async get(callId: string): Promise<CallFunding | null> {
     const doc = await this.collection.findOne({ _id: callId });
