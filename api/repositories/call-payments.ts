@@ -1,4 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
+import { updateEach } from '../../shared/runtime/mongo/update-each.js';
 
 /**
  * `placing`: the hold is being placed (no call yet); `held`: the call runs on the hold;
@@ -92,10 +93,9 @@ export class CallPaymentsRepository {
     return result.matchedCount > 0;
   }
 
-  /** Sets fields of many payments in one command (no state condition). */
+  /** Sets fields of many payments (no state condition), a few at a time. */
   async updateMany(changes: Array<{ id: string; set: Partial<Omit<CallPayment, 'id'>> }>): Promise<void> {
-    if (changes.length === 0) return;
-    await this.collection.bulkWrite(changes.map(({ id, set }) => ({ updateOne: { filter: { _id: id }, update: { $set: set } } })), { ordered: false });
+    await updateEach(changes, ({ id, set }) => this.update(id, set));
   }
 
   /** Payments in `states` whose next check is due, oldest due first. */

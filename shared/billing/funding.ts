@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { updateEach } from '../runtime/mongo/update-each.js';
 
 /**
  * How many paid minutes a running call has left, written by the API's billing worker as minutes
@@ -35,16 +36,9 @@ export class MongoFundingStore {
     );
   }
 
-  /** `set` for many calls in one command. */
+  /** `set` for many calls, a few at a time. */
   async setMany(fundings: CallFunding[]): Promise<void> {
-    if (fundings.length === 0) return;
-    await this.collection.bulkWrite(fundings.map((funding) => ({
-      updateOne: {
-        filter: { _id: funding.callId },
-        update: { $set: { paid_minutes_left: funding.paidMinutesLeft, exhausted: funding.exhausted, updated_at: funding.updatedAt } },
-        upsert: true,
-      },
-    })), { ordered: false });
+    await updateEach(fundings, (funding) => this.set(funding));
   }
 
   /** The call's funding, or null for a call without a hold (free, or not started). */

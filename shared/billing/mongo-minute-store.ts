@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKey } from '../runtime/mongo/errors.js';
+import { updateEach } from '../runtime/mongo/update-each.js';
 import { minuteKey, type MinuteRecord, type MinuteSink, type MinuteSource, type StoredMinute } from './minute-store.js';
 
 interface MinuteDocument {
@@ -73,11 +74,8 @@ export class MongoMinuteStore implements MinuteSink, MinuteSource {
     await this.markAppliedMany([{ callId, minute }], at);
   }
 
-  /** One command: an update by `_id` per minute (an `$in` filter would read the whole collection in FerretDB). */
+  /** An update by `_id` per minute (an `$in` filter would read the whole collection in FerretDB). */
   async markAppliedMany(minutes: ReadonlyArray<{ callId: string; minute: number }>, at: Date): Promise<void> {
-    if (minutes.length === 0) return;
-    await this.collection.bulkWrite(minutes.map((m) => ({
-      updateOne: { filter: { _id: minuteKey(m.callId, m.minute), applied_at: null }, update: { $set: { applied_at: at, pending: false } } },
-    })), { ordered: false });
+    await updateEach(minutes, (m) => this.collection.updateOne({ _id: minuteKey(m.callId, m.minute), applied_at: null }, { $set: { applied_at: at, pending: false } }));
   }
 }
