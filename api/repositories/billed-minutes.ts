@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKey } from './errors.js';
+import { insertManyOnce } from './insert-once.js';
 
 /**
  * What became of one minute the signal tier counted: `billed` (in the ledger), `free` (a call
@@ -47,6 +48,24 @@ export class BilledMinutesRepository {
       const { _id: _ignored, ...stored } = (await this.collection.findOne({ _id }))!;
       return stored;
     }
+  }
+
+  /**
+   * Stores each outcome unless one is stored (one unordered insert); returns the stored
+   * outcomes, in order: the ones given, or the first writer's where a row existed.
+   */
+  async recordMany(rows: BilledMinute[]): Promise<BilledMinute[]> {
+    const docs = rows.map((row) => ({ _id: `${row.call_id}:${row.minute}`, ...row }));
+    const duplicates = await insertManyOnce(this.collection, docs);
+    if (duplicates.size === 0) return rows;
+    // Rare (another process applying the same minutes): read the winners one by one, by `_id`.
+    return Promise.all(rows.map(async (row, i) => {
+      if (!duplicates.has(i)) return row;
+      const stored = await this.collection.findOne({ _id: docs[i]!._id });
+      if (!stored) throw new Error(`billed minute ${docs[i]!._id} reported duplicate but not found`);
+      const { _id: _ignored, ...rest } = stored;
+      return rest;
+    }));
   }
 
   async countBilled(callId: string): Promise<number> {

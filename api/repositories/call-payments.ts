@@ -1,4 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
+import { updateEach } from '../../shared/runtime/mongo/update-each.js';
 
 /**
  * `placing`: the hold is being placed (no call yet); `held`: the call runs on the hold;
@@ -90,6 +91,11 @@ export class CallPaymentsRepository {
     if (states) filter.state = { $in: states };
     const result = await this.collection.updateOne(filter, { $set: set });
     return result.matchedCount > 0;
+  }
+
+  /** Sets fields of many payments (no state condition), a few at a time. */
+  async updateMany(changes: Array<{ id: string; set: Partial<Omit<CallPayment, 'id'>> }>): Promise<void> {
+    await updateEach(changes, ({ id, set }) => this.update(id, set));
   }
 
   /** Payments in `states` whose next check is due, oldest due first. */

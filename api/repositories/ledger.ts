@@ -1,5 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKey } from './errors.js';
+import { insertManyOnce } from './insert-once.js';
 
 export interface Posting {
   account: string;
@@ -61,6 +62,11 @@ function toTransaction({ _id, accounts: _accounts, ...rest }: LedgerDocument): L
   return { id: _id, ...rest };
 }
 
+function toDocument(tx: LedgerTransaction): LedgerDocument {
+  const { id, ...rest } = tx;
+  return { _id: id, ...rest, accounts: [...new Set([...tx.postings.map((p) => p.account), ...(tx.refs.parties ?? [])])] };
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -85,8 +91,8 @@ export class LedgerRepository {
    * with the same id already exists (the caller compares them).
    */
   async insertOnce(tx: LedgerTransaction): Promise<{ inserted: boolean; stored: LedgerTransaction }> {
-    const { id, ...rest } = tx;
-    const doc: LedgerDocument = { _id: id, ...rest, accounts: [...new Set([...tx.postings.map((p) => p.account), ...(tx.refs.parties ?? [])])] };
+    const doc = toDocument(tx);
+    const id = tx.id;
     try {
       await this.collection.insertOne(doc);
       return { inserted: true, stored: tx };
@@ -96,6 +102,17 @@ export class LedgerRepository {
       if (!existing) throw err;
       return { inserted: false, stored: toTransaction(existing) };
     }
+  }
+
+  /** `insertOnce` for many transactions in one unordered insert; the stored ones are read back by `_id`. */
+  async insertManyOnce(txs: LedgerTransaction[]): Promise<Array<{ inserted: boolean; stored: LedgerTransaction }>> {
+    const duplicates = await insertManyOnce(this.collection, txs.map(toDocument));
+    return Promise.all(txs.map(async (tx, i) => {
+      if (!duplicates.has(i)) return { inserted: true, stored: tx };
+      const existing = await this.collection.findOne({ _id: tx.id });
+      if (!existing) throw new Error(`ledger transaction ${tx.id} reported duplicate but not found`);
+      return { inserted: false, stored: toTransaction(existing) };
+    }));
   }
 
   get(id: string): Promise<LedgerTransaction | null> {

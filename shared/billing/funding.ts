@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { updateEach } from '../runtime/mongo/update-each.js';
 
 /**
  * How many paid minutes a running call has left, written by the API's billing worker as minutes
@@ -53,6 +54,12 @@ export class MongoFundingStore implements FundingSource {
     );
   }
 
+  /** `set` for many calls, a few at a time. */
+  async setMany(fundings: CallFunding[]): Promise<void> {
+    await updateEach(fundings, (funding) => this.set(funding));
+  }
+
+  /** The call's funding, or null for a call without a hold (free, or not started). */
   async get(callId: string): Promise<CallFunding | null> {
     const doc = await this.collection.findOne({ _id: callId });
     return doc

@@ -36,6 +36,8 @@ export interface MinuteSource {
   /** Unapplied minutes of one call (settlement waits for them). */
   pendingOf(callId: string): Promise<number>;
   markApplied(callId: string, minute: number, at: Date): Promise<void>;
+  /** Marks many minutes applied in one command. */
+  markAppliedMany(minutes: ReadonlyArray<{ callId: string; minute: number }>, at: Date): Promise<void>;
 }
 
 export const minuteKey = (callId: string, minute: number): string => `${callId}:${minute}`;

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKey } from '../runtime/mongo/errors.js';
+import { updateEach } from '../runtime/mongo/update-each.js';
 import { minuteKey, type MinuteRecord, type MinuteSink, type MinuteSource, type StoredMinute } from './minute-store.js';
 
 interface MinuteDocument {
@@ -14,6 +15,11 @@ interface MinuteDocument {
   node: string;
   recorded_at: Date;
   applied_at: Date | null;
+  /**
+   * True until applied. FerretDB 1.x pushes an equality on a boolean down to its backend (index),
+   * but not `applied_at: null`, `$in` or a sort: those read the whole collection in FerretDB.
+   */
+  pending?: boolean;
 }
 
 function fromDocument(doc: MinuteDocument): StoredMinute {
@@ -38,22 +44,26 @@ export class MongoMinuteStore implements MinuteSink, MinuteSource {
   async ensureIndexes(): Promise<void> {
     await this.collection.createIndex({ applied_at: 1, recorded_at: 1 });
     await this.collection.createIndex({ call_id: 1, applied_at: 1 });
+    await this.collection.createIndex({ pending: 1 });
+    // Minutes recorded before the `pending` flag existed (a full scan, once per start).
+    await this.collection.updateMany({ applied_at: null, pending: { $exists: false } }, { $set: { pending: true } });
   }
 
   async record(m: MinuteRecord): Promise<void> {
     try {
       await this.collection.insertOne({
         _id: minuteKey(m.callId, m.minute), call_id: m.callId, minute: m.minute, at: m.at, host_id: m.hostId, guest_id: m.guestId,
-        reconnecting: [...m.reconnecting], late: m.late, node: m.node, recorded_at: this.now(), applied_at: null,
+        reconnecting: [...m.reconnecting], late: m.late, node: m.node, recorded_at: this.now(), applied_at: null, pending: true,
       });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
   }
 
+  /** In natural (≈ recording) order, sorted here: a sort in the query would read every pending minute. */
   async pending(limit: number): Promise<StoredMinute[]> {
-    const docs = await this.collection.find({ applied_at: null }).sort({ recorded_at: 1, _id: 1 }).limit(limit).toArray();
-    return docs.map(fromDocument);
+    const docs = await this.collection.find({ pending: true }).limit(limit).toArray();
+    return docs.map(fromDocument).sort((a, b) => a.recordedAt.getTime() - b.recordedAt.getTime() || a.callId.localeCompare(b.callId) || a.minute - b.minute);
   }
 
   pendingOf(callId: string): Promise<number> {
@@ -61,6 +71,11 @@ export class MongoMinuteStore implements MinuteSink, MinuteSource {
   }
 
   async markApplied(callId: string, minute: number, at: Date): Promise<void> {
-    await this.collection.updateOne({ _id: minuteKey(callId, minute), applied_at: null }, { $set: { applied_at: at } });
+    await this.markAppliedMany([{ callId, minute }], at);
+  }
+
+  /** An update by `_id` per minute (an `$in` filter would read the whole collection in FerretDB). */
+  async markAppliedMany(minutes: ReadonlyArray<{ callId: string; minute: number }>, at: Date): Promise<void> {
+    await updateEach(minutes, (m) => this.collection.updateOne({ _id: minuteKey(m.callId, m.minute), applied_at: null }, { $set: { applied_at: at, pending: false } }));
   }
 }

@@ -48,6 +48,14 @@ export function checkBalanced(request: PostRequest): void {
   if (sum !== 0n) throw new TypeError(`ledger transaction "${request.id}" does not balance (sum ${sum})`);
 }
 
+/** The result of inserting `tx` once; throws when a different transaction holds its id. */
+function outcome(tx: LedgerTransaction, { inserted, stored }: { inserted: boolean; stored: LedgerTransaction }): PostResult {
+  if (inserted) return { applied: true, transaction: stored };
+  const same = stored.kind === tx.kind && stored.currency === tx.currency && isDeepStrictEqual(stored.postings, tx.postings);
+  if (!same) throw new Error(`ledger transaction "${tx.id}" already exists with different content`);
+  return { applied: false, transaction: stored };
+}
+
 /**
  * The double-entry ledger: append-only, one balanced document per business event, posted at
  * most once. Posting the same id again with the same content is a no-op (`applied: false`);
@@ -57,17 +65,33 @@ export class LedgerService {
   constructor(private readonly repo: LedgerRepository, private readonly now: () => Date = () => new Date()) {}
 
   async post(request: PostRequest): Promise<PostResult> {
+    const tx = this.transaction(request);
+    return outcome(tx, await this.repo.insertOnce(tx));
+  }
+
+  /**
+   * `post` for many requests in one unordered insert. Each result is the transaction's outcome
+   * or, for a repeat with different content, the Error `post` would throw.
+   */
+  async postMany(requests: PostRequest[]): Promise<Array<PostResult | Error>> {
+    const txs = requests.map((request) => this.transaction(request));
+    const stored = await this.repo.insertManyOnce(txs);
+    return txs.map((tx, i) => {
+      try {
+        return outcome(tx, stored[i]!);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+
+  private transaction(request: PostRequest): LedgerTransaction {
     checkBalanced(request);
-    const tx: LedgerTransaction = {
+    return {
       id: request.id, kind: request.kind, currency: request.currency,
       postings: request.postings.map((p) => ({ account: p.account, amount_minor: p.amount_minor })),
       refs: { ...request.refs }, created_at: request.created_at ?? this.now(),
     };
-    const { inserted, stored } = await this.repo.insertOnce(tx);
-    if (inserted) return { applied: true, transaction: stored };
-    const same = stored.kind === tx.kind && stored.currency === tx.currency && isDeepStrictEqual(stored.postings, tx.postings);
-    if (!same) throw new Error(`ledger transaction "${tx.id}" already exists with different content`);
-    return { applied: false, transaction: stored };
   }
 
   get(id: string): Promise<LedgerTransaction | null> {

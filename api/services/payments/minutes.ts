@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { MinuteSource, MongoFundingStore, StoredMinute } from '../../../shared/billing/index.js';
-import { isTerminal, type CallStore } from '../../../shared/calls/index.js';
-import type { BilledMinutesRepository, MinuteStatus } from '../../repositories/billed-minutes.js';
-import type { CallPayment, CallPaymentsRepository } from '../../repositories/call-payments.js';
-import { splitMinute } from './accounts.js';
+import type { CallStore } from '../../../shared/calls/index.js';
+import type { BilledMinute, BilledMinutesRepository } from '../../repositories/billed-minutes.js';
+import type { CallPaymentsRepository } from '../../repositories/call-payments.js';
 import { eachLimited } from './concurrency.js';
-import { fundedMinutes, type HoldService } from './holds.js';
-import type { LedgerService } from './ledger.js';
+import type { HoldService } from './holds.js';
+import type { LedgerService, PostRequest } from './ledger.js';
+import { decideCall, isLatePayment, type CallState } from './minute-outcomes.js';
+import { MinuteFunding, type FundingInput } from './minute-funding.js';
 import { minutePosting } from './postings.js';
 
 export interface MinutesDeps {
@@ -23,89 +24,106 @@ export interface MinutesDeps {
 }
 
 /**
- * Applies the minutes the signal tier recorded, each exactly once: its outcome is one
- * `billed_minutes` row (`<callId>:<minute>`, first writer wins) and, when billed, one ledger
- * transaction `minute:<callId>:<minute>`; the input row is marked applied last, so a crash in
- * between only repeats writes that are no-ops.
+ * Applies the minutes the signal tier recorded, each exactly once, a batch at a time: its
+ * outcome is one `billed_minutes` row (`<callId>:<minute>`, first writer wins) and, when billed,
+ * one ledger transaction `minute:<callId>:<minute>`; the input rows are marked applied last, so
+ * a crash in between only repeats writes that are no-ops. Reads are by key (FerretDB 1.x reads
+ * a whole collection for `$in`), `concurrency` calls at a time; writes are one command each.
  */
 export class MinuteApplier {
-  constructor(private readonly deps: MinutesDeps) {}
+  private readonly funding: MinuteFunding;
 
-  /**
-   * Applies up to `limit` pending minutes, `concurrency` calls at a time (a call's minutes in
-   * order, one after the other: they share its payment); returns how many were fetched.
-   */
+  constructor(private readonly deps: MinutesDeps) {
+    this.funding = new MinuteFunding(deps);
+  }
+
+  /** Applies up to `limit` pending minutes; returns how many were fetched. */
   async applyPending(limit: number, concurrency = 1): Promise<number> {
     const minutes = await this.deps.source.pending(limit);
+    if (minutes.length === 0) return 0;
     const byCall = new Map<string, StoredMinute[]>();
     for (const minute of minutes) {
       const list = byCall.get(minute.callId);
       if (list) list.push(minute);
       else byCall.set(minute.callId, [minute]);
     }
-    await eachLimited([...byCall.values()], concurrency, async (ofCall) => {
-      for (const minute of ofCall) {
-        try {
-          await this.apply(minute);
-        } catch (err) {
-          this.deps.log.warn({ err, call: minute.callId, minute: minute.minute }, 'billing minute not applied; will retry');
-        }
-      }
+    for (const list of byCall.values()) list.sort((a, b) => a.minute - b.minute);
+    const states = new Map<string, CallState>();
+    await eachLimited([...byCall.keys()], concurrency, async (callId) => {
+      states.set(callId, await this.load(callId));
     });
+
+    const now = this.deps.now();
+    const fresh: BilledMinute[] = [];
+    const decided: BilledMinute[] = [];
+    for (const [callId, list] of byCall) {
+      const decision = decideCall(list, states.get(callId)!, this.deps.extendAtMinutes, now);
+      fresh.push(...decision.fresh);
+      decided.push(...decision.kept);
+    }
+    decided.push(...(await this.deps.billed.recordMany(fresh)));
+
+    const failed = await this.post(decided, states);
+    await this.funding.fund(this.fundingInputs(decided, states), concurrency);
+    const applied = decided.filter((row) => !failed.has(`${row.call_id}:${row.minute}`));
+    await this.deps.source.markAppliedMany(applied.map((row) => ({ callId: row.call_id, minute: row.minute })), this.deps.now());
     return minutes.length;
   }
 
-  private async outcome(minute: StoredMinute, payment: CallPayment | null): Promise<MinuteStatus> {
-    if (!payment) return 'free';
-    if (payment.state === 'settling' || payment.state === 'settled' || payment.state === 'failed') return 'late';
-    const call = await this.deps.calls.get(minute.callId);
-    if (call && isTerminal(call.status) && call.ended_at && minute.at.getTime() > call.ended_at.getTime()) return 'after_end';
-    if (minute.reconnecting.length > 0) return 'reconnecting';
-    const funded = fundedMinutes(await this.deps.holds.authorized(payment.id), payment.rate_minor);
-    if ((await this.deps.billed.countBilled(minute.callId)) >= funded) return 'unfunded';
-    return 'billed';
+  /** What deciding a call's minutes needs: its payment and, while it takes minutes, its call, outcomes and holds. */
+  private async load(callId: string): Promise<CallState> {
+    const payment = await this.deps.payments.byCall(callId);
+    if (!payment || isLatePayment(payment)) return { payment, call: null, stored: new Map(), authorized: 0 };
+    const [call, rows, authorized] = await Promise.all([
+      this.deps.calls.get(callId), this.deps.billed.ofCall(callId), this.deps.holds.authorized(payment.id),
+    ]);
+    return { payment, call, stored: new Map(rows.map((row) => [row.minute, row])), authorized };
   }
 
-  async apply(minute: StoredMinute): Promise<MinuteStatus> {
-    const payment = await this.deps.payments.byCall(minute.callId);
-    const status = await this.outcome(minute, payment);
-    const split = payment && status === 'billed' ? splitMinute(payment.rate_minor, payment.fee_bps) : { gross: 0, fee: 0, net: 0 };
-    const row = await this.deps.billed.recordOnce({
-      call_id: minute.callId, minute: minute.minute, status, payment_id: payment?.id ?? null, currency: payment?.currency ?? 'USD',
-      gross_minor: split.gross, fee_minor: split.fee, net_minor: split.net, at: minute.at, applied_at: this.deps.now(),
-    });
-    if (row.status === 'billed' && payment) {
+  /** Posts the billed minutes to the ledger in one insert; returns the keys of minutes that could not be posted. */
+  private async post(rows: BilledMinute[], states: Map<string, CallState>): Promise<Set<string>> {
+    const requests: PostRequest[] = [];
+    const keys: string[] = [];
+    for (const row of rows) {
+      const payment = states.get(row.call_id)?.payment;
+      if (row.status !== 'billed' || !payment) continue;
       const posting = minutePosting({
-        callId: minute.callId, minute: minute.minute, guestId: payment.guest_id, hostId: payment.host_id, currency: payment.currency,
+        callId: row.call_id, minute: row.minute, guestId: payment.guest_id, hostId: payment.host_id, currency: payment.currency,
         split: { gross: row.gross_minor, fee: row.fee_minor, net: row.net_minor }, paymentId: payment.id,
       });
-      if (posting) await this.deps.ledger.post(posting);
-      await this.fund(payment, minute.minute);
+      if (!posting) continue;
+      requests.push(posting);
+      keys.push(`${row.call_id}:${row.minute}`);
     }
-    if (row.status === 'unfunded' && payment) await this.fund(payment, minute.minute);
-    await this.deps.source.markApplied(minute.callId, minute.minute, this.deps.now());
-    return row.status;
+    const failed = new Set<string>();
+    if (requests.length === 0) return failed;
+    const results = await this.deps.ledger.postMany(requests);
+    results.forEach((result, i) => {
+      if (!(result instanceof Error)) return;
+      failed.add(keys[i]!);
+      this.deps.log.warn({ err: result, minute: keys[i] }, 'billing minute not applied; will retry');
+    });
+    return failed;
   }
 
-  /**
-   * Keeps the hold ahead of use: extends it when few paid minutes are left, and publishes the
-   * minutes left (call_funding), as of minute `throughMinute`, for the signal tier's warnings and
-   * its `insufficient_funds` end.
-   */
-  private async fund(payment: CallPayment, throughMinute: number): Promise<void> {
-    const billed = await this.deps.billed.countBilled(payment.call_id);
-    let authorized = await this.deps.holds.authorized(payment.id);
-    let exhausted = payment.exhausted;
-    if (!exhausted && fundedMinutes(authorized, payment.rate_minor) - billed <= this.deps.extendAtMinutes) {
-      try {
-        if (await this.deps.holds.extend(payment)) authorized = await this.deps.holds.authorized(payment.id);
-        else exhausted = true;
-      } catch (err) {
-        this.deps.log.warn({ err, call: payment.call_id }, 'hold extension failed; retried at the next minute');
+  /** Calls with a billed or unfunded minute in this pass, with their billed count after it and the highest such minute. */
+  private fundingInputs(rows: BilledMinute[], states: Map<string, CallState>): FundingInput[] {
+    const billedOf = new Map<string, Set<number>>();
+    const throughOf = new Map<string, number>();
+    for (const row of rows) {
+      const state = states.get(row.call_id);
+      if (!state?.payment || (row.status !== 'billed' && row.status !== 'unfunded')) continue;
+      throughOf.set(row.call_id, Math.max(throughOf.get(row.call_id) ?? 0, row.minute));
+      let billed = billedOf.get(row.call_id);
+      if (!billed) {
+        billed = new Set([...state.stored.values()].filter((stored) => stored.status === 'billed').map((stored) => stored.minute));
+        billedOf.set(row.call_id, billed);
       }
+      if (row.status === 'billed') billed.add(row.minute);
     }
-    const left = Math.max(0, fundedMinutes(authorized, payment.rate_minor) - billed);
-    await this.deps.payments.update(payment.id, { paid_minutes_left: left, exhausted, updated_at: this.deps.now() });
-    await this.deps.funding.set({ callId: payment.call_id, paidMinutesLeft: left, exhausted, throughMinute, updatedAt: this.deps.now() });
+    return [...billedOf].map(([callId, billed]) => {
+      const state = states.get(callId)!;
+      return { payment: state.payment!, authorized: state.authorized, billed: billed.size, throughMinute: throughOf.get(callId) ?? 0 };
+    });
   }
 }

@@ -110,8 +110,8 @@ describe('exactly once: a paid call disturbed in the middle bills what an undist
           callId: p.callId, minute, at: new Date(), hostId: p.host.user.id, guestId: p.guestId, reconnecting: ['host', 'guest'], late: true, node: 'replayer',
         });
       }
-      // Minute 1 delivered to billing again after minute 2 (a worker that died before marking it applied).
-      await ticks.updateOne({ _id: `${p.callId}:1` as never }, { $set: { applied_at: null, recorded_at: new Date() } });
+      // Minute 1 delivered to billing again after minute 2 (a worker that died before marking it applied: unapplied is `pending`).
+      await ticks.updateOne({ _id: `${p.callId}:1` as never }, { $set: { applied_at: null, pending: true, recorded_at: new Date() } });
       await until(async () => (await ticks.findOne({ _id: `${p.callId}:1` as never }))?.applied_at, 10000, 'minute 1 applied again');
     });
   }, SCENARIO_MS);
