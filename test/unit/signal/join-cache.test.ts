@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CALL_CACHE_TTL_MS, announcementOf, callsChannelName, type Call } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import { MemoryBroker } from '../../../signal/broker/memory-broker.js';
-import { Cluster, type Node } from './rooms-harness.js';
+import { Cluster, FAKE_TIMERS, type Node } from './rooms-harness.js';
 
 /** Lets every pending promise and in-memory broker delivery run (setImmediate stays real). */
 const flush = async (): Promise<void> => {
@@ -16,7 +16,7 @@ describe('join with the call cache (in memory, fake time)', () => {
   let api: MemoryBroker;
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.useFakeTimers({ toFake: [...FAKE_TIMERS] });
     cluster = new Cluster(undefined, { withCallCache: true });
     n1 = await cluster.node('n1');
     api = new MemoryBroker({ nodeId: 'api', prefix: 't', hub: cluster.hub });

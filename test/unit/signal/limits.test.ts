@@ -3,7 +3,7 @@ import type { CallFunding } from '../../../shared/billing/index.js';
 import type { Call } from '../../../shared/calls/index.js';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import { paidMinutesLeft } from '../../../signal/calls/funding.js';
-import { Cluster, SETTINGS, type Client, type Node } from './rooms-harness.js';
+import { SETTINGS, twoNodesOnFakeTime, type Client, type Cluster, type Node } from './rooms-harness.js';
 
 /** Lets every pending promise and in-memory broker delivery run (setImmediate stays real). */
 const flush = async (): Promise<void> => {
@@ -57,10 +57,7 @@ describe('running out of paid minutes (in memory, fake time)', () => {
   let n2: Node;
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    cluster = new Cluster();
-    n1 = await cluster.node('n1');
-    n2 = await cluster.node('n2');
+    ({ cluster, n1, n2 } = await twoNodesOnFakeTime());
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -144,10 +141,7 @@ describe('maximum duration (in memory, fake time)', () => {
   let n2: Node;
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    cluster = new Cluster({ ...SETTINGS, maxDurationSec: 5 });
-    n1 = await cluster.node('n1');
-    n2 = await cluster.node('n2');
+    ({ cluster, n1, n2 } = await twoNodesOnFakeTime({ ...SETTINGS, maxDurationSec: 5 }));
   });
   afterEach(() => {
     vi.useRealTimers();

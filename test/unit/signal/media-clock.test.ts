@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Call } from '../../../shared/calls/index.js';
-import { Cluster, SETTINGS, type Client, type Node } from './rooms-harness.js';
+import { SETTINGS, twoNodesOnFakeTime, type Client, type Cluster, type Node } from './rooms-harness.js';
 
 const { tickMs: TICK, mediaReportGraceMs: GRACE } = SETTINGS;
 
@@ -16,10 +16,7 @@ describe('billing clock from media-state (in memory, fake time)', () => {
   let n2: Node;
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    cluster = new Cluster();
-    n1 = await cluster.node('n1');
-    n2 = await cluster.node('n2');
+    ({ cluster, n1, n2 } = await twoNodesOnFakeTime());
   });
   afterEach(() => {
     vi.useRealTimers();

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { vi } from 'vitest';
 import type { CallFunding, FundingSource } from '../../../shared/billing/index.js';
 import { CachedCallStore, MemoryCallCache, MemoryCallStore, type Call, type CallStatus } from '../../../shared/calls/index.js';
 import { newId } from '../../../shared/ids.js';
@@ -170,4 +171,14 @@ export class Cluster {
       created_at: at, ringing_at: null, answered_at: null, ended_at: null, media_up_at: null, media_up_by: null, ended_by: null, updated_at: at, version: 0, ...overrides,
     });
   }
+}
+
+/** The timers every rooms test fakes. */
+export const FAKE_TIMERS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as const;
+
+/** Fakes the timers (`vi.useRealTimers()` undoes it) and starts a cluster of two nodes, `n1` and `n2`. */
+export async function twoNodesOnFakeTime(settings: RoomSettings = SETTINGS): Promise<{ cluster: Cluster; n1: Node; n2: Node }> {
+  vi.useFakeTimers({ toFake: [...FAKE_TIMERS] });
+  const cluster = new Cluster(settings);
+  return { cluster, n1: await cluster.node('n1'), n2: await cluster.node('n2') };
 }

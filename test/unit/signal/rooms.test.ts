@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOSE_CODES } from '../../../shared/protocol/index.js';
 import { MemoryBroker } from '../../../signal/broker/memory-broker.js';
 import { HANDOVER_HOLD_MS } from '../../../signal/calls/handover.js';
-import { Cluster, SETTINGS, type Client, type Node } from './rooms-harness.js';
+import { SETTINGS, twoNodesOnFakeTime, type Client, type Cluster, type Node } from './rooms-harness.js';
 
 /** Lets every pending promise and in-memory broker delivery run (setImmediate stays real). */
 const flush = async (): Promise<void> => {
@@ -26,10 +26,7 @@ describe('rooms (in memory, fake time)', () => {
   let n2: Node;
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    cluster = new Cluster();
-    n1 = await cluster.node('n1');
-    n2 = await cluster.node('n2');
+    ({ cluster, n1, n2 } = await twoNodesOnFakeTime());
   });
   afterEach(() => {
     vi.useRealTimers();
